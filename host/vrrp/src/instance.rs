@@ -10,9 +10,11 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use crate::counters::Counters;
-use crate::wire::{AUTH_DATA_LEN, AUTH_NONE, AUTH_PASS, Advert, Family, V3_MAX_INTERVAL_CS, V3Checksum, Version};
 use crate::DropReason;
+use crate::counters::Counters;
+use crate::wire::{
+    AUTH_DATA_LEN, AUTH_NONE, AUTH_PASS, Advert, Family, V3_MAX_INTERVAL_CS, V3Checksum, Version,
+};
 
 /// Priority of the address owner (RFC 9568 §5.2.4): never adjusted, always preempts.
 pub const PRIORITY_OWNER: u8 = 255;
@@ -170,7 +172,10 @@ impl fmt::Display for ConfigError {
             ConfigError::NoVips => write!(f, "at least one virtual address is needed"),
             ConfigError::TooManyVips(n) => write!(f, "{n} virtual addresses; one advert carries at most 255"),
             ConfigError::MixedFamilies => {
-                write!(f, "virtual addresses and the primary address must be of one family")
+                write!(
+                    f,
+                    "virtual addresses and the primary address must be of one family"
+                )
             }
             ConfigError::V2Ipv6 => write!(f, "VRRPv2 is IPv4 only; use version 3 for IPv6"),
             ConfigError::V3Auth => write!(f, "VRRPv3 has no authentication (RFC 9568 §9)"),
@@ -178,7 +183,10 @@ impl fmt::Display for ConfigError {
                 write!(f, "advert interval {d:?}: VRRPv2 takes whole seconds 1..=255")
             }
             ConfigError::Interval(Version::V3, d) => {
-                write!(f, "advert interval {d:?}: VRRPv3 takes multiples of 10ms from 10ms to 40.95s")
+                write!(
+                    f,
+                    "advert interval {d:?}: VRRPv3 takes multiples of 10ms from 10ms to 40.95s"
+                )
             }
             ConfigError::BadPassword(n) => write!(f, "password of {n} bytes: it must be 1..=8"),
         }
@@ -245,7 +253,10 @@ impl fmt::Display for Reason {
             Reason::MasterDown => write!(f, "master down: no advert for Master_Down_Interval"),
             Reason::MasterResigned { master } => write!(f, "master {master} resigned (priority 0)"),
             Reason::Preempt { master, priority } => {
-                write!(f, "preempted lower-priority master {master} (priority {priority})")
+                write!(
+                    f,
+                    "preempted lower-priority master {master} (priority {priority})"
+                )
             }
             Reason::HigherPriority { master, priority } => {
                 write!(f, "master {master} with priority {priority} wins the election")
@@ -479,12 +490,31 @@ impl Instance {
                 } else {
                     self.weights.insert(source, weight);
                 }
+                self.priority_changed();
             }
             Command::SetPriority(p) => {
                 if p != 0 {
                     self.cfg.priority = p;
+                    self.priority_changed();
                 }
             }
+        }
+    }
+
+    /// A Backup that was about to preempt a lower-priority Master may no longer
+    /// outrank it: then that Master's last advert counts as accepted, so the
+    /// Backup does not grab the VIPs only to hand them straight back.
+    fn priority_changed(&mut self) {
+        if self.state != State::Backup {
+            return;
+        }
+        if let (Some((addr, prio)), Some(m)) = (self.discarded_lower, self.master)
+            && m.addr == addr
+            && prio >= self.effective_priority()
+        {
+            self.discarded_lower = None;
+            self.preempt_deadline = None;
+            self.master_down_at = Some(m.last_seen + self.master_down_interval());
         }
     }
 
@@ -528,7 +558,11 @@ impl Instance {
                     // cadence, unless the driver fell a whole interval behind.
                     self.send_advert(self.effective_priority());
                     let next = t + self.cfg.advert_interval;
-                    self.adver_at = Some(if next <= now { now + self.cfg.advert_interval } else { next });
+                    self.adver_at = Some(if next <= now {
+                        now + self.cfg.advert_interval
+                    } else {
+                        next
+                    });
                     self.touch_self_master(now);
                 }
             }

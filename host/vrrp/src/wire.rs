@@ -136,7 +136,10 @@ pub enum EmitError {
     MixedFamilies,
     /// Source or destination is not of the advert's family.
     WrongFamily,
-    IntervalOutOfRange { version: Version, interval: u16 },
+    IntervalOutOfRange {
+        version: Version,
+        interval: u16,
+    },
 }
 
 impl std::fmt::Display for EmitError {
@@ -147,7 +150,11 @@ impl std::fmt::Display for EmitError {
             EmitError::MixedFamilies => write!(f, "IPv4 and IPv6 addresses mixed in one advert"),
             EmitError::WrongFamily => write!(f, "source/destination family differs from the addresses'"),
             EmitError::IntervalOutOfRange { version, interval } => {
-                write!(f, "interval {interval} out of range for VRRPv{}", version.number())
+                write!(
+                    f,
+                    "interval {interval} out of range for VRRPv{}",
+                    version.number()
+                )
             }
         }
     }
@@ -164,7 +171,11 @@ impl Advert {
     /// Bytes the VRRP payload takes.
     pub fn payload_len(&self) -> usize {
         let addr_len = self.family().map_or(4, Family::addr_len);
-        let auth = if self.version == Version::V2 { AUTH_DATA_LEN } else { 0 };
+        let auth = if self.version == Version::V2 {
+            AUTH_DATA_LEN
+        } else {
+            0
+        };
         HEADER_LEN + self.addrs.len() * addr_len + auth
     }
 
@@ -270,7 +281,10 @@ pub fn parse(payload: &[u8], meta: &RxMeta, opts: &ParseOptions) -> Result<Adver
     }
     let (interval, auth_type) = match version {
         Version::V2 => (u16::from(payload[5]), payload[4]),
-        Version::V3 => (u16::from_be_bytes([payload[4], payload[5]]) & V3_MAX_INTERVAL_CS, 0),
+        Version::V3 => (
+            u16::from_be_bytes([payload[4], payload[5]]) & V3_MAX_INTERVAL_CS,
+            0,
+        ),
     };
     if interval == 0 {
         return Err(DropReason::BadInterval);
@@ -587,7 +601,10 @@ mod tests {
             src: "fe80::2".parse().unwrap(),
             ..m
         };
-        assert_eq!(parse(&bytes, &other, &ParseOptions::default()), Err(DropReason::BadChecksum));
+        assert_eq!(
+            parse(&bytes, &other, &ParseOptions::default()),
+            Err(DropReason::BadChecksum)
+        );
     }
 
     #[test]
@@ -616,9 +633,15 @@ mod tests {
         let m = meta4();
         let good = a.emit(m.src, m.dst, V3Checksum::default()).unwrap();
         let o = ParseOptions::default();
-        assert_eq!(parse(&good, &RxMeta { ttl: 254, ..m }, &o), Err(DropReason::BadTtl));
+        assert_eq!(
+            parse(&good, &RxMeta { ttl: 254, ..m }, &o),
+            Err(DropReason::BadTtl)
+        );
         assert_eq!(parse(&good[..7], &m, &o), Err(DropReason::Truncated));
-        assert_eq!(parse(&good[..good.len() - 1], &m, &o), Err(DropReason::BadAddressCount));
+        assert_eq!(
+            parse(&good[..good.len() - 1], &m, &o),
+            Err(DropReason::BadAddressCount)
+        );
         let mut long = good.clone();
         long.push(0);
         assert_eq!(parse(&long, &m, &o), Err(DropReason::BadAddressCount));
@@ -648,7 +671,10 @@ mod tests {
         a.interval = 0;
         let m = meta4();
         let bytes = a.emit(m.src, m.dst, V3Checksum::default()).unwrap();
-        assert_eq!(parse(&bytes, &m, &ParseOptions::default()), Err(DropReason::BadInterval));
+        assert_eq!(
+            parse(&bytes, &m, &ParseOptions::default()),
+            Err(DropReason::BadInterval)
+        );
     }
 
     #[test]
@@ -656,10 +682,16 @@ mod tests {
         let m = meta4();
         let mut a = v2_advert();
         a.addrs.clear();
-        assert_eq!(a.emit(m.src, m.dst, V3Checksum::default()), Err(EmitError::NoAddresses));
+        assert_eq!(
+            a.emit(m.src, m.dst, V3Checksum::default()),
+            Err(EmitError::NoAddresses)
+        );
         let mut a = v2_advert();
         a.addrs.push("2001:db8::1".parse().unwrap());
-        assert_eq!(a.emit(m.src, m.dst, V3Checksum::default()), Err(EmitError::MixedFamilies));
+        assert_eq!(
+            a.emit(m.src, m.dst, V3Checksum::default()),
+            Err(EmitError::MixedFamilies)
+        );
         let mut a = v3_advert6();
         a.interval = 4096;
         let s: IpAddr = "fe80::1".parse().unwrap();

@@ -1,0 +1,1 @@
+//! baton (being written)

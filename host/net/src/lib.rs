@@ -1,0 +1,1 @@
+//! baton-net (being written)

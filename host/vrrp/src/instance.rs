@@ -130,7 +130,8 @@ impl Config {
             Version::V3 => {
                 let i = self.advert_interval;
                 let cs = i.as_millis() / 10;
-                if i.as_nanos() % 10_000_000 != 0 || cs == 0 || cs > u128::from(V3_MAX_INTERVAL_CS) {
+                if !i.as_nanos().is_multiple_of(10_000_000) || cs == 0 || cs > u128::from(V3_MAX_INTERVAL_CS)
+                {
                     return Err(ConfigError::Interval(self.version, i));
                 }
                 if self.auth != Auth::None {
@@ -537,6 +538,12 @@ impl Instance {
         }
     }
 
+    /// Counts a packet for this instance that failed before it could be
+    /// handed over (codec errors once the VRID is known).
+    pub fn count_drop(&mut self, reason: DropReason) {
+        self.counters.drops.count(reason);
+    }
+
     pub fn handle_timeout(&mut self, now: Instant) {
         match self.state {
             State::Backup => {
@@ -595,7 +602,12 @@ impl Instance {
                 return Err(DropReason::IntervalMismatch);
             }
         }
-        if self.cfg.check_adv_addr && !same_set(&advert.addrs, &self.cfg.vips) {
+        // RFC 3768 §7.1 / RFC 9568 §7.1: a mismatch MUST be dropped unless the
+        // owner sent it.
+        if self.cfg.check_adv_addr
+            && advert.priority != PRIORITY_OWNER
+            && !same_set(&advert.addrs, &self.cfg.vips)
+        {
             return Err(DropReason::AddressListMismatch);
         }
         Ok(())

@@ -1,1 +1,103 @@
-fn main() {}
+//! `baton`: the VRRP daemon and its command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "baton", version, about = "VRRP high availability with WebAssembly policies")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Run the daemon in the foreground.
+    Run {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Control socket (overrides the config's `socket`).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+    },
+    /// Validate config files; print every error as FILE:LINE:COL.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Show each instance's state, priority, master, VIPs and counters.
+    Status {
+        #[arg(long, default_value = baton::DEFAULT_SOCKET)]
+        socket: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Demo: a two-node failover in network namespaces on this machine.
+    Lab(baton::demo::LabArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Run { config, socket } => {
+            let cfg = match baton::config::load(&config) {
+                Ok(c) => c,
+                Err(diags) => {
+                    for d in diags {
+                        eprintln!("{d}");
+                    }
+                    return ExitCode::from(2);
+                }
+            };
+            if let Err(e) = baton::logging::init(cfg.log_file.as_deref()) {
+                eprintln!("baton: {e:#}");
+                return ExitCode::FAILURE;
+            }
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("baton: starting the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match rt.block_on(baton::driver::run(cfg, socket)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    eprintln!("baton: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Cmd::Check { files } => {
+            if baton::config::check_files(&files) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Cmd::Status { socket, json } => match baton::control::query_status(&socket) {
+            Ok(s) => {
+                if json {
+                    match serde_json::to_string_pretty(&s) {
+                        Ok(j) => println!("{j}"),
+                        Err(e) => {
+                            eprintln!("baton: {e}");
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                } else {
+                    print!("{}", s.render());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("baton: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Cmd::Lab(args) => baton::demo::run(args),
+    }
+}

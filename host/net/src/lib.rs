@@ -1,1 +1,33 @@
-//! baton-net (being written)
+//! baton-net: the Linux I/O of Baton, and nothing else.
+//!
+//! This crate owns every system call the daemon makes to the network:
+//!
+//! - [`Netlink`]: links and addresses over rtnetlink (look up interfaces, add and
+//!   remove VIPs idempotently, watch link state changes as [`LinkEvent`]s), and
+//!   [`primary_address`], the source address VRRP uses on an interface.
+//! - [`VrrpSocket`]: a raw IP protocol 112 socket for one interface and family,
+//!   driven by tokio, that hands received packets over as the metadata and payload
+//!   `baton_vrrp::wire::parse` wants.
+//! - [`Announcer`] (and the thin wrappers [`send_gratuitous_arp`] and
+//!   [`send_unsolicited_na`]): gratuitous ARP and unsolicited neighbour
+//!   advertisements that make the LAN follow a VIP.
+//!
+//! The protocol itself (parsing, state machine, timers) lives in `baton-vrrp`;
+//! nothing here decides anything. Errors are values: `std::io::Error` with the
+//! operation and object in the message, or [`RecvError`] for received packets that
+//! are malformed (to be counted, not logged as failures).
+
+mod announce;
+mod netlink;
+mod sys;
+mod vrrp_socket;
+
+pub use announce::{Announcer, send_gratuitous_arp, send_unsolicited_na};
+pub use netlink::{IfAddr, Link, LinkEvent, Netlink, primary_address};
+pub use vrrp_socket::{Received, RecvError, VrrpSocket};
+
+/// Wraps an io error with what was being done, keeping its kind (and so
+/// `ErrorKind::NotFound`, `PermissionDenied` … stay testable by callers).
+pub(crate) fn context(err: std::io::Error, what: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::new(err.kind(), format!("{what}: {err}"))
+}

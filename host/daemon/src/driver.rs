@@ -1,0 +1,613 @@
+//! The daemon loop: wires the sans-IO instances (baton-vrrp) to Linux
+//! (baton-net). One task owns every instance, so an instance is never touched
+//! concurrently and its timers are exact; sockets are read by their own tasks
+//! and handed over through a channel.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use baton_net::{LinkEvent, Netlink, RecvError, VrrpSocket};
+use baton_vrrp::wire::{self, ParseOptions};
+use baton_vrrp::{Action, Command, DropCounters, DropReason, Family, Instance, State};
+use tokio::sync::mpsc;
+
+use crate::config::{Config, Garp, InstanceConfig, Vip};
+use crate::control::{self, Request};
+use crate::status::{
+    CounterStatus, InstanceStatus, MasterStatus, SocketStatus, Status, TransitionStatus,
+};
+
+/// Sockets are shared by every instance on one interface, family and source.
+type SocketKey = (u32, Family, IpAddr);
+
+struct Socket {
+    ifname: String,
+    socket: Arc<VrrpSocket>,
+    /// Drops before an instance is known (bad IP header, unknown VRID).
+    drops: DropCounters,
+}
+
+/// Where a VIP lives.
+struct PlacedVip {
+    vip: Vip,
+    ifindex: u32,
+    mac: Option<[u8; 6]>,
+}
+
+struct Inst {
+    cfg: InstanceConfig,
+    vrrp: Instance,
+    socket: SocketKey,
+    primary: IpAddr,
+    /// Multicast group, or the unicast peers.
+    destinations: Vec<IpAddr>,
+    vips: Vec<PlacedVip>,
+    holding: bool,
+    /// Planned gratuitous ARP / NA announcements while Master.
+    announce: VecDeque<Instant>,
+    refresh_at: Option<Instant>,
+    /// Interfaces whose link state puts this instance in FAULT.
+    tracked_links: Vec<String>,
+}
+
+/// The running daemon.
+struct Daemon {
+    cfg: Config,
+    nl: Netlink,
+    insts: Vec<Inst>,
+    sockets: HashMap<SocketKey, Socket>,
+    /// (ifindex, family, vrid) -> instance index.
+    demux: HashMap<(u32, Family, u8), usize>,
+    announcer: baton_net::Announcer,
+    started: Instant,
+}
+
+enum Event {
+    Packet(SocketKey, Result<baton_net::Received, RecvError>),
+}
+
+/// Runs the daemon until SIGTERM / SIGINT. `socket` overrides the config's.
+pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
+    let (nl, mut link_events) = Netlink::new().await.context("opening netlink")?;
+    let mut daemon = Daemon::build(cfg, nl).await?;
+    let (ev_tx, mut ev_rx) = mpsc::channel::<Event>(4096);
+    for (key, s) in &daemon.sockets {
+        let sock = s.socket.clone();
+        let key = *key;
+        let tx = ev_tx.clone();
+        tokio::spawn(async move {
+            loop {
+                let r = sock.recv().await;
+                let fatal = matches!(&r, Err(RecvError::Io(e)) if e.kind() != io::ErrorKind::Interrupted
+                    && e.raw_os_error() != Some(libc_enetdown()));
+                if tx.send(Event::Packet(key, r)).await.is_err() || fatal {
+                    break;
+                }
+            }
+        });
+    }
+    let (ctl_tx, mut ctl_rx) = mpsc::channel::<Request>(16);
+    let sock_path = socket.unwrap_or_else(|| daemon.cfg.socket.clone());
+    let _control = control::serve(&sock_path, ctl_tx).context("control socket")?;
+
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+
+    daemon.start().await;
+    tracing::info!(
+        "baton {} running {} instance(s); control socket {}",
+        env!("CARGO_PKG_VERSION"),
+        daemon.insts.len(),
+        sock_path.display()
+    );
+    loop {
+        let wake = daemon.next_wake();
+        let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(
+            wake.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)),
+        ));
+        tokio::select! {
+            biased;
+            _ = sigterm.recv() => break,
+            _ = sigint.recv() => break,
+            _ = sighup.recv() => {
+                tracing::warn!("SIGHUP: configuration reload is not supported yet; keeping the running configuration");
+            }
+            Some(ev) = ev_rx.recv() => match ev {
+                Event::Packet(key, r) => daemon.on_packet(key, r).await,
+            },
+            _ = sleep => daemon.on_timers().await,
+            Some(ev) = link_events.recv() => daemon.on_link(ev).await,
+            Some(req) = ctl_rx.recv() => match req {
+                Request::Status(reply) => { let _ = reply.send(daemon.status()); }
+            },
+        }
+    }
+    tracing::info!("stopping: resigning mastership and removing VIPs");
+    daemon.shutdown().await;
+    Ok(())
+}
+
+fn libc_enetdown() -> i32 {
+    100 // ENETDOWN on Linux: a socket on a downed link reports it; keep reading.
+}
+
+impl Daemon {
+    async fn build(cfg: Config, nl: Netlink) -> anyhow::Result<Daemon> {
+        let mut insts = Vec::new();
+        let mut sockets: HashMap<SocketKey, Socket> = HashMap::new();
+        let mut demux = HashMap::new();
+        for ic in &cfg.instances {
+            let link = nl
+                .link_by_name(&ic.interface)
+                .await
+                .with_context(|| format!("instance {}: interface {}", ic.name, ic.interface))?;
+            let family = ic.family();
+            let vip_addrs: Vec<IpAddr> = ic.vips.iter().map(|v| v.addr).collect();
+            let primary = match ic.unicast_src {
+                Some(a) => a,
+                None => baton_net::primary_address(&nl, link.index, family, &vip_addrs)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "instance {}: no {} address on {} to send adverts from",
+                            ic.name,
+                            family_name(family),
+                            ic.interface
+                        )
+                    })?,
+            };
+            let key = (link.index, family, primary);
+            let multicast = ic.unicast_peers.is_empty();
+            if let Some(s) = sockets.get(&key) {
+                // Shared socket: it must have joined the group if anyone needs it.
+                if multicast && !s.socket.is_multicast() {
+                    bail!("instance {}: mixing unicast and multicast instances on one source address", ic.name);
+                }
+            } else {
+                let socket = VrrpSocket::open(link.index, &link.name, family, primary, multicast)
+                    .with_context(|| format!("instance {}: VRRP socket on {}", ic.name, ic.interface))?;
+                sockets.insert(
+                    key,
+                    Socket {
+                        ifname: link.name.clone(),
+                        socket: Arc::new(socket),
+                        drops: DropCounters::default(),
+                    },
+                );
+            }
+            if demux.insert((link.index, family, ic.vrid), insts.len()).is_some() {
+                bail!("instance {}: VRID {} is already served on {}", ic.name, ic.vrid, ic.interface);
+            }
+            let mut vips = Vec::new();
+            for v in &ic.vips {
+                let l = if v.dev == link.name {
+                    link.clone()
+                } else {
+                    nl.link_by_name(&v.dev)
+                        .await
+                        .with_context(|| format!("instance {}: VIP {} dev {}", ic.name, v.addr, v.dev))?
+                };
+                vips.push(PlacedVip {
+                    vip: v.clone(),
+                    ifindex: l.index,
+                    mac: l.mac,
+                });
+            }
+            let vrrp = Instance::new(ic.vrrp_config(primary))
+                .map_err(|e| anyhow::anyhow!("instance {}: {e}", ic.name))?;
+            let mut tracked_links = vec![ic.interface.clone()];
+            tracked_links.extend(ic.track_interfaces.iter().cloned());
+            tracked_links.dedup();
+            let destinations = if multicast {
+                vec![family.multicast_group()]
+            } else {
+                ic.unicast_peers.clone()
+            };
+            insts.push(Inst {
+                cfg: ic.clone(),
+                vrrp,
+                socket: key,
+                primary,
+                destinations,
+                vips,
+                holding: false,
+                announce: VecDeque::new(),
+                refresh_at: None,
+                tracked_links,
+            });
+        }
+        Ok(Daemon {
+            cfg,
+            nl,
+            insts,
+            sockets,
+            demux,
+            announcer: baton_net::Announcer::new(),
+            started: Instant::now(),
+        })
+    }
+
+    /// Reconciles leftovers of a crash, reads link state, starts every instance.
+    async fn start(&mut self) {
+        let present = self.nl.addresses(None).await.unwrap_or_else(|e| {
+            tracing::warn!("listing addresses: {e}");
+            Vec::new()
+        });
+        for i in 0..self.insts.len() {
+            // A previous run that was killed may have left its VIPs behind:
+            // an instance starts as non-Master, so they must go before it joins.
+            for pv in &self.insts[i].vips {
+                let left = present
+                    .iter()
+                    .any(|a| a.index == pv.ifindex && a.addr == pv.vip.addr && a.prefix_len == pv.vip.prefix_len);
+                if left {
+                    tracing::warn!(
+                        "instance {}: removing VIP {}/{} left on {} by an earlier run",
+                        self.insts[i].cfg.name,
+                        pv.vip.addr,
+                        pv.vip.prefix_len,
+                        pv.vip.dev
+                    );
+                    if let Err(e) = self.nl.del_address(pv.ifindex, pv.vip.addr, pv.vip.prefix_len).await {
+                        tracing::error!("removing leftover VIP {}: {e}", pv.vip.addr);
+                    }
+                }
+            }
+            let now = Instant::now();
+            for name in self.insts[i].tracked_links.clone() {
+                let up = match self.nl.link_by_name(&name).await {
+                    Ok(l) => l.up,
+                    Err(e) => {
+                        tracing::warn!("instance {}: tracked interface {name}: {e}", self.insts[i].cfg.name);
+                        false
+                    }
+                };
+                if !up {
+                    self.insts[i].vrrp.handle_command(
+                        now,
+                        Command::SetFault {
+                            cause: link_cause(&name),
+                            active: true,
+                        },
+                    );
+                }
+            }
+            self.insts[i].vrrp.handle_command(now, Command::Start);
+            self.drain(i).await;
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        for i in 0..self.insts.len() {
+            self.insts[i].vrrp.handle_command(Instant::now(), Command::Shutdown);
+            self.drain(i).await;
+        }
+    }
+
+    fn next_wake(&self) -> Option<Instant> {
+        self.insts
+            .iter()
+            .flat_map(|i| [i.vrrp.poll_timeout(), i.announce.front().copied(), i.refresh_at])
+            .flatten()
+            .min()
+    }
+
+    async fn on_timers(&mut self) {
+        let now = Instant::now();
+        for i in 0..self.insts.len() {
+            if self.insts[i].vrrp.poll_timeout().is_some_and(|t| t <= now) {
+                self.insts[i].vrrp.handle_timeout(now);
+                self.drain(i).await;
+            }
+            let mut due = false;
+            while self.insts[i].announce.front().is_some_and(|t| *t <= now) {
+                self.insts[i].announce.pop_front();
+                due = true;
+            }
+            if let Some(t) = self.insts[i].refresh_at.filter(|t| *t <= now) {
+                due = true;
+                self.insts[i].refresh_at = Some(t + self.insts[i].cfg.garp.refresh);
+            }
+            if due && self.insts[i].holding {
+                self.announce(i);
+            }
+        }
+    }
+
+    async fn on_packet(&mut self, key: SocketKey, r: Result<baton_net::Received, RecvError>) {
+        let rx = match r {
+            Ok(rx) => rx,
+            Err(RecvError::Drop(reason)) => {
+                if let Some(s) = self.sockets.get_mut(&key) {
+                    s.drops.count(reason);
+                }
+                return;
+            }
+            Err(RecvError::Io(e)) => {
+                tracing::debug!("receive on {:?}: {e}", key);
+                return;
+            }
+        };
+        let family = key.1;
+        let Some(&vrid) = rx.payload.get(1) else {
+            self.count_socket_drop(key, DropReason::Truncated);
+            return;
+        };
+        let Some(&i) = self.demux.get(&(key.0, family, vrid)) else {
+            // Check the packet first: garbage is counted as what it is.
+            let reason = match wire::parse(&rx.payload, &rx.meta, &ParseOptions::default()) {
+                Ok(_) => DropReason::UnknownVrid,
+                Err(r) => r,
+            };
+            self.count_socket_drop(key, reason);
+            return;
+        };
+        let opts = ParseOptions {
+            v3_ipv4_checksum: self.insts[i].cfg.v3_checksum,
+        };
+        match wire::parse(&rx.payload, &rx.meta, &opts) {
+            Ok(advert) => {
+                self.insts[i].vrrp.handle_packet(Instant::now(), rx.meta.src, &advert);
+                self.drain(i).await;
+            }
+            Err(reason) => self.insts[i].vrrp.count_drop(reason),
+        }
+    }
+
+    fn count_socket_drop(&mut self, key: SocketKey, reason: DropReason) {
+        if let Some(s) = self.sockets.get_mut(&key) {
+            s.drops.count(reason);
+        }
+    }
+
+    async fn on_link(&mut self, ev: LinkEvent) {
+        let (name, up) = match &ev {
+            LinkEvent::Changed(l) => (l.name.clone(), l.up),
+            LinkEvent::Removed { name, .. } => (name.clone(), false),
+        };
+        for i in 0..self.insts.len() {
+            if !self.insts[i].tracked_links.contains(&name) {
+                continue;
+            }
+            let cmd = Command::SetFault {
+                cause: link_cause(&name),
+                active: !up,
+            };
+            self.insts[i].vrrp.handle_command(Instant::now(), cmd);
+            self.drain(i).await;
+        }
+    }
+
+    /// Carries out what an instance asked for: adverts first (a new Master's
+    /// first advert should not wait for netlink), then addresses, then logs.
+    async fn drain(&mut self, i: usize) {
+        while let Some(tx) = self.insts[i].vrrp.poll_transmit() {
+            let inst = &self.insts[i];
+            let Some(sock) = self.sockets.get(&inst.socket) else { continue };
+            for dst in &inst.destinations {
+                match tx.advert.emit(tx.src, *dst, inst.cfg.v3_checksum) {
+                    Ok(bytes) => {
+                        if let Err(e) = sock.socket.send(&bytes, *dst).await {
+                            tracing::debug!("instance {}: sending advert to {dst}: {e}", inst.cfg.name);
+                        }
+                    }
+                    Err(e) => tracing::error!("instance {}: cannot build advert: {e}", inst.cfg.name),
+                }
+            }
+        }
+        while let Some(action) = self.insts[i].vrrp.poll_action() {
+            match action {
+                Action::AddVips { accept } => self.add_vips(i, accept).await,
+                Action::RemoveVips => self.remove_vips(i).await,
+                Action::StateChanged(t) => {
+                    let inst = &self.insts[i];
+                    let level_warn = t.to == State::Fault || t.from == State::Master;
+                    let msg = format!(
+                        "instance {} (vrid {} on {}): {} -> {}: {}",
+                        inst.cfg.name,
+                        inst.cfg.vrid,
+                        inst.cfg.interface,
+                        t.from.as_str().to_uppercase(),
+                        t.to.as_str().to_uppercase(),
+                        t.reason
+                    );
+                    if level_warn {
+                        tracing::warn!("{msg}");
+                    } else {
+                        tracing::info!("{msg}");
+                    }
+                }
+            }
+        }
+    }
+
+    async fn add_vips(&mut self, i: usize, _accept: bool) {
+        let inst = &self.insts[i];
+        for pv in &inst.vips {
+            if let Err(e) = self
+                .nl
+                .add_address(pv.ifindex, pv.vip.addr, pv.vip.prefix_len, pv.vip.label.as_deref())
+                .await
+            {
+                tracing::error!("instance {}: adding VIP {}: {e}", inst.cfg.name, pv.vip.addr);
+            }
+        }
+        let now = Instant::now();
+        let inst = &mut self.insts[i];
+        inst.holding = true;
+        inst.announce = plan_announcements(&inst.cfg.garp, now);
+        inst.refresh_at = (!inst.cfg.garp.refresh.is_zero()).then(|| now + inst.cfg.garp.refresh);
+        // The first announcement goes out at once.
+        if inst.announce.front().is_some_and(|t| *t <= now) {
+            inst.announce.pop_front();
+        }
+        self.announce(i);
+    }
+
+    async fn remove_vips(&mut self, i: usize) {
+        let inst = &mut self.insts[i];
+        inst.holding = false;
+        inst.announce.clear();
+        inst.refresh_at = None;
+        for pv in &inst.vips {
+            if let Err(e) = self.nl.del_address(pv.ifindex, pv.vip.addr, pv.vip.prefix_len).await {
+                tracing::error!("instance {}: removing VIP {}: {e}", inst.cfg.name, pv.vip.addr);
+            }
+        }
+    }
+
+    /// One gratuitous ARP / unsolicited NA per VIP.
+    fn announce(&self, i: usize) {
+        let inst = &self.insts[i];
+        for pv in &inst.vips {
+            let Some(mac) = pv.mac else { continue };
+            let r = match (pv.vip.addr, inst.primary) {
+                (IpAddr::V4(v), _) => self.announcer.garp(pv.ifindex, mac, v),
+                (IpAddr::V6(v), IpAddr::V6(src)) => self.announcer.na(pv.ifindex, src, mac, v, true),
+                (IpAddr::V6(_), IpAddr::V4(_)) => continue,
+            };
+            if let Err(e) = r {
+                tracing::debug!("instance {}: announcing {}: {e}", inst.cfg.name, pv.vip.addr);
+            }
+        }
+    }
+
+    fn status(&self) -> Status {
+        let now = Instant::now();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let instances = self
+            .insts
+            .iter()
+            .map(|inst| {
+                let v = &inst.vrrp;
+                let c = v.counters();
+                InstanceStatus {
+                    name: inst.cfg.name.clone(),
+                    interface: inst.cfg.interface.clone(),
+                    vrid: inst.cfg.vrid,
+                    version: inst.cfg.version.number(),
+                    family: family_name(inst.cfg.family()).to_string(),
+                    state: v.state().as_str().to_string(),
+                    base_priority: v.config().priority,
+                    effective_priority: v.effective_priority(),
+                    primary_address: inst.primary.to_string(),
+                    master: v.master().map(|m| MasterStatus {
+                        address: m.addr.to_string(),
+                        priority: m.priority,
+                        is_self: m.addr == inst.primary && v.state() == State::Master,
+                        last_seen_ms_ago: now.saturating_duration_since(m.last_seen).as_millis() as u64,
+                    }),
+                    vips: inst
+                        .vips
+                        .iter()
+                        .map(|p| format!("{}/{}", p.vip.addr, p.vip.prefix_len))
+                        .collect(),
+                    holding_vips: inst.holding,
+                    advert_interval_ms: ms(inst.cfg.advert_interval),
+                    master_down_interval_ms: ms(v.master_down_interval()),
+                    last_transition: v.last_transition().map(|t| TransitionStatus {
+                        from: t.from.as_str().into(),
+                        to: t.to.as_str().into(),
+                        reason: t.reason.to_string(),
+                        ms_ago: now.saturating_duration_since(t.at).as_millis() as u64,
+                    }),
+                    faults: v.faults().map(String::from).collect(),
+                    counters: CounterStatus {
+                        adverts_rx: c.adverts_rx,
+                        adverts_tx: c.adverts_tx,
+                        priority_zero_rx: c.priority_zero_rx,
+                        priority_zero_tx: c.priority_zero_tx,
+                        became_master: c.became_master,
+                        transitions: c.transitions,
+                        drops: drops_map(&c.drops),
+                    },
+                }
+            })
+            .collect();
+        let mut sockets: Vec<SocketStatus> = self
+            .sockets
+            .iter()
+            .map(|(k, s)| SocketStatus {
+                interface: s.ifname.clone(),
+                family: family_name(k.1).into(),
+                source: k.2.to_string(),
+                drops: drops_map(&s.drops),
+            })
+            .collect();
+        sockets.sort_by(|a, b| (&a.interface, &a.family).cmp(&(&b.interface, &b.family)));
+        Status {
+            router_id: self.cfg.router_id.clone(),
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            uptime_ms: now.duration_since(self.started).as_millis() as u64,
+            instances,
+            sockets,
+        }
+    }
+}
+
+/// Announcement times for a new Master: a burst of `repeat` spaced by
+/// `interval` now, and the same again after `delay` (keepalived's
+/// vrrp_garp_master_delay / _repeat / vrrp_garp_interval).
+pub fn plan_announcements(g: &Garp, now: Instant) -> VecDeque<Instant> {
+    let mut plan = VecDeque::new();
+    let repeat = g.repeat.max(1);
+    for k in 0..repeat {
+        plan.push_back(now + g.interval * k);
+    }
+    if !g.delay.is_zero() {
+        for k in 0..repeat {
+            plan.push_back(now + g.delay + g.interval * k);
+        }
+    }
+    plan.make_contiguous().sort();
+    plan
+}
+
+fn link_cause(name: &str) -> String {
+    format!("link {name} down")
+}
+
+fn family_name(f: Family) -> &'static str {
+    match f {
+        Family::V4 => "ipv4",
+        Family::V6 => "ipv6",
+    }
+}
+
+fn drops_map(d: &DropCounters) -> BTreeMap<String, u64> {
+    d.iter().map(|(r, n)| (r.as_str().to_string(), n)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announcements_follow_keepalived_garp_settings() {
+        let now = Instant::now();
+        let g = Garp {
+            delay: Duration::from_secs(5),
+            repeat: 3,
+            interval: Duration::from_millis(10),
+            refresh: Duration::ZERO,
+        };
+        let plan: Vec<Duration> = plan_announcements(&g, now).iter().map(|t| *t - now).collect();
+        let ms = Duration::from_millis;
+        assert_eq!(plan, vec![ms(0), ms(10), ms(20), ms(5000), ms(5010), ms(5020)]);
+        let once = Garp {
+            delay: Duration::ZERO,
+            repeat: 1,
+            interval: Duration::ZERO,
+            refresh: Duration::ZERO,
+        };
+        assert_eq!(plan_announcements(&once, now).len(), 1);
+    }
+}

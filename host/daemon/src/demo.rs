@@ -79,7 +79,10 @@ fn demo(args: &LabArgs) -> anyhow::Result<()> {
     lab::install_signal_cleanup()?;
     let stale = lab::cleanup_stale(lab::PREFIX_BASE)?;
     if !stale.is_empty() {
-        println!("removed {} namespace(s) left by an earlier lab that died", stale.len());
+        println!(
+            "removed {} namespace(s) left by an earlier lab that died",
+            stale.len()
+        );
     }
     println!("== building the lab: switch, lb01, lb02, client (192.0.2.0/24)");
     let lab = Lab::new(LabSpec::new(2))?;
@@ -101,7 +104,10 @@ fn demo(args: &LabArgs) -> anyhow::Result<()> {
     });
     for (n, prio) in &nodes {
         std::fs::write(&n.config, node_config(n.name, *prio, args, &n.socket))?;
-        let check = std::process::Command::new(&exe).arg("check").arg(&n.config).output()?;
+        let check = std::process::Command::new(&exe)
+            .arg("check")
+            .arg(&n.config)
+            .output()?;
         if !check.status.success() {
             anyhow::bail!("config check failed: {}", String::from_utf8_lossy(&check.stderr));
         }
@@ -122,7 +128,9 @@ fn demo(args: &LabArgs) -> anyhow::Result<()> {
 
     println!("== election");
     let t0 = Instant::now();
-    watch(&lab, &nodes, vip, None, t0, slow, |lab| lab.holder(vip).as_deref() == Some("lb01"))?;
+    watch(&lab, &nodes, vip, None, t0, slow, |lab| {
+        lab.holder(vip).as_deref() == Some("lb01")
+    })?;
     let pinger = Pinger::start(&lab, lab::CLIENT, vip, Duration::from_millis(10))?;
     let started = pinger.started();
     std::thread::sleep(Duration::from_millis(500));
@@ -181,7 +189,11 @@ fn demo(args: &LabArgs) -> anyhow::Result<()> {
     }
     for (title, from, to) in &phases {
         let gap = gap_in(&report, *from, *to);
-        println!("   {:<52} longest gap {:>8.1} ms", title, gap.as_secs_f64() * 1000.0);
+        println!(
+            "   {:<52} longest gap {:>8.1} ms",
+            title,
+            gap.as_secs_f64() * 1000.0
+        );
     }
     println!(
         "   {} pings, {} replies ({:.1}% delivered)",
@@ -274,7 +286,13 @@ fn watch(
         if t0.elapsed() > limit {
             let logs: Vec<String> = nodes
                 .iter()
-                .map(|n| format!("--- {}\n{}", n.name, std::fs::read_to_string(&n.log).unwrap_or_default()))
+                .map(|n| {
+                    format!(
+                        "--- {}\n{}",
+                        n.name,
+                        std::fs::read_to_string(&n.log).unwrap_or_default()
+                    )
+                })
                 .collect();
             anyhow::bail!("no progress within {limit:?}\n{}", logs.join("\n"));
         }

@@ -18,9 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{Config, Garp, InstanceConfig, Vip};
 use crate::control::{self, Request};
-use crate::status::{
-    CounterStatus, InstanceStatus, MasterStatus, SocketStatus, Status, TransitionStatus,
-};
+use crate::status::{CounterStatus, InstanceStatus, MasterStatus, SocketStatus, Status, TransitionStatus};
 
 /// Sockets are shared by every instance on one interface, family and source.
 type SocketKey = (u32, Family, IpAddr);
@@ -83,10 +81,14 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
         tokio::spawn(async move {
             loop {
                 let r = sock.recv().await;
-                let fatal = matches!(&r, Err(RecvError::Io(e)) if e.kind() != io::ErrorKind::Interrupted
-                    && e.raw_os_error() != Some(libc_enetdown()));
-                if tx.send(Event::Packet(key, r)).await.is_err() || fatal {
+                // A socket error (a downed link, say) is reported and retried,
+                // never fatal: the link may come back.
+                let pause = matches!(r, Err(RecvError::Io(_)));
+                if tx.send(Event::Packet(key, r)).await.is_err() {
                     break;
+                }
+                if pause {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                 }
             }
         });
@@ -134,10 +136,6 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn libc_enetdown() -> i32 {
-    100 // ENETDOWN on Linux: a socket on a downed link reports it; keep reading.
-}
-
 impl Daemon {
     async fn build(cfg: Config, nl: Netlink) -> anyhow::Result<Daemon> {
         let mut insts = Vec::new();
@@ -152,7 +150,7 @@ impl Daemon {
             let vip_addrs: Vec<IpAddr> = ic.vips.iter().map(|v| v.addr).collect();
             let primary = match ic.unicast_src {
                 Some(a) => a,
-                None => baton_net::primary_address(&nl, link.index, family, &vip_addrs)
+                None => primary_address(&nl, link.index, family, &vip_addrs)
                     .await
                     .with_context(|| {
                         format!(
@@ -168,7 +166,10 @@ impl Daemon {
             if let Some(s) = sockets.get(&key) {
                 // Shared socket: it must have joined the group if anyone needs it.
                 if multicast && !s.socket.is_multicast() {
-                    bail!("instance {}: mixing unicast and multicast instances on one source address", ic.name);
+                    bail!(
+                        "instance {}: mixing unicast and multicast instances on one source address",
+                        ic.name
+                    );
                 }
             } else {
                 let socket = VrrpSocket::open(link.index, &link.name, family, primary, multicast)
@@ -183,7 +184,12 @@ impl Daemon {
                 );
             }
             if demux.insert((link.index, family, ic.vrid), insts.len()).is_some() {
-                bail!("instance {}: VRID {} is already served on {}", ic.name, ic.vrid, ic.interface);
+                bail!(
+                    "instance {}: VRID {} is already served on {}",
+                    ic.name,
+                    ic.vrid,
+                    ic.interface
+                );
             }
             let mut vips = Vec::new();
             for v in &ic.vips {
@@ -244,9 +250,9 @@ impl Daemon {
             // A previous run that was killed may have left its VIPs behind:
             // an instance starts as non-Master, so they must go before it joins.
             for pv in &self.insts[i].vips {
-                let left = present
-                    .iter()
-                    .any(|a| a.index == pv.ifindex && a.addr == pv.vip.addr && a.prefix_len == pv.vip.prefix_len);
+                let left = present.iter().any(|a| {
+                    a.index == pv.ifindex && a.addr == pv.vip.addr && a.prefix_len == pv.vip.prefix_len
+                });
                 if left {
                     tracing::warn!(
                         "instance {}: removing VIP {}/{} left on {} by an earlier run",
@@ -255,7 +261,11 @@ impl Daemon {
                         pv.vip.prefix_len,
                         pv.vip.dev
                     );
-                    if let Err(e) = self.nl.del_address(pv.ifindex, pv.vip.addr, pv.vip.prefix_len).await {
+                    if let Err(e) = self
+                        .nl
+                        .del_address(pv.ifindex, pv.vip.addr, pv.vip.prefix_len)
+                        .await
+                    {
                         tracing::error!("removing leftover VIP {}: {e}", pv.vip.addr);
                     }
                 }
@@ -265,7 +275,10 @@ impl Daemon {
                 let up = match self.nl.link_by_name(&name).await {
                     Ok(l) => l.up,
                     Err(e) => {
-                        tracing::warn!("instance {}: tracked interface {name}: {e}", self.insts[i].cfg.name);
+                        tracing::warn!(
+                            "instance {}: tracked interface {name}: {e}",
+                            self.insts[i].cfg.name
+                        );
                         false
                     }
                 };
@@ -286,7 +299,9 @@ impl Daemon {
 
     async fn shutdown(&mut self) {
         for i in 0..self.insts.len() {
-            self.insts[i].vrrp.handle_command(Instant::now(), Command::Shutdown);
+            self.insts[i]
+                .vrrp
+                .handle_command(Instant::now(), Command::Shutdown);
             self.drain(i).await;
         }
     }
@@ -354,7 +369,9 @@ impl Daemon {
         };
         match wire::parse(&rx.payload, &rx.meta, &opts) {
             Ok(advert) => {
-                self.insts[i].vrrp.handle_packet(Instant::now(), rx.meta.src, &advert);
+                self.insts[i]
+                    .vrrp
+                    .handle_packet(Instant::now(), rx.meta.src, &advert);
                 self.drain(i).await;
             }
             Err(reason) => self.insts[i].vrrp.count_drop(reason),
@@ -390,7 +407,9 @@ impl Daemon {
     async fn drain(&mut self, i: usize) {
         while let Some(tx) = self.insts[i].vrrp.poll_transmit() {
             let inst = &self.insts[i];
-            let Some(sock) = self.sockets.get(&inst.socket) else { continue };
+            let Some(sock) = self.sockets.get(&inst.socket) else {
+                continue;
+            };
             for dst in &inst.destinations {
                 match tx.advert.emit(tx.src, *dst, inst.cfg.v3_checksum) {
                     Ok(bytes) => {
@@ -433,7 +452,12 @@ impl Daemon {
         for pv in &inst.vips {
             if let Err(e) = self
                 .nl
-                .add_address(pv.ifindex, pv.vip.addr, pv.vip.prefix_len, pv.vip.label.as_deref())
+                .add_address(
+                    pv.ifindex,
+                    pv.vip.addr,
+                    pv.vip.prefix_len,
+                    pv.vip.label.as_deref(),
+                )
                 .await
             {
                 tracing::error!("instance {}: adding VIP {}: {e}", inst.cfg.name, pv.vip.addr);
@@ -457,7 +481,11 @@ impl Daemon {
         inst.announce.clear();
         inst.refresh_at = None;
         for pv in &inst.vips {
-            if let Err(e) = self.nl.del_address(pv.ifindex, pv.vip.addr, pv.vip.prefix_len).await {
+            if let Err(e) = self
+                .nl
+                .del_address(pv.ifindex, pv.vip.addr, pv.vip.prefix_len)
+                .await
+            {
                 tracing::error!("instance {}: removing VIP {}: {e}", inst.cfg.name, pv.vip.addr);
             }
         }
@@ -569,6 +597,20 @@ pub fn plan_announcements(g: &Garp, now: Instant) -> VecDeque<Instant> {
     }
     plan.make_contiguous().sort();
     plan
+}
+
+/// The interface's primary address; an IPv6 link-local still in duplicate
+/// address detection is waited for (up to 5 s) rather than refused.
+async fn primary_address(nl: &Netlink, index: u32, family: Family, exclude: &[IpAddr]) -> io::Result<IpAddr> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match baton_net::primary_address(nl, index, family, exclude).await {
+            Err(e) if e.kind() == io::ErrorKind::AddrNotAvailable && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            r => return r,
+        }
+    }
 }
 
 fn link_cause(name: &str) -> String {

@@ -1,0 +1,97 @@
+//! Helpers shared by Baton's end-to-end tests and benchmarks: the root gate
+//! and the path of the `baton` binary. The lab itself is `baton::lab`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub use baton::lab;
+
+/// The workspace root (the parent of this crate's directory).
+pub fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}
+
+/// The cargo target directory: `CARGO_TARGET_DIR` if set, else `<root>/target`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) => {
+            let d = PathBuf::from(d);
+            if d.is_absolute() {
+                d
+            } else {
+                workspace_root().join(d)
+            }
+        }
+        None => workspace_root().join("target"),
+    }
+}
+
+/// The `baton` binary: `BATON_BIN` if set, else built once per process with
+/// `cargo build -p baton --bin baton` and taken from `<target>/debug/baton`.
+///
+/// # Panics
+/// If the build fails.
+pub fn baton_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("BATON_BIN") {
+            return PathBuf::from(p);
+        }
+        let cargo = std::env::var_os("CARGO")
+            .map(PathBuf::from)
+            .or_else(|| option_env!("CARGO").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("cargo"));
+        let status = Command::new(cargo)
+            .current_dir(workspace_root())
+            .args(["build", "-p", "baton", "--bin", "baton"])
+            .status()
+            .unwrap_or_else(|e| panic!("running cargo build -p baton: {e}"));
+        assert!(
+            status.success(),
+            "cargo build -p baton --bin baton failed: {status}"
+        );
+        let bin = target_dir().join("debug").join("baton");
+        assert!(bin.exists(), "{} does not exist after the build", bin.display());
+        bin
+    })
+    .clone()
+}
+
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Gate for tests that need root (namespaces, nftables, keepalived): true if
+/// root. Otherwise, under `CI=true` it panics (CI must run them); elsewhere it
+/// prints a loud SKIPPED line to stderr and returns false, and the test
+/// should return.
+pub fn require_root(test: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{test}: needs root, and CI=true: end-to-end tests must run in CI");
+    }
+    // Straight to the process's stderr: eprintln! would be captured by the test harness.
+    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED (needs root): {test} ***\n");
+    false
+}
+
+/// Prints a line straight to the process's stderr, past the test harness's
+/// capture, so measured numbers show in a plain `cargo test` run.
+pub fn note(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
+/// Whether `program` is on PATH.
+pub fn have(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+        || Path::new("/usr/sbin").join(program).is_file()
+}
+
+pub use baton::lab::{GapMeasurement, measure_gap};

@@ -1,0 +1,351 @@
+//! The daemon's TOML configuration: its types, its parser and `baton check`.
+//!
+//! Every mistake is an error, never a warning, reported as
+//! `FILE:LINE:COL: message` with the 1-based line and column (in characters)
+//! of the offending key or value. The parser reports every error it finds, not
+//! just the first: all syntax errors toml can recover from, or, when the syntax
+//! is good, every semantic error in the file.
+//!
+//! Relative paths in a config file (`socket`, `log_file`, a policy `source`)
+//! are relative to the directory of the config file.
+//!
+//! ```toml
+//! router_id = "lb01"
+//!
+//! [[instance]]
+//! name = "VI_1"
+//! interface = "eth0"
+//! vrid = 50
+//! priority = 150
+//! version = 2
+//! vips = ["192.0.2.3/24 dev eth0 label eth0:1"]
+//! auth = { type = "pass", password = "1111" }
+//! ```
+
+mod check;
+mod suggest;
+mod syntax;
+mod vip;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Write as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use baton_vrrp::Family;
+use baton_vrrp::{Auth, V3Checksum, Version};
+
+pub use vip::parse_vip;
+
+pub use crate::DEFAULT_SOCKET;
+
+/// The policies built into the binary, named `builtin:NAME` in `source`.
+pub const BUILTIN_POLICIES: &[&str] = &[
+    "process-alive",
+    "tcp-port",
+    "http-status",
+    "file",
+    "interface-up",
+    "split-brain-peer-http",
+    "split-brain-arp",
+];
+
+/// A validated configuration file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The file it was read from (as given).
+    pub path: PathBuf,
+    /// `router_id`, or the host name.
+    pub router_id: String,
+    pub socket: PathBuf,
+    pub log_file: Option<PathBuf>,
+    /// The global `[garp]` defaults (each instance has its own, merged, copy).
+    pub garp: Garp,
+    pub policies: Vec<Policy>,
+    pub instances: Vec<InstanceConfig>,
+}
+
+impl Config {
+    pub fn policy(&self, name: &str) -> Option<&Policy> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+
+    pub fn instance(&self, name: &str) -> Option<&InstanceConfig> {
+        self.instances.iter().find(|i| i.name == name)
+    }
+}
+
+/// Gratuitous ARP / unsolicited neighbour advertisement after becoming Master
+/// (keepalived's `vrrp_garp_*` settings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Garp {
+    /// When to send the second burst after becoming Master; zero: no second
+    /// burst (`vrrp_garp_master_delay`, default 5 s).
+    pub delay: Duration,
+    /// Announcements per burst (`vrrp_garp_master_repeat`, default 5).
+    pub repeat: u32,
+    /// Pause between announcements of a burst (`vrrp_garp_interval`,
+    /// `vrrp_gna_interval`, default 0).
+    pub interval: Duration,
+    /// Re-announce this often while Master; zero: never
+    /// (`vrrp_garp_master_refresh`, default 0).
+    pub refresh: Duration,
+}
+
+impl Default for Garp {
+    fn default() -> Garp {
+        Garp {
+            delay: Duration::from_secs(5),
+            repeat: 5,
+            interval: Duration::ZERO,
+            refresh: Duration::ZERO,
+        }
+    }
+}
+
+/// Where a policy's WebAssembly component comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PolicySource {
+    /// `builtin:NAME`: one of [`BUILTIN_POLICIES`], shipped in the binary.
+    Builtin(String),
+    /// A component file, resolved against the config file's directory.
+    Path(PathBuf),
+}
+
+impl fmt::Display for PolicySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PolicySource::Builtin(name) => write!(f, "builtin:{name}"),
+            PolicySource::Path(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// A `[[policy]]`: a named WebAssembly policy and the key/values it is given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub name: String,
+    pub source: PolicySource,
+    /// The digest the component must have, when pinned.
+    pub sha256: Option<[u8; 32]>,
+    /// Integers and booleans are kept in their TOML text form (`80`, `true`).
+    pub config: BTreeMap<String, String>,
+}
+
+/// One virtual address (keepalived `virtual_ipaddress` syntax).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Vip {
+    pub addr: IpAddr,
+    /// Default /32 (IPv4) or /128 (IPv6), as keepalived.
+    pub prefix_len: u8,
+    /// The device to configure it on; defaults to the instance's interface.
+    pub dev: String,
+    /// IPv4 only: the address label (`eth0:1`), which starts with `dev`.
+    pub label: Option<String>,
+}
+
+impl fmt::Display for Vip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{} dev {}", self.addr, self.prefix_len, self.dev)?;
+        if let Some(label) = &self.label {
+            write!(f, " label {label}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One `[[instance]]`: a virtual router.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceConfig {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    pub priority: u8,
+    pub advert_interval: Duration,
+    pub version: Version,
+    pub preempt: bool,
+    pub preempt_delay: Duration,
+    pub accept: bool,
+    /// At least one, all of one family.
+    pub vips: Vec<Vip>,
+    pub auth: Auth,
+    /// Source address of adverts; `None`: the interface's primary address.
+    pub unicast_src: Option<IpAddr>,
+    /// Send adverts to these instead of the multicast group (when not empty).
+    pub unicast_peers: Vec<IpAddr>,
+    /// Links whose loss means FAULT, besides `interface` itself (not repeated here).
+    pub track_interfaces: Vec<String>,
+    pub v3_checksum: V3Checksum,
+    pub check_adv_addr: bool,
+    /// `[garp]` with this instance's `garp` overrides applied.
+    pub garp: Garp,
+    pub tracks: Vec<Track>,
+    pub split_brain: Option<SplitBrain>,
+}
+
+impl InstanceConfig {
+    /// The family of its addresses.
+    pub fn family(&self) -> Family {
+        self.vips.first().map_or(Family::V4, |v| Family::of(&v.addr))
+    }
+
+    /// The protocol config, given the primary address chosen at run time.
+    pub fn vrrp_config(&self, primary: IpAddr) -> baton_vrrp::Config {
+        baton_vrrp::Config {
+            vrid: self.vrid,
+            version: self.version,
+            priority: self.priority,
+            advert_interval: self.advert_interval,
+            preempt: self.preempt,
+            preempt_delay: self.preempt_delay,
+            accept_mode: self.accept,
+            vips: self.vips.iter().map(|v| v.addr).collect(),
+            primary_addr: primary,
+            auth: self.auth.clone(),
+            v3_ipv4_checksum: self.v3_checksum,
+            check_adv_addr: self.check_adv_addr,
+        }
+    }
+
+    /// A stand-in primary address of the right family, for validating the
+    /// protocol config before the real one is known.
+    pub fn placeholder_primary(&self) -> IpAddr {
+        match self.family() {
+            Family::V4 => IpAddr::V4(Ipv4Addr::new(192, 0, 2, 254)),
+            Family::V6 => IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
+        }
+    }
+}
+
+/// `[[instance.track]]`: a health policy run periodically.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Track {
+    /// Names a [`Policy`].
+    pub policy: String,
+    pub interval: Duration,
+    pub timeout: Duration,
+    /// Added to the priority while failed; 0: FAULT while failed.
+    pub weight: i32,
+    /// Successes in a row to count as up again.
+    pub rise: u32,
+    /// Failures in a row to count as down.
+    pub fall: u32,
+}
+
+/// `[instance.split_brain]`: the split-brain policy and how often to ask it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SplitBrain {
+    pub policy: String,
+    pub interval: Duration,
+}
+
+/// One error in a config file, at a 1-based line and column (in characters).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Diagnostic {
+    pub path: PathBuf,
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path.display(),
+            self.line,
+            self.col,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+/// Parses and validates a config file's text; `path` names it in diagnostics
+/// and anchors its relative paths. Returns every error found, in file order.
+pub fn parse(text: &str, path: &Path) -> Result<Config, Vec<Diagnostic>> {
+    let index = syntax::LineIndex::new(text);
+    let to_diags = |errs: Vec<(usize, String)>| -> Vec<Diagnostic> {
+        errs.into_iter()
+            .map(|(at, message)| {
+                let (line, col) = index.line_col(at);
+                Diagnostic {
+                    path: path.to_path_buf(),
+                    line,
+                    col,
+                    message,
+                }
+            })
+            .collect()
+    };
+    let (doc, errors) = toml::de::DeTable::parse_recoverable(text);
+    if !errors.is_empty() {
+        return Err(to_diags(syntax::errors(text, doc.get_ref(), &errors)));
+    }
+    check::check(text, path, doc.get_ref()).map_err(to_diags)
+}
+
+/// Reads and parses a config file. A file that cannot be read is one
+/// diagnostic at 1:1.
+pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        vec![Diagnostic {
+            path: path.to_path_buf(),
+            line: 1,
+            col: 1,
+            message: format!("cannot read: {e}"),
+        }]
+    })?;
+    match String::from_utf8(bytes) {
+        Ok(text) => parse(&text, path),
+        Err(e) => {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            // Everything before the bad byte is valid UTF-8.
+            let before = String::from_utf8_lossy(valid);
+            let (line, col) = syntax::LineIndex::new(&before).line_col(before.len());
+            Err(vec![Diagnostic {
+                path: path.to_path_buf(),
+                line,
+                col,
+                message: "invalid UTF-8: a config file must be UTF-8 text".to_string(),
+            }])
+        }
+    }
+}
+
+/// `baton check FILE...`: prints each diagnostic to stderr and `FILE: ok` for
+/// each good file to stdout; true when every file is good.
+pub fn check_files(paths: &[PathBuf]) -> bool {
+    let mut all_ok = true;
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    for path in paths {
+        match load(path) {
+            Ok(_) => {
+                let _ = writeln!(stdout.lock(), "{}: ok", path.display());
+            }
+            Err(diags) => {
+                all_ok = false;
+                let mut err = stderr.lock();
+                for d in diags {
+                    let _ = writeln!(err, "{d}");
+                }
+            }
+        }
+    }
+    all_ok
+}
+
+/// The host name, for `router_id`'s default.
+pub fn hostname() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_string())
+        .find(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}

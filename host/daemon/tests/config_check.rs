@@ -1,0 +1,1550 @@
+//! `baton check`: every config rule, with the exact line:col of its error.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use baton::config::{self, Config, Family, Garp, PolicySource};
+use baton_vrrp::{Auth, V3Checksum, Version};
+
+const FILE: &str = "t.toml";
+
+/// The config text from its lines: line N of the file is `lines[N - 1]`.
+fn text<S: AsRef<str>>(lines: &[S]) -> String {
+    let mut s = lines.iter().map(AsRef::as_ref).collect::<Vec<&str>>().join("\n");
+    s.push('\n');
+    s
+}
+
+fn parse<S: AsRef<str>>(lines: &[S]) -> Result<Config, Vec<config::Diagnostic>> {
+    config::parse(&text(lines), Path::new(FILE))
+}
+
+#[track_caller]
+fn ok<S: AsRef<str>>(lines: &[S]) -> Config {
+    match parse(lines) {
+        Ok(c) => c,
+        Err(d) => panic!("expected ok, got:\n{}", render(&d)),
+    }
+}
+
+fn render(d: &[config::Diagnostic]) -> String {
+    d.iter().map(|d| format!("{d}\n")).collect()
+}
+
+/// All diagnostics, as `t.toml:LINE:COL: message`.
+#[track_caller]
+fn errors<S: AsRef<str>>(lines: &[S]) -> Vec<String> {
+    match parse(lines) {
+        Ok(_) => panic!("expected errors for:\n{}", text(lines)),
+        Err(d) => d.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// Exactly one diagnostic, at `line:col`, containing `fragment`.
+#[track_caller]
+fn one_error<S: AsRef<str>>(lines: &[S], line: usize, col: usize, fragment: &str) {
+    let errs = errors(lines);
+    assert_eq!(errs.len(), 1, "expected one error, got:\n{}", errs.join("\n"));
+    let prefix = format!("{FILE}:{line}:{col}: ");
+    assert!(
+        errs[0].starts_with(&prefix) && errs[0].contains(fragment),
+        "expected `{prefix}...{fragment}...`, got:\n{}",
+        errs[0]
+    );
+}
+
+/// Among the diagnostics, one at `line:col` containing `fragment`.
+#[track_caller]
+fn has_error(errs: &[String], line: usize, col: usize, fragment: &str) {
+    let prefix = format!("{FILE}:{line}:{col}: ");
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with(&prefix) && e.contains(fragment)),
+        "expected `{prefix}...{fragment}...` among:\n{}",
+        errs.join("\n")
+    );
+}
+
+/// A valid instance occupying lines 1-5; tests add lines after it.
+const BASE: [&str; 5] = [
+    "[[instance]]",
+    "name = \"VI_1\"",
+    "interface = \"eth0\"",
+    "vrid = 50",
+    "vips = [\"192.0.2.3\"]",
+];
+
+fn base_with(extra: &[&str]) -> Vec<String> {
+    BASE.iter().chain(extra).map(|s| s.to_string()).collect()
+}
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("baton-config-test-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().expect("address")
+}
+
+// ---------------------------------------------------------------- good configs
+
+#[test]
+fn example_configs_pass() {
+    let files: Vec<PathBuf> = [
+        "seed-ch4/lb01.toml",
+        "seed-ch4/lb02.toml",
+        "seed-dual-master/lb01.toml",
+        "seed-dual-master/lb02.toml",
+    ]
+    .iter()
+    .map(|f| examples_dir().join(f))
+    .collect();
+    for f in &files {
+        if let Err(d) = config::load(f) {
+            panic!("{}:\n{}", f.display(), render(&d));
+        }
+    }
+    assert!(config::check_files(&files));
+}
+
+#[test]
+fn seed_chapter_4_pair_means_what_keepalived_means() {
+    let lb01 = config::load(&examples_dir().join("seed-ch4/lb01.toml")).expect("lb01");
+    let lb02 = config::load(&examples_dir().join("seed-ch4/lb02.toml")).expect("lb02");
+    assert_eq!(
+        (lb01.router_id.as_str(), lb02.router_id.as_str()),
+        ("lb01", "lb02")
+    );
+    let (a, b) = (&lb01.instances[0], &lb02.instances[0]);
+    assert_eq!((a.vrid, b.vrid), (50, 50));
+    assert_eq!((a.priority, b.priority), (150, 100));
+    assert_eq!(a.version, Version::V2);
+    assert_eq!(a.advert_interval, Duration::from_secs(1));
+    assert_eq!(a.auth, Auth::pass("1111").expect("password"));
+    assert_eq!(a.auth, b.auth);
+    assert_eq!(a.vips.len(), 1);
+    assert_eq!(a.vips[0].addr, ip("192.0.2.3"));
+    assert_eq!(a.vips[0].prefix_len, 32);
+    assert_eq!(a.vips[0].dev, "eth0");
+    assert!(a.preempt);
+    let core = a.vrrp_config(ip("192.0.2.1"));
+    assert_eq!(core.validate(), Ok(()));
+    assert_eq!(core.vips, vec![ip("192.0.2.3")]);
+    assert_eq!(core.primary_addr, ip("192.0.2.1"));
+}
+
+#[test]
+fn seed_dual_master_pair() {
+    let lb01 = config::load(&examples_dir().join("seed-dual-master/lb01.toml")).expect("lb01");
+    let lb02 = config::load(&examples_dir().join("seed-dual-master/lb02.toml")).expect("lb02");
+    for (c, p1, p2) in [(&lb01, 150, 100), (&lb02, 100, 150)] {
+        let vi1 = c.instance("VI_1").expect("VI_1");
+        let vi2 = c.instance("VI_2").expect("VI_2");
+        assert_eq!((vi1.vrid, vi2.vrid), (51, 52));
+        assert_eq!((vi1.priority, vi2.priority), (p1, p2));
+        assert_eq!(vi1.vips[0].prefix_len, 24);
+        assert_eq!(vi1.vips[0].label.as_deref(), Some("eth0:1"));
+        assert_eq!(vi2.vips[0].label.as_deref(), Some("eth0:2"));
+        assert_eq!(vi2.vips[0].addr, ip("192.0.2.4"));
+    }
+}
+
+/// The seed's chapter 7 configs (check_web on VI_2, check_brain on lb02), as
+/// Baton writes them: policies instead of scripts.
+#[test]
+fn seed_chapter_7_with_policies() {
+    let c = ok(&[
+        "router_id = \"lb02\"",
+        "log_file = \"/var/log/baton.log\"",
+        "[[policy]]",
+        "name = \"check_web\"",
+        "source = \"builtin:process-alive\"",
+        "config = { process = \"nginx\" }",
+        "[[policy]]",
+        "name = \"check_brain\"",
+        "source = \"builtin:split-brain-peer-http\"",
+        "config = { url = \"http://198.51.100.5/\", expect = 200, proxy = true }",
+        "[[instance]]",
+        "name = \"VI_1\"",
+        "interface = \"eth0\"",
+        "vrid = 50",
+        "priority = 100",
+        "version = 2",
+        "auth = { type = \"pass\", password = \"1111\" }",
+        "vips = [\"192.0.2.3\"]",
+        "[[instance]]",
+        "name = \"VI_2\"",
+        "interface = \"eth1\"",
+        "vrid = 55",
+        "priority = 150",
+        "version = 2",
+        "auth = { type = \"pass\", password = \"2222\" }",
+        "vips = [\"198.51.100.4\"]",
+        "[[instance.track]]",
+        "policy = \"check_web\"",
+        "interval = \"5s\"",
+        "weight = 50",
+        "[instance.split_brain]",
+        "policy = \"check_brain\"",
+        "interval = \"5s\"",
+    ]);
+    assert_eq!(c.log_file, Some(PathBuf::from("/var/log/baton.log")));
+    assert_eq!(c.policies.len(), 2);
+    let brain = c.policy("check_brain").expect("policy");
+    assert_eq!(
+        brain.source,
+        PolicySource::Builtin("split-brain-peer-http".into())
+    );
+    assert_eq!(brain.config["expect"], "200");
+    assert_eq!(brain.config["proxy"], "true");
+    let vi2 = c.instance("VI_2").expect("VI_2");
+    assert_eq!(vi2.tracks.len(), 1);
+    let t = &vi2.tracks[0];
+    assert_eq!(
+        (t.policy.as_str(), t.weight, t.rise, t.fall),
+        ("check_web", 50, 1, 1)
+    );
+    assert_eq!(
+        (t.interval, t.timeout),
+        (Duration::from_secs(5), Duration::from_secs(5))
+    );
+    let sb = vi2.split_brain.as_ref().expect("split brain");
+    assert_eq!(
+        (sb.policy.as_str(), sb.interval),
+        ("check_brain", Duration::from_secs(5))
+    );
+    assert!(c.instance("VI_1").expect("VI_1").tracks.is_empty());
+}
+
+#[test]
+fn defaults() {
+    let c = ok(&BASE);
+    assert_eq!(c.path, PathBuf::from(FILE));
+    assert!(!c.router_id.is_empty());
+    assert_eq!(c.socket, PathBuf::from("/run/baton/baton.sock"));
+    assert_eq!(c.log_file, None);
+    assert_eq!(c.garp, Garp::default());
+    assert_eq!(
+        c.garp,
+        Garp {
+            delay: Duration::from_secs(5),
+            repeat: 5,
+            interval: Duration::ZERO,
+            refresh: Duration::ZERO
+        }
+    );
+    let i = &c.instances[0];
+    assert_eq!(i.name, "VI_1");
+    assert_eq!(i.interface, "eth0");
+    assert_eq!(i.vrid, 50);
+    assert_eq!(i.priority, 100);
+    assert_eq!(i.advert_interval, Duration::from_secs(1));
+    assert_eq!(i.version, Version::V3);
+    assert!(i.preempt);
+    assert_eq!(i.preempt_delay, Duration::ZERO);
+    assert!(!i.accept);
+    assert_eq!(i.auth, Auth::None);
+    assert_eq!(i.unicast_src, None);
+    assert!(i.unicast_peers.is_empty());
+    assert!(i.track_interfaces.is_empty());
+    assert_eq!(i.v3_checksum, V3Checksum::PseudoHeader);
+    assert!(i.check_adv_addr);
+    assert_eq!(i.garp, Garp::default());
+    assert!(i.tracks.is_empty());
+    assert_eq!(i.split_brain, None);
+    assert_eq!(i.family(), Family::V4);
+}
+
+#[test]
+fn every_setting_reaches_the_types() {
+    let c = ok(&[
+        "router_id = \"lb01\"",
+        "socket = \"/run/baton/other.sock\"",
+        "[garp]",
+        "delay = \"2s\"",
+        "repeat = 3",
+        "interval = \"10ms\"",
+        "refresh = \"60s\"",
+        "[[policy]]",
+        "name = \"web\"",
+        "source = \"builtin:http-status\"",
+        "sha256 = \"00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF\"",
+        "config = { url = \"http://127.0.0.1/\", expect = \"200\" }",
+        "[[policy]]",
+        "name = \"brain\"",
+        "source = \"builtin:split-brain-arp\"",
+        "[[instance]]",
+        "name = \"VI_1\"",
+        "interface = \"eth0\"",
+        "vrid = 50",
+        "priority = 255",
+        "advert_interval = \"40.95s\"",
+        "version = 3",
+        "preempt = false",
+        "preempt_delay = \"1000s\"",
+        "accept = true",
+        "vips = [\"192.0.2.3/24 dev eth0 label eth0:1\", \"192.0.2.4\", \"192.0.2.5 dev eth1\"]",
+        "unicast_src = \"192.0.2.1\"",
+        "unicast_peers = [\"192.0.2.2\", \"198.51.100.2\"]",
+        "track_interfaces = [\"eth1\", \"eth0\"]",
+        "v3_checksum = \"no-pseudo-header\"",
+        "check_adv_addr = false",
+        "garp = { delay = \"0s\" }",
+        "[[instance.track]]",
+        "policy = \"web\"",
+        "interval = \"50ms\"",
+        "timeout = \"40ms\"",
+        "weight = -60",
+        "rise = 2",
+        "fall = 3",
+        "[instance.split_brain]",
+        "policy = \"brain\"",
+        "interval = \"200ms\"",
+    ]);
+    assert_eq!(c.router_id, "lb01");
+    assert_eq!(c.socket, PathBuf::from("/run/baton/other.sock"));
+    let g = Garp {
+        delay: Duration::from_secs(2),
+        repeat: 3,
+        interval: Duration::from_millis(10),
+        refresh: Duration::from_secs(60),
+    };
+    assert_eq!(c.garp, g);
+    let web = c.policy("web").expect("web");
+    let sha = web.sha256.expect("sha256");
+    assert_eq!((sha[0], sha[1], sha[31]), (0x00, 0x11, 0xff));
+    assert_eq!(
+        web.config.get("url").map(String::as_str),
+        Some("http://127.0.0.1/")
+    );
+    let i = &c.instances[0];
+    assert_eq!(i.priority, 255);
+    assert_eq!(i.advert_interval, Duration::from_millis(40_950));
+    assert!(!i.preempt);
+    assert_eq!(i.preempt_delay, Duration::from_secs(1000));
+    assert!(i.accept);
+    assert_eq!(i.vips.len(), 3);
+    assert_eq!(i.vips[2].dev, "eth1");
+    assert_eq!(i.unicast_src, Some(ip("192.0.2.1")));
+    assert_eq!(i.unicast_peers, vec![ip("192.0.2.2"), ip("198.51.100.2")]);
+    // The instance's own interface is always tracked: not repeated.
+    assert_eq!(i.track_interfaces, vec!["eth1".to_string()]);
+    assert_eq!(i.v3_checksum, V3Checksum::NoPseudoHeader);
+    assert!(!i.check_adv_addr);
+    // The override changes `delay` only; the rest comes from [garp].
+    assert_eq!(
+        i.garp,
+        Garp {
+            delay: Duration::ZERO,
+            ..g
+        }
+    );
+    let t = &i.tracks[0];
+    assert_eq!(
+        (t.interval, t.timeout, t.weight, t.rise, t.fall),
+        (Duration::from_millis(50), Duration::from_millis(40), -60, 2, 3)
+    );
+    let core = i.vrrp_config(ip("192.0.2.1"));
+    assert_eq!(core.validate(), Ok(()));
+    assert!(core.accept_mode);
+    assert!(!core.check_adv_addr);
+    assert_eq!(core.v3_ipv4_checksum, V3Checksum::NoPseudoHeader);
+    assert_eq!(core.preempt_delay, Duration::from_secs(1000));
+}
+
+#[test]
+fn ipv6_instance() {
+    let c = ok(&[
+        "[[instance]]",
+        "name = \"VI_6\"",
+        "interface = \"eth0\"",
+        "vrid = 50",
+        "advert_interval = \"10ms\"",
+        "vips = [\"2001:db8::3/64\", \"2001:db8::4\"]",
+        "unicast_peers = [\"2001:db8::2\"]",
+    ]);
+    let i = &c.instances[0];
+    assert_eq!(i.family(), Family::V6);
+    assert_eq!((i.vips[0].prefix_len, i.vips[1].prefix_len), (64, 128));
+    assert_eq!(i.vrrp_config(ip("fe80::1")).validate(), Ok(()));
+}
+
+#[test]
+fn same_vrid_on_other_interface_or_family_is_fine() {
+    ok(&[
+        "[[instance]]",
+        "name = \"a\"",
+        "interface = \"eth0\"",
+        "vrid = 50",
+        "vips = [\"192.0.2.3\"]",
+        "[[instance]]",
+        "name = \"b\"",
+        "interface = \"eth1\"",
+        "vrid = 50",
+        "vips = [\"192.0.2.4\"]",
+        "[[instance]]",
+        "name = \"c\"",
+        "interface = \"eth0\"",
+        "vrid = 50",
+        "vips = [\"2001:db8::4\"]",
+    ]);
+}
+
+#[test]
+fn policy_paths_are_relative_to_the_config_file() {
+    let dir = temp_dir("policy-path");
+    std::fs::write(dir.join("web.wasm"), b"\0asm").expect("write");
+    let cfg = dir.join("baton.toml");
+    let mut body = vec!["[[policy]]", "name = \"web\"", "source = \"web.wasm\""];
+    body.extend_from_slice(&BASE);
+    body.extend_from_slice(&["[[instance.track]]", "policy = \"web\""]);
+    std::fs::write(&cfg, text(&body)).expect("write");
+    let c = config::load(&cfg).unwrap_or_else(|d| panic!("{}", render(&d)));
+    assert_eq!(c.policies[0].source, PolicySource::Path(dir.join("web.wasm")));
+    // A missing file is an error at the source value.
+    let mut body = vec!["[[policy]]", "name = \"web\"", "source = \"gone.wasm\""];
+    body.extend_from_slice(&BASE);
+    std::fs::write(&cfg, text(&body)).expect("write");
+    let errs: Vec<String> = config::load(&cfg)
+        .expect_err("missing")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let want = format!(
+        "{}:3:10: source: policy file {} not found",
+        cfg.display(),
+        dir.join("gone.wasm").display()
+    );
+    assert!(errs[0].starts_with(&want), "{}", errs[0]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+// ---------------------------------------------------------------- files and CLI
+
+#[test]
+fn unreadable_file_is_one_diagnostic_at_1_1() {
+    let p = PathBuf::from("/nonexistent/baton.toml");
+    let d = config::load(&p).expect_err("missing file");
+    assert_eq!(d.len(), 1);
+    assert_eq!((d[0].line, d[0].col), (1, 1));
+    assert!(
+        d[0].to_string()
+            .starts_with("/nonexistent/baton.toml:1:1: cannot read: "),
+        "{}",
+        d[0]
+    );
+    assert!(!config::check_files(&[p]));
+}
+
+#[test]
+fn invalid_utf8_is_reported_where_it_is() {
+    let dir = temp_dir("utf8");
+    let p = dir.join("bad.toml");
+    std::fs::write(&p, b"router_id = \"lb01\"\nsocket = \"\xff\"\n").expect("write");
+    let d = config::load(&p).expect_err("bad utf-8");
+    assert_eq!((d[0].line, d[0].col), (2, 11));
+    assert!(d[0].message.contains("UTF-8"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn check_files_is_false_if_any_file_is_bad() {
+    let dir = temp_dir("check-files");
+    let good = dir.join("good.toml");
+    let bad = dir.join("bad.toml");
+    std::fs::write(&good, text(&BASE)).expect("write");
+    std::fs::write(&bad, text(&base_with(&["priorty = 1"]))).expect("write");
+    assert!(config::check_files(std::slice::from_ref(&good)));
+    assert!(!config::check_files(&[good.clone(), bad.clone()]));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn diagnostic_display() {
+    let d = config::Diagnostic {
+        path: PathBuf::from("/etc/baton/baton.toml"),
+        line: 7,
+        col: 3,
+        message: "boom".into(),
+    };
+    assert_eq!(d.to_string(), "/etc/baton/baton.toml:7:3: boom");
+}
+
+// ---------------------------------------------------------------- syntax errors
+
+#[test]
+fn unclosed_multiline_array_is_reported_at_its_bracket() {
+    one_error(
+        &[
+            "[[instance]]",
+            "name = \"VI_1\"",
+            "interface = \"eth0\"",
+            "vrid = 50",
+            "vips = [\"192.0.2.3\",",
+            "        \"192.0.2.4\"",
+            "",
+            "[[instance]]",
+            "name = \"VI_2\"",
+        ],
+        5,
+        8,
+        "unclosed array: this `[` has no matching `]`",
+    );
+}
+
+#[test]
+fn unclosed_array_on_one_line() {
+    one_error(
+        &base_with(&["unicast_peers = [\"192.0.2.2\""]),
+        6,
+        17,
+        "unclosed array",
+    );
+}
+
+#[test]
+fn unclosed_inline_table() {
+    one_error(
+        &base_with(&["auth = { type = \"pass\", password = \"1111\"", "version = 2"]),
+        6,
+        8,
+        "unclosed inline table: this `{` has no matching `}`",
+    );
+}
+
+#[test]
+fn unclosed_basic_string() {
+    one_error(
+        &[
+            "[[instance]]",
+            "name = \"VI_1",
+            "interface = \"eth0\"",
+            "vrid = 50",
+            "vips = [\"192.0.2.3\"]",
+        ],
+        2,
+        8,
+        "unclosed string: this `\"` has no closing `\"`",
+    );
+}
+
+#[test]
+fn unclosed_string_inside_an_array_blames_the_string() {
+    one_error(
+        &[
+            "[[instance]]",
+            "name = \"VI_1\"",
+            "interface = \"eth0\"",
+            "vrid = 50",
+            "vips = [\"192.0.2.3\", \"192.0.2.4]",
+        ],
+        5,
+        22,
+        "unclosed string",
+    );
+}
+
+#[test]
+fn unclosed_literal_string() {
+    one_error(
+        &[
+            "[[instance]]",
+            "name = 'VI_1",
+            "interface = \"eth0\"",
+            "vrid = 50",
+            "vips = [\"192.0.2.3\"]",
+        ],
+        2,
+        8,
+        "unclosed string: this `'` has no closing `'`",
+    );
+}
+
+#[test]
+fn unclosed_multi_line_strings() {
+    one_error(
+        &base_with(&["name2 = \"\"\"abc", "x = 1"]),
+        6,
+        9,
+        "unclosed multi-line string: this `\"\"\"` has no closing `\"\"\"`",
+    );
+    one_error(
+        &base_with(&["name2 = '''abc", "x = 1"]),
+        6,
+        9,
+        "this `'''` has no closing `'''`",
+    );
+}
+
+#[test]
+fn unclosed_inline_table_holding_an_unclosed_array() {
+    one_error(
+        &base_with(&["garp = { delay = \"1s\", x = [1, 2 }", "version = 2"]),
+        6,
+        28,
+        "unclosed array: this `[` has no matching `]`",
+    );
+}
+
+#[test]
+fn missing_comma_in_an_array() {
+    let mut l = BASE.to_vec();
+    l[4] = "vips = [\"192.0.2.3\" \"192.0.2.4\"]";
+    one_error(&l, 5, 21, "missing comma between array elements");
+}
+
+#[test]
+fn unclosed_table_headers() {
+    one_error(
+        &["router_id = \"x\"", "[garp", "delay = \"1s\""],
+        2,
+        1,
+        "unclosed table header: missing `]`",
+    );
+    one_error(
+        &["router_id = \"x\"", "  [[instance]", "name = \"VI_1\""],
+        2,
+        3,
+        "unclosed array-of-tables header: missing `]]`",
+    );
+}
+
+#[test]
+fn missing_equals() {
+    one_error(
+        &base_with(&["priority 150"]),
+        6,
+        10,
+        "key with no value, expected `=`",
+    );
+}
+
+#[test]
+fn unquoted_string() {
+    let mut l = BASE.to_vec();
+    l[2] = "interface = eth0";
+    one_error(&l, 3, 13, "string values must be quoted");
+}
+
+#[test]
+fn duplicate_key() {
+    one_error(&base_with(&["vrid = 51"]), 6, 1, "duplicate key `vrid`");
+}
+
+#[test]
+fn duplicate_table() {
+    one_error(
+        &["[garp]", "delay = \"1s\"", "[garp]", "repeat = 2"],
+        3,
+        2,
+        "duplicate key `garp`",
+    );
+}
+
+#[test]
+fn several_syntax_errors_are_all_reported() {
+    let errs = errors(&[
+        "router_id = \"lb01\"",
+        "socket = \"/run/x.sock\"",
+        "socket = \"/run/y.sock\"",
+        "[[instance]]",
+        "name = \"VI_1",
+        "priority 1",
+    ]);
+    assert_eq!(errs.len(), 3, "{errs:#?}");
+    has_error(&errs, 3, 1, "duplicate key `socket`");
+    has_error(&errs, 5, 8, "unclosed string");
+    has_error(&errs, 6, 10, "expected `=`");
+}
+
+// ---------------------------------------------------------------- unknown keys
+
+#[test]
+fn unknown_key_in_instance_suggests_the_right_one() {
+    one_error(
+        &base_with(&["priorty = 150"]),
+        6,
+        1,
+        "unknown key `priorty` in [[instance]] (did you mean `priority`?)",
+    );
+}
+
+#[test]
+fn keepalived_names_get_a_translation() {
+    one_error(
+        &base_with(&["virtual_router_id = 50"]),
+        6,
+        1,
+        "keepalived's `virtual_router_id` is `vrid` here",
+    );
+    one_error(
+        &base_with(&["advert_int = 1"]),
+        6,
+        1,
+        "`advert_int` is `advert_interval` here",
+    );
+    one_error(&base_with(&["state = \"MASTER\""]), 6, 1, "there is no `state`");
+    one_error(
+        &with_policies(&["[global_defs]", "router_id = \"x\""], &[]),
+        1,
+        2,
+        "unknown key `global_defs` in the top level",
+    );
+}
+
+#[test]
+fn unknown_keys_everywhere() {
+    one_error(
+        &with_policies(&["routr_id = \"x\""], &[]),
+        1,
+        1,
+        "unknown key `routr_id` in the top level (did you mean `router_id`?)",
+    );
+    one_error(
+        &with_policies(&["[garp]", "dealy = \"1s\""], &[]),
+        2,
+        1,
+        "unknown key `dealy` in [garp] (did you mean `delay`?)",
+    );
+    one_error(
+        &base_with(&["garp = { repeats = 2 }"]),
+        6,
+        10,
+        "unknown key `repeats` in the instance's garp",
+    );
+    let errs = errors(&base_with(&[
+        "version = 2",
+        "auth = { type = \"pass\", pass = \"1111\" }",
+    ]));
+    has_error(&errs, 7, 25, "unknown key `pass` in auth (it is `password` here)");
+    has_error(&errs, 7, 8, "auth: type = \"pass\" needs a `password`");
+    one_error(
+        &with_policies(
+            &[
+                "[[policy]]",
+                "name = \"w\"",
+                "source = \"builtin:file\"",
+                "confg = {}",
+            ],
+            &[],
+        ),
+        4,
+        1,
+        "unknown key `confg` in [[policy]] (did you mean `config`?)",
+    );
+    let mut l = vec!["[[policy]]", "name = \"w\"", "source = \"builtin:file\""];
+    l.extend_from_slice(&BASE);
+    l.extend_from_slice(&["[[instance.track]]", "policy = \"w\"", "wieght = 2"]);
+    one_error(
+        &l,
+        11,
+        1,
+        "unknown key `wieght` in [[instance.track]] (did you mean `weight`?)",
+    );
+    let mut l = vec![
+        "[[policy]]",
+        "name = \"b\"",
+        "source = \"builtin:split-brain-arp\"",
+    ];
+    l.extend_from_slice(&BASE);
+    l.extend_from_slice(&["[instance.split_brain]", "policy = \"b\"", "intervall = \"1s\""]);
+    one_error(
+        &l,
+        11,
+        1,
+        "unknown key `intervall` in [instance.split_brain] (did you mean `interval`?)",
+    );
+}
+
+// ---------------------------------------------------------------- instance values
+
+#[test]
+fn required_instance_keys() {
+    let errs = errors(&["router_id = \"x\"", "[[instance]]", "priority = 100"]);
+    assert_eq!(errs.len(), 4, "{errs:#?}");
+    has_error(&errs, 2, 1, "[[instance]] without `name`");
+    has_error(&errs, 2, 1, "[[instance]] without `interface`");
+    has_error(&errs, 2, 1, "[[instance]] without `vrid`");
+    has_error(&errs, 2, 1, "[[instance]] without `vips`");
+}
+
+#[test]
+fn no_instance_at_all() {
+    one_error(&["router_id = \"x\""], 1, 1, "no [[instance]]");
+    one_error(&["router_id = \"x\"", "instance = []"], 2, 12, "no [[instance]]");
+}
+
+#[test]
+fn instance_must_be_an_array_of_tables() {
+    one_error(
+        &["[instance]", "name = \"VI_1\""],
+        1,
+        1,
+        "write [[instance]] (an array of tables), not [instance]",
+    );
+}
+
+#[test]
+fn vrid_range_and_type() {
+    let mut l = BASE.to_vec();
+    l[3] = "vrid = 0";
+    one_error(&l, 4, 8, "vrid: 0 is out of range (must be 1..=255)");
+    l[3] = "vrid = 256";
+    one_error(&l, 4, 8, "vrid: 256 is out of range (must be 1..=255)");
+    l[3] = "vrid = \"50\"";
+    one_error(
+        &l,
+        4,
+        8,
+        "vrid: expected an integer, found a string (write it without quotes: 50)",
+    );
+    l[3] = "vrid = 99999999999999999999999999999999999999999";
+    one_error(&l, 4, 8, "out of range");
+}
+
+#[test]
+fn priority_range() {
+    one_error(
+        &base_with(&["priority = 0"]),
+        6,
+        12,
+        "priority: 0 is out of range (must be 1..=255)",
+    );
+    one_error(
+        &base_with(&["priority = 256"]),
+        6,
+        12,
+        "priority: 256 is out of range",
+    );
+    one_error(
+        &base_with(&["priority = -1"]),
+        6,
+        12,
+        "priority: -1 is out of range",
+    );
+}
+
+#[test]
+fn version_must_be_2_or_3() {
+    one_error(
+        &base_with(&["version = 4"]),
+        6,
+        11,
+        "version: 4 is not a VRRP version (2 or 3)",
+    );
+}
+
+#[test]
+fn advert_interval_v2_takes_whole_seconds() {
+    one_error(
+        &base_with(&["version = 2", "advert_interval = \"1.5s\""]),
+        7,
+        19,
+        "advert_interval: VRRPv2 takes whole seconds from 1s to 255s, got 1.5s",
+    );
+    one_error(
+        &base_with(&["version = 2", "advert_interval = \"256s\""]),
+        7,
+        19,
+        "VRRPv2 takes whole seconds",
+    );
+    ok(&base_with(&["version = 2", "advert_interval = \"255s\""]));
+    ok(&base_with(&["version = 2", "advert_interval = \"4m\""]));
+}
+
+#[test]
+fn advert_interval_v3_takes_10ms_steps() {
+    let msg = "advert_interval: VRRPv3 takes multiples of 10ms from 10ms to 40.95s";
+    one_error(&base_with(&["advert_interval = \"5ms\""]), 6, 19, msg);
+    one_error(&base_with(&["advert_interval = \"15ms\""]), 6, 19, msg);
+    one_error(&base_with(&["advert_interval = \"41s\""]), 6, 19, msg);
+    one_error(&base_with(&["advert_interval = \"0s\""]), 6, 19, msg);
+    ok(&base_with(&["advert_interval = \"10ms\""]));
+    ok(&base_with(&["advert_interval = \"0.1s\""]));
+}
+
+#[test]
+fn durations_need_a_unit() {
+    one_error(
+        &base_with(&["advert_interval = \"1\""]),
+        6,
+        19,
+        "advert_interval: \"1\" needs a unit (us, ms, s, m, h)",
+    );
+    one_error(
+        &base_with(&["advert_interval = 1"]),
+        6,
+        19,
+        "advert_interval: a duration is a string with a unit (us, ms, s, m, h), e.g. \"1s\"",
+    );
+    one_error(
+        &base_with(&["preempt_delay = \"5 sec\""]),
+        6,
+        17,
+        "preempt_delay: \"5 sec\": unknown unit `sec`",
+    );
+    one_error(
+        &base_with(&["preempt_delay = \"-5s\""]),
+        6,
+        17,
+        "cannot be negative",
+    );
+}
+
+#[test]
+fn preempt_delay_at_most_1000s() {
+    one_error(
+        &base_with(&["preempt_delay = \"1001s\""]),
+        6,
+        17,
+        "preempt_delay: 1001s is out of range (must be 0s to 1000s)",
+    );
+}
+
+#[test]
+fn booleans_are_booleans() {
+    one_error(
+        &base_with(&["preempt = \"false\""]),
+        6,
+        11,
+        "preempt: expected true or false, found a string (write it without quotes: false)",
+    );
+    one_error(
+        &base_with(&["accept = 1"]),
+        6,
+        10,
+        "accept: expected true or false, found an integer",
+    );
+    one_error(
+        &base_with(&["check_adv_addr = \"yes\""]),
+        6,
+        18,
+        "check_adv_addr: expected true or false",
+    );
+}
+
+#[test]
+fn name_and_interface() {
+    let mut l = BASE.to_vec();
+    l[1] = "name = \"\"";
+    one_error(&l, 2, 8, "name: cannot be empty");
+    l[1] = "name = \"VI 1\"";
+    one_error(&l, 2, 8, "name: \"VI 1\" contains ' '");
+    let mut l = BASE.to_vec();
+    l[2] = "interface = \"eth0:1\"";
+    one_error(&l, 3, 13, "interface name `eth0:1` contains ':'");
+    l[2] = "interface = \"a-very-long-ifname\"";
+    one_error(&l, 3, 13, "Linux allows at most 15");
+}
+
+#[test]
+fn vips_empty_or_not_an_array() {
+    let mut l = BASE.to_vec();
+    l[4] = "vips = []";
+    one_error(&l, 5, 8, "vips: at least one virtual address is needed");
+    l[4] = "vips = \"192.0.2.3\"";
+    one_error(&l, 5, 8, "vips: expected an array of addresses, found a string");
+    l[4] = "vips = [3]";
+    one_error(&l, 5, 9, "vips: expected a string, found an integer");
+}
+
+#[test]
+fn vip_syntax_errors_point_inside_the_string() {
+    let mut l = BASE.to_vec();
+    l[4] = "vips = [\"192.0.2.300\"]";
+    one_error(&l, 5, 10, "vips: `192.0.2.300` is not an IPv4 or IPv6 address");
+    l[4] = "vips = [\"192.0.2.3/33\"]";
+    one_error(&l, 5, 20, "vips: prefix length `/33` must be 1..=32");
+    l[4] = "vips = [\"2001:db8::3/129\"]";
+    one_error(&l, 5, 22, "prefix length `/129` must be 1..=128");
+    l[4] = "vips = [\"192.0.2.3/24 dev eth0 lable eth0:1\"]";
+    one_error(&l, 5, 32, "unexpected `lable`");
+    l[4] = "vips = [\"192.0.2.3 brd 192.0.2.255\"]";
+    one_error(&l, 5, 20, "`brd` (keepalived option) is not supported");
+    l[4] = "vips = [\"192.0.2.3 dev\"]";
+    one_error(&l, 5, 20, "`dev` needs a value");
+    l[4] = "vips = [\"224.0.0.18\"]";
+    one_error(&l, 5, 10, "multicast");
+}
+
+#[test]
+fn vip_label_must_start_with_its_dev() {
+    let mut l = BASE.to_vec();
+    l[4] = "vips = [\"192.0.2.3/24 dev eth0 label eth1:1\"]";
+    one_error(&l, 5, 38, "label `eth1:1` must start with the device name `eth0`");
+    // The default dev is the instance's interface.
+    l[4] = "vips = [\"192.0.2.3/24 label bond0:1\"]";
+    one_error(&l, 5, 29, "must start with the device name `eth0`");
+    l[4] = "vips = [\"192.0.2.3/24 dev bond0 label bond0:1\"]";
+    ok(&l);
+}
+
+#[test]
+fn vip_label_is_ipv4_only() {
+    let mut l = BASE.to_vec();
+    l[4] = "vips = [\"2001:db8::3/64 dev eth0 label eth0:1\"]";
+    one_error(&l, 5, 34, "`label` is for IPv4 addresses only");
+}
+
+#[test]
+fn vips_of_one_family() {
+    let mut l = BASE.to_vec();
+    l[4] = "vips = [\"192.0.2.3\", \"2001:db8::3\"]";
+    one_error(
+        &l,
+        5,
+        22,
+        "vips: 2001:db8::3 is IPv6, but the first address is IPv4: an instance's addresses are all of one family",
+    );
+}
+
+#[test]
+fn vip_listed_twice() {
+    let mut l = BASE.to_vec();
+    l[4] = "vips = [\"192.0.2.3/24\", \"192.0.2.3\"]";
+    one_error(&l, 5, 25, "vips: 192.0.2.3 is listed twice");
+}
+
+#[test]
+fn vrrpv2_is_ipv4_only() {
+    let mut l = base_with(&["version = 2"]);
+    l[4] = "vips = [\"2001:db8::3\"]".into();
+    one_error(
+        &l,
+        6,
+        11,
+        "version: VRRPv2 is IPv4 only; use version = 3 for IPv6 addresses",
+    );
+}
+
+#[test]
+fn auth_is_v2_only() {
+    one_error(
+        &base_with(&["auth = { type = \"pass\", password = \"1111\" }"]),
+        6,
+        8,
+        "auth: VRRPv3 (the default) has no authentication (RFC 9568 §9); set version = 2 to use a password",
+    );
+    one_error(
+        &base_with(&["version = 3", "auth = { type = \"pass\", password = \"1111\" }"]),
+        7,
+        8,
+        "auth: VRRPv3 has no authentication",
+    );
+    ok(&base_with(&["auth = { type = \"none\" }"]));
+}
+
+#[test]
+fn password_length() {
+    one_error(
+        &base_with(&[
+            "version = 2",
+            "auth = { type = \"pass\", password = \"123456789\" }",
+        ]),
+        7,
+        36,
+        "auth.password: 9 bytes; VRRPv2 carries at most 8 (keepalived would silently use only \"12345678\")",
+    );
+    one_error(
+        &base_with(&["version = 2", "auth = { type = \"pass\", password = \"\" }"]),
+        7,
+        36,
+        "auth.password: cannot be empty",
+    );
+    let c = ok(&base_with(&[
+        "version = 2",
+        "auth = { type = \"pass\", password = \"12345678\" }",
+    ]));
+    assert_eq!(c.instances[0].auth, Auth::pass("12345678").expect("8 bytes"));
+}
+
+#[test]
+fn auth_type_and_password_presence() {
+    one_error(
+        &base_with(&["version = 2", "auth = { type = \"PASS\", password = \"1111\" }"]),
+        7,
+        17,
+        "auth.type: `PASS` is not \"pass\" or \"none\" (write it in lower case: \"pass\")",
+    );
+    one_error(
+        &base_with(&["version = 2", "auth = { type = \"pass\" }"]),
+        7,
+        8,
+        "needs a `password`",
+    );
+    one_error(
+        &base_with(&["version = 2", "auth = { password = \"1111\" }"]),
+        7,
+        8,
+        "auth: missing `type`",
+    );
+    one_error(
+        &base_with(&["version = 2", "auth = { type = \"none\", password = \"1111\" }"]),
+        7,
+        36,
+        "auth.password: not used with type = \"none\"",
+    );
+}
+
+#[test]
+fn unicast_addresses_match_the_family() {
+    one_error(
+        &base_with(&["unicast_src = \"2001:db8::1\""]),
+        6,
+        15,
+        "unicast_src: 2001:db8::1 is IPv6, but the instance's addresses are IPv4",
+    );
+    one_error(
+        &base_with(&["unicast_peers = [\"192.0.2.2\", \"2001:db8::2\"]"]),
+        6,
+        31,
+        "unicast_peers: 2001:db8::2 is IPv6, but the instance's addresses are IPv4",
+    );
+}
+
+#[test]
+fn unicast_address_mistakes() {
+    one_error(
+        &base_with(&["unicast_src = \"192.0.2.1/24\""]),
+        6,
+        15,
+        "not an IPv4 or IPv6 address (no prefix length here)",
+    );
+    one_error(
+        &base_with(&["unicast_src = \"192.0.2.3\""]),
+        6,
+        15,
+        "is one of the instance's virtual addresses",
+    );
+    one_error(
+        &base_with(&["unicast_peers = [\"224.0.0.18\"]"]),
+        6,
+        18,
+        "is not a unicast address",
+    );
+    one_error(
+        &base_with(&["unicast_peers = [\"192.0.2.2\", \"192.0.2.2\"]"]),
+        6,
+        31,
+        "192.0.2.2 is listed twice",
+    );
+    one_error(
+        &base_with(&["unicast_src = \"192.0.2.1\"", "unicast_peers = [\"192.0.2.1\"]"]),
+        7,
+        18,
+        "is this router's own unicast_src",
+    );
+}
+
+#[test]
+fn track_interfaces_are_interface_names() {
+    one_error(
+        &base_with(&["track_interfaces = [\"eth1\", \"eth1\"]"]),
+        6,
+        29,
+        "`eth1` is listed twice",
+    );
+    one_error(
+        &base_with(&["track_interfaces = [\"\"]"]),
+        6,
+        21,
+        "an interface name cannot be empty",
+    );
+}
+
+#[test]
+fn v3_checksum_values() {
+    one_error(
+        &base_with(&["v3_checksum = \"none\""]),
+        6,
+        15,
+        "v3_checksum: `none` is not \"pseudo-header\" or \"no-pseudo-header\"",
+    );
+    one_error(
+        &base_with(&["version = 2", "v3_checksum = \"no-pseudo-header\""]),
+        7,
+        15,
+        "only applies to VRRPv3 over IPv4",
+    );
+}
+
+#[test]
+fn garp_values() {
+    one_error(
+        &with_policies(&["[garp]", "repeat = 0"], &[]),
+        2,
+        10,
+        "garp.repeat: 0 is out of range (must be 1..=255)",
+    );
+    one_error(
+        &with_policies(&["[garp]", "refresh = \"500ms\""], &[]),
+        2,
+        11,
+        "garp.refresh: 500ms is too often",
+    );
+    one_error(
+        &with_policies(&["[garp]", "delay = 5"], &[]),
+        2,
+        9,
+        "garp.delay: a duration is a string with a unit",
+    );
+    one_error(
+        &with_policies(&["[[garp]]", "delay = \"5s\""], &[]),
+        1,
+        1,
+        "garp: expected a table ([garp]), found an array",
+    );
+    one_error(
+        &base_with(&["garp = { interval = \"11s\" }"]),
+        6,
+        21,
+        "garp.interval: 11s is out of range (must be 0s to 10s)",
+    );
+}
+
+// ---------------------------------------------------------------- across instances
+
+#[test]
+fn duplicate_instance_names() {
+    let errs = errors(&[
+        "[[instance]]",
+        "name = \"VI_1\"",
+        "interface = \"eth0\"",
+        "vrid = 50",
+        "vips = [\"192.0.2.3\"]",
+        "[[instance]]",
+        "name = \"VI_1\"",
+        "interface = \"eth0\"",
+        "vrid = 51",
+        "vips = [\"192.0.2.4\"]",
+    ]);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    has_error(&errs, 7, 8, "name: another [[instance]] is named `VI_1` (line 2)");
+}
+
+#[test]
+fn duplicate_interface_family_vrid() {
+    let errs = errors(&[
+        "[[instance]]",
+        "name = \"VI_1\"",
+        "interface = \"eth0\"",
+        "vrid = 50",
+        "vips = [\"192.0.2.3\"]",
+        "[[instance]]",
+        "name = \"VI_2\"",
+        "interface = \"eth0\"",
+        "vrid = 50",
+        "vips = [\"192.0.2.4\"]",
+    ]);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    has_error(
+        &errs,
+        9,
+        8,
+        "vrid: 50 on eth0 (IPv4) is already used by instance `VI_1` (line 1)",
+    );
+}
+
+#[test]
+fn a_vip_belongs_to_one_instance() {
+    let errs = errors(&[
+        "[[instance]]",
+        "name = \"VI_1\"",
+        "interface = \"eth0\"",
+        "vrid = 50",
+        "vips = [\"192.0.2.3\"]",
+        "[[instance]]",
+        "name = \"VI_2\"",
+        "interface = \"eth0\"",
+        "vrid = 51",
+        "vips = [\"192.0.2.3/24\"]",
+    ]);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    has_error(
+        &errs,
+        10,
+        9,
+        "vips: 192.0.2.3 is also a virtual address of instance `VI_1` (line 5)",
+    );
+}
+
+// ---------------------------------------------------------------- policies
+
+fn with_policies(policies: &[&str], instance_extra: &[&str]) -> Vec<String> {
+    policies
+        .iter()
+        .chain(&BASE)
+        .chain(instance_extra)
+        .map(|s| s.to_string())
+        .collect()
+}
+
+const WEB: [&str; 3] = ["[[policy]]", "name = \"web\"", "source = \"builtin:http-status\""];
+
+#[test]
+fn track_must_name_a_policy() {
+    one_error(
+        &with_policies(&WEB, &["[[instance.track]]", "policy = \"wbe\""]),
+        10,
+        10,
+        "track.policy: no [[policy]] named `wbe` (did you mean `web`?)",
+    );
+    one_error(
+        &base_with(&["[[instance.track]]", "interval = \"1s\""]),
+        6,
+        1,
+        "[[instance.track]] without `policy`",
+    );
+}
+
+#[test]
+fn split_brain_must_name_a_split_brain_policy() {
+    one_error(
+        &with_policies(&WEB, &["[instance.split_brain]", "policy = \"brain\""]),
+        10,
+        10,
+        "split_brain.policy: no [[policy]] named `brain`",
+    );
+    one_error(
+        &with_policies(&WEB, &["[instance.split_brain]", "policy = \"web\""]),
+        10,
+        10,
+        "is a health check, not a split-brain policy",
+    );
+    one_error(
+        &with_policies(
+            &[
+                "[[policy]]",
+                "name = \"b\"",
+                "source = \"builtin:split-brain-arp\"",
+            ],
+            &["[[instance.track]]", "policy = \"b\""],
+        ),
+        10,
+        10,
+        "is a split-brain policy: use it in [instance.split_brain]",
+    );
+}
+
+#[test]
+fn track_values() {
+    let t = |line: &'static str| with_policies(&WEB, &["[[instance.track]]", "policy = \"web\"", line]);
+    one_error(
+        &t("interval = \"5ms\""),
+        11,
+        12,
+        "track.interval: 5ms is out of range (must be 10ms to 1h)",
+    );
+    one_error(
+        &t("interval = \"2h\""),
+        11,
+        12,
+        "track.interval: 2h is out of range",
+    );
+    one_error(
+        &t("timeout = \"61m\""),
+        11,
+        11,
+        "track.timeout: 61m is out of range",
+    );
+    one_error(
+        &t("weight = 254"),
+        11,
+        10,
+        "track.weight: 254 is out of range (must be -253..=253)",
+    );
+    one_error(&t("weight = -254"), 11, 10, "track.weight: -254 is out of range");
+    one_error(
+        &t("rise = 0"),
+        11,
+        8,
+        "track.rise: 0 is out of range (must be at least 1)",
+    );
+    one_error(
+        &t("fall = 0"),
+        11,
+        8,
+        "track.fall: 0 is out of range (must be at least 1)",
+    );
+    let c = ok(&t("interval = \"50ms\""));
+    assert_eq!(c.instances[0].tracks[0].timeout, Duration::from_millis(50));
+    one_error(
+        &with_policies(
+            &WEB,
+            &[
+                "[[instance.track]]",
+                "policy = \"web\"",
+                "[[instance.track]]",
+                "policy = \"web\"",
+            ],
+        ),
+        12,
+        10,
+        "`web` is already tracked by this instance (line 10)",
+    );
+}
+
+#[test]
+fn split_brain_interval() {
+    one_error(
+        &with_policies(
+            &[
+                "[[policy]]",
+                "name = \"b\"",
+                "source = \"builtin:split-brain-arp\"",
+            ],
+            &["[instance.split_brain]", "policy = \"b\"", "interval = \"1ms\""],
+        ),
+        11,
+        12,
+        "split_brain.interval: 1ms is out of range",
+    );
+}
+
+#[test]
+fn policy_definitions() {
+    one_error(
+        &with_policies(
+            &["[[policy]]", "name = \"w\"", "source = \"builtin:http-stats\""],
+            &[],
+        ),
+        3,
+        19,
+        "source: no builtin policy `http-stats` (did you mean `builtin:http-status`?)",
+    );
+    one_error(
+        &with_policies(&["[[policy]]", "name = \"w\""], &[]),
+        1,
+        1,
+        "[[policy]] without `source`",
+    );
+    one_error(
+        &with_policies(&["[[policy]]", "source = \"builtin:file\""], &[]),
+        1,
+        1,
+        "[[policy]] without `name`",
+    );
+    one_error(
+        &with_policies(
+            &[
+                "[[policy]]",
+                "name = \"w\"",
+                "source = \"builtin:file\"",
+                "sha256 = \"abc\"",
+            ],
+            &[],
+        ),
+        4,
+        10,
+        "sha256: expected 64 hexadecimal digits",
+    );
+    one_error(
+        &with_policies(
+            &[
+                "[[policy]]",
+                "name = \"w\"",
+                "source = \"builtin:file\"",
+                "config = { ratio = 1.5 }",
+            ],
+            &[],
+        ),
+        4,
+        20,
+        "config.ratio: values are strings, integers or booleans, found a float",
+    );
+    one_error(
+        &with_policies(
+            &[
+                "[[policy]]",
+                "name = \"w\"",
+                "source = \"builtin:file\"",
+                "[[policy]]",
+                "name = \"w\"",
+                "source = \"builtin:tcp-port\"",
+            ],
+            &[],
+        ),
+        5,
+        8,
+        "duplicate policy name `w` (first defined at line 2)",
+    );
+}
+
+#[test]
+fn a_bad_policy_is_reported_once_not_at_each_use() {
+    one_error(
+        &with_policies(
+            &[
+                "[[policy]]",
+                "name = \"web\"",
+                "source = \"builtin:http-status\"",
+                "sha256 = \"xyz\"",
+            ],
+            &["[[instance.track]]", "policy = \"web\""],
+        ),
+        4,
+        10,
+        "sha256: expected 64 hexadecimal digits",
+    );
+}
+
+// ---------------------------------------------------------------- many errors
+
+#[test]
+fn all_semantic_errors_are_reported_in_file_order() {
+    let errs = errors(&[
+        "routr_id = \"lb01\"",
+        "[[instance]]",
+        "name = \"VI_1\"",
+        "interface = \"eth0\"",
+        "vrid = 0",
+        "priority = 300",
+        "advert_interval = \"1\"",
+        "vips = [\"192.0.2.3/24 dev eth0 label eth1:1\"]",
+        "auth = { type = \"pass\", password = \"1111\" }",
+        "[[instance]]",
+        "name = \"VI_2\"",
+        "interface = \"eth0\"",
+        "vrid = 51",
+        "priorty = 100",
+        "vips = [\"2001:db8::4\"]",
+        "unicast_peers = [\"192.0.2.2\"]",
+    ]);
+    let want = [
+        (1, 1, "unknown key `routr_id`"),
+        (5, 8, "vrid: 0 is out of range"),
+        (6, 12, "priority: 300 is out of range"),
+        (7, 19, "needs a unit"),
+        (8, 38, "must start with the device name"),
+        (9, 8, "auth: VRRPv3"),
+        (14, 1, "unknown key `priorty`"),
+        (16, 18, "unicast_peers: 192.0.2.2 is IPv4"),
+    ];
+    assert_eq!(errs.len(), want.len(), "{errs:#?}");
+    for ((line, col, frag), got) in want.iter().zip(&errs) {
+        let prefix = format!("{FILE}:{line}:{col}: ");
+        assert!(
+            got.starts_with(&prefix) && got.contains(frag),
+            "want {prefix}{frag}, got {got}"
+        );
+    }
+}
+
+#[test]
+fn columns_count_characters_not_bytes() {
+    // "é" is two bytes, one column.
+    one_error(
+        &with_policies(&["# é", "router_id = \"é\"; x"], &[]),
+        2,
+        16,
+        "unexpected key or value",
+    );
+}

@@ -66,7 +66,9 @@ struct Daemon {
 }
 
 enum Event {
-    Packet(SocketKey, Result<baton_net::Received, RecvError>),
+    /// A packet and when it arrived (taken before the channel hop, so the
+    /// Master_Down_Timer restarts from the arrival, not from our processing).
+    Packet(SocketKey, Instant, Result<baton_net::Received, RecvError>),
 }
 
 /// Runs the daemon until SIGTERM / SIGINT. `socket` overrides the config's.
@@ -81,10 +83,11 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
         tokio::spawn(async move {
             loop {
                 let r = sock.recv().await;
+                let at = Instant::now();
                 // A socket error (a downed link, say) is reported and retried,
                 // never fatal: the link may come back.
                 let pause = matches!(r, Err(RecvError::Io(_)));
-                if tx.send(Event::Packet(key, r)).await.is_err() {
+                if tx.send(Event::Packet(key, at, r)).await.is_err() {
                     break;
                 }
                 if pause {
@@ -102,6 +105,7 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sighup = signal(SignalKind::hangup())?;
 
+    let timer = baton_net::Timer::new().context("timerfd")?;
     daemon.start().await;
     tracing::info!(
         "baton {} running {} instance(s); control socket {}",
@@ -111,9 +115,7 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
     );
     loop {
         let wake = daemon.next_wake();
-        let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(
-            wake.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)),
-        ));
+        let sleep = timer.sleep_until(wake.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)));
         tokio::select! {
             biased;
             _ = sigterm.recv() => break,
@@ -122,9 +124,15 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
                 tracing::warn!("SIGHUP: configuration reload is not supported yet; keeping the running configuration");
             }
             Some(ev) = ev_rx.recv() => match ev {
-                Event::Packet(key, r) => daemon.on_packet(key, r).await,
+                Event::Packet(key, at, r) => daemon.on_packet(key, at, r).await,
             },
-            _ = sleep => daemon.on_timers().await,
+            r = sleep => {
+                if let Err(e) = r {
+                    tracing::error!("timer: {e}");
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                daemon.on_timers().await
+            }
             Some(ev) = link_events.recv() => daemon.on_link(ev).await,
             Some(req) = ctl_rx.recv() => match req {
                 Request::Status(reply) => { let _ = reply.send(daemon.status()); }
@@ -336,7 +344,7 @@ impl Daemon {
         }
     }
 
-    async fn on_packet(&mut self, key: SocketKey, r: Result<baton_net::Received, RecvError>) {
+    async fn on_packet(&mut self, key: SocketKey, at: Instant, r: Result<baton_net::Received, RecvError>) {
         let rx = match r {
             Ok(rx) => rx,
             Err(RecvError::Drop(reason)) => {
@@ -371,7 +379,7 @@ impl Daemon {
             Ok(advert) => {
                 self.insts[i]
                     .vrrp
-                    .handle_packet(Instant::now(), rx.meta.src, &advert);
+                    .handle_packet(at, rx.meta.src, &advert);
                 self.drain(i).await;
             }
             Err(reason) => self.insts[i].vrrp.count_drop(reason),

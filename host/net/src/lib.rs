@@ -11,6 +11,8 @@
 //! - [`Announcer`] (and the thin wrappers [`send_gratuitous_arp`] and
 //!   [`send_unsolicited_na`]): gratuitous ARP and unsolicited neighbour
 //!   advertisements that make the LAN follow a VIP.
+//! - [`Timer`]: a timerfd, so VRRP deadlines are met to the microsecond
+//!   rather than tokio's millisecond.
 //!
 //! The protocol itself (parsing, state machine, timers) lives in `baton-vrrp`;
 //! nothing here decides anything. Errors are values: `std::io::Error` with the
@@ -20,10 +22,12 @@
 mod announce;
 mod netlink;
 mod sys;
+mod timer;
 mod vrrp_socket;
 
 pub use announce::{Announcer, send_gratuitous_arp, send_unsolicited_na};
 pub use netlink::{IfAddr, Link, LinkEvent, Netlink, primary_address};
+pub use timer::Timer;
 pub use vrrp_socket::{Received, RecvError, VrrpSocket};
 
 /// Wraps an io error with what was being done, keeping its kind (and so

@@ -55,9 +55,10 @@ pub(crate) fn link_sockaddr(ifindex: u32, ethertype: u16, dst_mac: [u8; 6]) -> S
 
 /// Registers a socket with the tokio reactor of the current runtime.
 #[allow(unsafe_code)]
-pub(crate) fn async_fd(sock: Socket) -> io::Result<tokio::io::unix::AsyncFd<Socket>> {
-    // SAFETY: a socket2::Socket owns its fd: as_raw_fd returns the same open
-    // descriptor for as long as the Socket lives, and the AsyncFd owns the Socket
-    // until it is dropped, so the fd cannot be closed or reused underneath it.
+pub(crate) fn async_fd<T: std::os::fd::AsRawFd>(sock: T) -> io::Result<tokio::io::unix::AsyncFd<T>> {
+    // SAFETY: every T passed here (socket2::Socket, nix TimerFd) owns its fd:
+    // as_raw_fd returns the same open descriptor for as long as it lives, and
+    // the AsyncFd owns it until dropped, so the fd cannot be closed or reused
+    // underneath it.
     unsafe { tokio::io::unix::AsyncFd::register(sock) }.map_err(|e| e.into_parts().1)
 }

@@ -95,3 +95,6 @@ pub fn have(program: &str) -> bool {
 }
 
 pub use baton::lab::{GapMeasurement, measure_gap};
+
+pub mod baton;
+pub mod inject;

@@ -92,13 +92,18 @@ fn baton_conf(host: &str, prio: u8, s: Setting, dir: &std::path::Path) -> String
     )
 }
 
-fn start(lab: &Lab, imp: Impl, host: &str, prio: u8, s: Setting, bin: &PathBuf) -> std::io::Result<Daemon> {
+fn start(lab: &Lab, imp: Impl, host: &str, prio: u8, s: Setting, bin: &std::path::Path) -> std::io::Result<Daemon> {
     match imp {
         Impl::Baton => {
             let conf = lab.dir().join(format!("{host}.toml"));
             std::fs::write(&conf, baton_conf(host, prio, s, lab.dir()))?;
             let log = lab.dir().join(format!("{host}-baton.log"));
-            let args = [bin.as_os_str(), "run".as_ref(), "--config".as_ref(), conf.as_os_str()];
+            let args = [
+                bin.as_os_str(),
+                "run".as_ref(),
+                "--config".as_ref(),
+                conf.as_os_str(),
+            ];
             Ok(Daemon::Baton(LabProcess::start(lab, host, &args, &log)?))
         }
         Impl::Keepalived => {
@@ -109,7 +114,11 @@ fn start(lab: &Lab, imp: Impl, host: &str, prio: u8, s: Setting, bin: &PathBuf) 
                 k.auth_pass = Some("1111".into());
             }
             k.vips = vec![format!("{VIP}/24 dev eth0 label eth0:1")];
-            Ok(Daemon::Keepalived(Keepalived::start(lab, host, &lab::keepalived_conf(&k))?))
+            Ok(Daemon::Keepalived(Keepalived::start(
+                lab,
+                host,
+                &lab::keepalived_conf(&k),
+            )?))
         }
     }
 }
@@ -153,7 +162,11 @@ fn advert_watcher(lab: &Lab) -> std::io::Result<std::sync::mpsc::Receiver<(Ipv4A
                     }
                 }
                 Ok(_) => {}
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
                 Err(_) => return,
             }
         }
@@ -183,7 +196,7 @@ fn gap_in(r: &ProbeReport, from: Duration, to: Duration) -> Duration {
 }
 
 /// One run: [link down, return, stop] gaps.
-fn run_once(imp: Impl, s: Setting, bin: &PathBuf, ping: Duration) -> std::io::Result<[Duration; 3]> {
+fn run_once(imp: Impl, s: Setting, bin: &std::path::Path, ping: Duration) -> std::io::Result<[Duration; 3]> {
     let lab = Lab::new(LabSpec::new(2))?;
     let vip: IpAddr = VIP.parse().map_err(std::io::Error::other)?;
     let lb01_addr = lab.ipv4("lb01");
@@ -193,7 +206,9 @@ fn run_once(imp: Impl, s: Setting, bin: &PathBuf, ping: Duration) -> std::io::Re
     // keepalived needs ~3-4 s before its first election even at fast adverts.
     let boot = Duration::from_secs(12) + 4 * mdi;
     let res = (|| {
-        wait_for("lb01 to hold the VIP", boot, || lab.holder(vip).as_deref() == Some("lb01"))?;
+        wait_for("lb01 to hold the VIP", boot, || {
+            lab.holder(vip).as_deref() == Some("lb01")
+        })?;
         let pinger = Pinger::start(&lab, lab::CLIENT, vip, ping)?;
         let t0 = pinger.started();
         let flowing = |p: &Pinger| p.since_last_reply() < ping * 3 + Duration::from_millis(5);
@@ -226,13 +241,19 @@ fn run_once(imp: Impl, s: Setting, bin: &PathBuf, ping: Duration) -> std::io::Re
         std::thread::sleep(settle);
         let c = t0.elapsed();
         lb01.stop()?;
-        wait_for("lb02 to take over after the stop", mdi + Duration::from_secs(5), || {
-            lab.holder(vip).as_deref() == Some("lb02") && flowing(&pinger)
-        })?;
+        wait_for(
+            "lb02 to take over after the stop",
+            mdi + Duration::from_secs(5),
+            || lab.holder(vip).as_deref() == Some("lb02") && flowing(&pinger),
+        )?;
         std::thread::sleep(settle);
         let d = t0.elapsed();
         let report = pinger.stop();
-        Ok([gap_in(&report, a, b), gap_in(&report, b, c), gap_in(&report, c, d)])
+        Ok([
+            gap_in(&report, a, b),
+            gap_in(&report, b, c),
+            gap_in(&report, c, d),
+        ])
     })();
     if res.is_err() {
         eprintln!("--- lb01 log\n{}\n--- lb02 log\n{}", lb01.log(), lb02.log());
@@ -267,7 +288,11 @@ fn main() -> std::process::ExitCode {
             .and_then(|v| v.parse().ok())
             .unwrap_or(2),
     );
-    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     if !nix::unistd::geteuid().is_root() {
         eprintln!("failover-bench: needs root (network namespaces)");
         return std::process::ExitCode::FAILURE;

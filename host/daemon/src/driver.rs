@@ -377,9 +377,7 @@ impl Daemon {
         };
         match wire::parse(&rx.payload, &rx.meta, &opts) {
             Ok(advert) => {
-                self.insts[i]
-                    .vrrp
-                    .handle_packet(at, rx.meta.src, &advert);
+                self.insts[i].vrrp.handle_packet(at, rx.meta.src, &advert);
                 self.drain(i).await;
             }
             Err(reason) => self.insts[i].vrrp.count_drop(reason),
@@ -433,6 +431,18 @@ impl Daemon {
             match action {
                 Action::AddVips { accept } => self.add_vips(i, accept).await,
                 Action::RemoveVips => self.remove_vips(i).await,
+                Action::AnnounceVips => {
+                    let inst = &mut self.insts[i];
+                    tracing::info!(
+                        "instance {}: another router claims to be master: re-announcing the VIPs",
+                        inst.cfg.name
+                    );
+                    if inst.holding {
+                        inst.announce = plan_announcements(&inst.cfg.garp, Instant::now());
+                        inst.announce.pop_front();
+                        self.announce(i);
+                    }
+                }
                 Action::StateChanged(t) => {
                     let inst = &self.insts[i];
                     let level_warn = t.to == State::Fault || t.from == State::Master;

@@ -11,7 +11,9 @@ use tracing_subscriber::fmt::writer::MakeWriterExt;
 
 pub fn init(log_file: Option<&Path>) -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_env("BATON_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     match log_file {
         Some(path) => {
             if let Some(dir) = path.parent() {
@@ -28,6 +30,9 @@ pub fn init(log_file: Option<&Path>) -> anyhow::Result<()> {
                 .try_init()
                 .map_err(|e| anyhow::anyhow!("{e}"))
         }
-        None => builder.with_writer(std::io::stderr).try_init().map_err(|e| anyhow::anyhow!("{e}")),
+        None => builder
+            .with_writer(std::io::stderr)
+            .try_init()
+            .map_err(|e| anyhow::anyhow!("{e}")),
     }
 }

@@ -6,7 +6,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "baton", version, about = "VRRP high availability with WebAssembly policies")]
+#[command(
+    name = "baton",
+    version,
+    about = "VRRP high availability with WebAssembly policies"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,

@@ -48,7 +48,10 @@ impl Timer {
         self.fd
             .get_ref()
             .0
-            .set(Expiration::OneShot(TimeSpec::from_duration(d)), TimerSetTimeFlags::empty())
+            .set(
+                Expiration::OneShot(TimeSpec::from_duration(d)),
+                TimerSetTimeFlags::empty(),
+            )
             .map_err(|e| io::Error::new(io::Error::from(e).kind(), format!("timerfd_settime: {e}")))?;
         loop {
             let mut guard = self.fd.readable().await?;

@@ -288,6 +288,8 @@ pub enum Action {
     AddVips { accept: bool },
     /// Remove the virtual addresses.
     RemoveVips,
+    /// Announce the (held) virtual addresses again: another router claimed them.
+    AnnounceVips,
 }
 
 /// An advert to send from the primary address (to the multicast group or the
@@ -341,6 +343,8 @@ pub struct Instance {
     preempt_deadline: Option<Instant>,
     /// The last lower-priority Master whose advert we discarded to preempt it.
     discarded_lower: Option<(IpAddr, u8)>,
+    /// When this Master last answered another Master's advert.
+    last_reassert: Option<Instant>,
     master: Option<MasterInfo>,
     last_transition: Option<Transition>,
     transmits: VecDeque<Transmit>,
@@ -363,6 +367,7 @@ impl Instance {
             resigned_by: None,
             preempt_deadline: None,
             discarded_lower: None,
+            last_reassert: None,
             master: None,
             last_transition: None,
             transmits: VecDeque::new(),
@@ -671,7 +676,22 @@ impl Instance {
         let ours = self.effective_priority();
         let wins = advert.priority > ours || (advert.priority == ours && addr_gt(src, self.cfg.primary_addr));
         if !wins {
-            // "Discard the ADVERTISEMENT": they will hear us and step down.
+            // RFC 9568 §6.4.3 says discard: they will hear us and step down.
+            // Only a Master advertises, so another router believes it is
+            // Master (a partition healed, a forged resignation) and has sent
+            // gratuitous ARPs the LAN now follows. Like keepalived ("forcing
+            // new election"), answer at once and re-announce the VIPs; at
+            // most once per interval, so a flood cannot make us flood.
+            if self
+                .last_reassert
+                .is_none_or(|t| now >= t + self.cfg.advert_interval)
+            {
+                self.last_reassert = Some(now);
+                self.send_advert(ours);
+                self.adver_at = Some(now + self.cfg.advert_interval);
+                self.touch_self_master(now);
+                self.actions.push_back(Action::AnnounceVips);
+            }
             return;
         }
         self.adver_at = None;

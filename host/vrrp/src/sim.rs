@@ -574,6 +574,11 @@ impl Sim {
             match action {
                 Action::AddVips { .. } => self.nodes[id].holds_vips = true,
                 Action::RemoveVips => self.nodes[id].holds_vips = false,
+                Action::AnnounceVips => {
+                    if !self.nodes[id].holds_vips {
+                        self.violation(format!("n{id} re-announces VIPs it does not hold"));
+                    }
+                }
                 Action::StateChanged(t) => {
                     self.log(format!("n{id} {} -> {} ({})", t.from, t.to, t.reason));
                     self.check_cause(id, &t.reason, t.from, t.to);

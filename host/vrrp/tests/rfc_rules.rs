@@ -828,8 +828,12 @@ fn rfc9568_6_4_3_master_equal_priority_lower_address_is_discarded() {
     let a = r.peer(100);
     r.rx(secs(4), ip(LO), &a);
     assert_eq!(r.state(), State::Master);
-    r.assert_quiet();
-    assert_eq!(r.timeout(), Some(MDI_100 + secs(1)));
+    // Discarded, but the other Master is answered and the VIPs re-announced.
+    let (tx, actions) = r.drain();
+    assert_eq!(tx.len(), 1);
+    assert_eq!(tx[0].priority, 100);
+    assert_eq!(actions, vec![Action::AnnounceVips]);
+    assert_eq!(r.timeout(), Some(secs(5)));
 }
 
 #[test]
@@ -839,6 +843,8 @@ fn rfc9568_6_4_3_master_equal_priority_ipv6_address_compared_as_integer() {
     // 2001:db8::f < 2001:db8::10 (ours) < 2001:db8::1:0
     r.rx(secs(4), ip6(0xf), &a);
     assert_eq!(r.state(), State::Master);
+    let (_, actions) = r.drain();
+    assert_eq!(actions, vec![Action::AnnounceVips], "the lower one is answered");
     let higher = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 1, 0));
     r.rx(secs(4), higher, &a);
     assert_eq!(r.state(), State::Backup);
@@ -866,8 +872,21 @@ fn rfc9568_6_4_3_master_lower_priority_is_discarded() {
     let a = r.peer(99);
     r.rx(secs(4), ip(HI), &a);
     assert_eq!(r.state(), State::Master);
+    // keepalived's "forcing new election": answer at once, re-announce the VIPs,
+    // and restart the advert cadence from now.
+    let (tx, actions) = r.drain();
+    assert_eq!(tx.len(), 1);
+    assert_eq!(tx[0].priority, 100);
+    assert_eq!(actions, vec![Action::AnnounceVips]);
+    assert_eq!(r.timeout(), Some(secs(5)));
+    // A second one within the interval (a flood) is only discarded.
+    r.rx(secs(4) + Duration::from_millis(500), ip(HI), &a);
     r.assert_quiet();
-    assert_eq!(r.timeout(), Some(MDI_100 + secs(1)));
+    assert_eq!(r.timeout(), Some(secs(5)));
+    // One interval later it is answered again.
+    r.rx(secs(5), ip(HI), &a);
+    let (tx, actions) = r.drain();
+    assert_eq!((tx.len(), actions), (1, vec![Action::AnnounceVips]));
 }
 
 #[test]

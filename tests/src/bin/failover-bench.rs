@@ -92,7 +92,14 @@ fn baton_conf(host: &str, prio: u8, s: Setting, dir: &std::path::Path) -> String
     )
 }
 
-fn start(lab: &Lab, imp: Impl, host: &str, prio: u8, s: Setting, bin: &std::path::Path) -> std::io::Result<Daemon> {
+fn start(
+    lab: &Lab,
+    imp: Impl,
+    host: &str,
+    prio: u8,
+    s: Setting,
+    bin: &std::path::Path,
+) -> std::io::Result<Daemon> {
     match imp {
         Impl::Baton => {
             let conf = lab.dir().join(format!("{host}.toml"));

@@ -408,9 +408,18 @@ impl Daemon {
         }
     }
 
-    /// Carries out what an instance asked for: adverts first (a new Master's
-    /// first advert should not wait for netlink), then addresses, then logs.
+    /// Carries out what an instance asked for. A new Master configures and
+    /// announces its VIPs before its first advert goes out: the advert makes
+    /// the old Master drop them, and by then the LAN already follows us. A
+    /// resigning Master sends priority 0 before removing them, for the same
+    /// reason the other way round.
     async fn drain(&mut self, i: usize) {
+        let mut actions: Vec<Action> = std::iter::from_fn(|| self.insts[i].vrrp.poll_action()).collect();
+        if let Some(pos) = actions.iter().position(|a| matches!(a, Action::AddVips { .. })) {
+            if let Action::AddVips { accept } = actions.remove(pos) {
+                self.add_vips(i, accept).await;
+            }
+        }
         while let Some(tx) = self.insts[i].vrrp.poll_transmit() {
             let inst = &self.insts[i];
             let Some(sock) = self.sockets.get(&inst.socket) else {
@@ -427,7 +436,7 @@ impl Daemon {
                 }
             }
         }
-        while let Some(action) = self.insts[i].vrrp.poll_action() {
+        for action in actions {
             match action {
                 Action::AddVips { accept } => self.add_vips(i, accept).await,
                 Action::RemoveVips => self.remove_vips(i).await,

@@ -447,9 +447,14 @@ impl Daemon {
                         inst.cfg.name
                     );
                     if inst.holding {
-                        inst.announce = plan_announcements(&inst.cfg.garp, Instant::now());
-                        inst.announce.pop_front();
-                        self.announce(i);
+                        let now = Instant::now();
+                        let mut plan = plan_announcements(&inst.cfg.garp, now);
+                        // Once more shortly after, in case the other router's
+                        // announcements cross ours on the wire.
+                        plan.push_back(now + inst.cfg.advert_interval.min(Duration::from_millis(100)));
+                        plan.make_contiguous().sort();
+                        inst.announce = plan;
+                        self.announce_due(i, now);
                     }
                 }
                 Action::StateChanged(t) => {
@@ -475,6 +480,7 @@ impl Daemon {
     }
 
     async fn add_vips(&mut self, i: usize, _accept: bool) {
+        let started = Instant::now();
         let inst = &self.insts[i];
         for pv in &inst.vips {
             if let Err(e) = self
@@ -495,11 +501,13 @@ impl Daemon {
         inst.holding = true;
         inst.announce = plan_announcements(&inst.cfg.garp, now);
         inst.refresh_at = (!inst.cfg.garp.refresh.is_zero()).then(|| now + inst.cfg.garp.refresh);
-        // The first announcement goes out at once.
-        if inst.announce.front().is_some_and(|t| *t <= now) {
-            inst.announce.pop_front();
-        }
-        self.announce(i);
+        self.announce_due(i, now);
+        tracing::debug!(
+            "instance {}: VIPs added in {:?}, announced after {:?}",
+            self.insts[i].cfg.name,
+            now - started,
+            started.elapsed()
+        );
     }
 
     async fn remove_vips(&mut self, i: usize) {
@@ -515,6 +523,21 @@ impl Daemon {
             {
                 tracing::error!("instance {}: removing VIP {}: {e}", inst.cfg.name, pv.vip.addr);
             }
+        }
+    }
+
+    /// Sends every planned announcement that is due, back to back (a burst
+    /// with `interval = 0` goes out whole, before anything else happens), and
+    /// always at least one.
+    fn announce_due(&mut self, i: usize, now: Instant) {
+        let inst = &mut self.insts[i];
+        let mut n = 0;
+        while inst.announce.front().is_some_and(|t| *t <= now) {
+            inst.announce.pop_front();
+            n += 1;
+        }
+        for _ in 0..n.max(1) {
+            self.announce(i);
         }
     }
 

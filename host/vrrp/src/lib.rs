@@ -10,6 +10,7 @@
 pub mod counters;
 pub mod instance;
 pub mod sim;
+pub mod track;
 pub mod wire;
 
 pub use counters::{Counters, DropCounters, DropReason};

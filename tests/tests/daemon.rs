@@ -1307,3 +1307,102 @@ fn check_command() {
     note(&format!("*** check_command: diagnostics:\n{}", seen.join("\n")));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Unicast peers instead of multicast: with 224.0.0.18 dropped on both nodes,
+/// the pair still elects, sees each other's adverts, and fails over on a stop.
+#[test]
+fn unicast_peers() {
+    if !require_root("unicast_peers") {
+        return;
+    }
+    let _serial = serial();
+    let lab = new_lab();
+    let vip = ip(VIP4);
+    for host in ["lb01", "lb02"] {
+        let rules = "add table ip baton_test_mcast\n\
+                     add chain ip baton_test_mcast in { type filter hook input priority 0; }\n\
+                     add rule ip baton_test_mcast in ip daddr 224.0.0.18 counter drop\n";
+        let mut child = lab
+            .command(host, &["nft", "-f", "-"])
+            .expect("nft command")
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("nft");
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(rules.as_bytes())
+            .expect("rules");
+        assert!(child.wait().expect("nft").success(), "nft rules on {host}");
+    }
+    let spec = |prio: u8, src: &str, peer: &str| {
+        let mut s = InstanceSpec::new("VI_1", 51, prio, &format!("{VIP4}/24"));
+        s.extra.push(format!("unicast_src = \"{src}\""));
+        s.extra.push(format!("unicast_peers = [\"{peer}\"]"));
+        s
+    };
+    let a = BatonNode::start(
+        &lab,
+        "lb01",
+        &node_config("lb01", &[spec(150, "192.0.2.11", "192.0.2.12")]),
+    );
+    let b = BatonNode::start(
+        &lab,
+        "lb02",
+        &node_config("lb02", &[spec(100, "192.0.2.12", "192.0.2.11")]),
+    );
+    let mut a = a;
+    wait_for(
+        &lab,
+        &[&a, &b],
+        "lb01 master, lb02 backup over unicast",
+        Duration::from_secs(5),
+        || lab.holders(vip) == ["lb01"] && a.state("VI_1") == "master" && b.state("VI_1") == "backup",
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let b_status = b.instance("VI_1");
+    let nodes = [&a, &b];
+    check!(
+        &nodes,
+        b_status.master.as_ref().map(|m| m.address.as_str()) == Some("192.0.2.11"),
+        "lb02 should see lb01 as master: {:?}",
+        b_status.master
+    );
+    check!(
+        &nodes,
+        b_status.counters.adverts_rx >= 4,
+        "lb02 heard {} adverts",
+        b_status.counters.adverts_rx
+    );
+    let dropped = lab
+        .exec("lb02", &["nft", "list", "table", "ip", "baton_test_mcast"])
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    check!(
+        &nodes,
+        dropped.contains("packets 0 "),
+        "multicast adverts reached lb02: {dropped}"
+    );
+    drop(nodes);
+    a.stop();
+    wait_for(
+        &lab,
+        &[&a, &b],
+        "lb02 master after lb01's stop",
+        Duration::from_secs(2),
+        || lab.holders(vip) == ["lb02"] && b.state("VI_1") == "master",
+    );
+    let reason = b
+        .instance("VI_1")
+        .last_transition
+        .map(|t| t.reason)
+        .unwrap_or_default();
+    let nodes = [&a, &b];
+    check!(
+        &nodes,
+        reason.contains("priority 0"),
+        "lb02's takeover reason: {reason}"
+    );
+}

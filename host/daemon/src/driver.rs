@@ -415,10 +415,10 @@ impl Daemon {
     /// reason the other way round.
     async fn drain(&mut self, i: usize) {
         let mut actions: Vec<Action> = std::iter::from_fn(|| self.insts[i].vrrp.poll_action()).collect();
-        if let Some(pos) = actions.iter().position(|a| matches!(a, Action::AddVips { .. })) {
-            if let Action::AddVips { accept } = actions.remove(pos) {
-                self.add_vips(i, accept).await;
-            }
+        if let Some(pos) = actions.iter().position(|a| matches!(a, Action::AddVips { .. }))
+            && let Action::AddVips { accept } = actions.remove(pos)
+        {
+            self.add_vips(i, accept).await;
         }
         while let Some(tx) = self.insts[i].vrrp.poll_transmit() {
             let inst = &self.insts[i];

@@ -1385,7 +1385,6 @@ fn unicast_peers() {
         dropped.contains("packets 0 "),
         "multicast adverts reached lb02: {dropped}"
     );
-    drop(nodes);
     a.stop();
     wait_for(
         &lab,

@@ -1,0 +1,230 @@
+//! Builds the reference policies (the separate cargo workspace `policies/`)
+//! for wasm32-wasip2 and generates the tables that embed them.
+//!
+//! The inner build uses its own target directory (`<target>/policies`, or
+//! `$BATON_POLICIES_TARGET_DIR`), so it never waits on the outer build's lock,
+//! and `--locked` against `policies/Cargo.lock`. It re-runs only when a file
+//! under policies/, guest-sdk/ or wit/ changes.
+
+use std::env;
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+const TARGET: &str = "wasm32-wasip2";
+
+/// builtin name -> (cargo package, artifact stem).
+const BUILTINS: &[(&str, &str, &str)] = &[
+    ("process-alive", "process-alive", "process_alive"),
+    ("tcp-port", "tcp-port", "tcp_port"),
+    ("http-status", "http-status", "http_status"),
+    ("file", "file", "file"),
+    ("interface-up", "interface-up", "interface_up"),
+];
+
+/// Test-only policies (feature `hostile`).
+const HOSTILE: &[(&str, &str, &str)] = &[
+    ("infinite-loop", "hostile-infinite-loop", "hostile_infinite_loop"),
+    ("memory-bomb", "hostile-memory-bomb", "hostile_memory_bomb"),
+    (
+        "deep-recursion",
+        "hostile-deep-recursion",
+        "hostile_deep_recursion",
+    ),
+    ("panic", "hostile-panic", "hostile_panic"),
+    (
+        "denied-capability",
+        "hostile-denied-capability",
+        "hostile_denied_capability",
+    ),
+    ("huge-log", "hostile-huge-log", "hostile_huge_log"),
+    (
+        "slow-capability",
+        "hostile-slow-capability",
+        "hostile_slow_capability",
+    ),
+];
+
+/// Cargo settings from the user's environment that the inner build may keep.
+const KEEP_CARGO_VARS: &[&str] = &["CARGO_HOME", "CARGO_TERM_COLOR"];
+const KEEP_CARGO_PREFIXES: &[&str] = &[
+    "CARGO_NET_",
+    "CARGO_HTTP_",
+    "CARGO_REGISTRIES_",
+    "CARGO_REGISTRY_",
+];
+/// Non-CARGO_ variables the outer build sets that would leak into the inner one.
+const DROP_VARS: &[&str] = &[
+    "RUSTFLAGS",
+    "RUSTDOCFLAGS",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "OUT_DIR",
+    "TARGET",
+    "HOST",
+    "PROFILE",
+    "OPT_LEVEL",
+    "DEBUG",
+    "NUM_JOBS",
+    "RUSTC_LINKER",
+    "MAKEFLAGS",
+    "MFLAGS",
+];
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let root = manifest_dir.join("../..").canonicalize().expect("workspace root");
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
+    let hostile = env::var_os("CARGO_FEATURE_HOSTILE").is_some();
+
+    for dir in ["policies", "guest-sdk", "wit"] {
+        watch(&root.join(dir));
+    }
+    println!("cargo:rerun-if-env-changed=BATON_POLICIES_TARGET_DIR");
+    println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
+
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    check_target_installed(&rustc);
+
+    let target_dir = match env::var_os("BATON_POLICIES_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => match env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) => root.join(dir).join("policies"),
+            None => root.join("target").join("policies"),
+        },
+    };
+
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(&cargo);
+    cmd.args([
+        "build",
+        "--release",
+        "--locked",
+        "--target",
+        TARGET,
+        "--manifest-path",
+    ])
+    .arg(root.join("policies/Cargo.toml"))
+    .arg("--target-dir")
+    .arg(&target_dir);
+    let wanted: Vec<_> = BUILTINS
+        .iter()
+        .chain(if hostile { HOSTILE } else { &[] })
+        .collect();
+    for (_, package, _) in &wanted {
+        cmd.args(["-p", package]);
+    }
+    for (key, _) in env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        let keep_cargo =
+            KEEP_CARGO_VARS.contains(&key) || KEEP_CARGO_PREFIXES.iter().any(|p| key.starts_with(p));
+        if (key.starts_with("CARGO_") && !keep_cargo) || key == "CARGO" || DROP_VARS.contains(&key) {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(root.join("policies")).stdin(Stdio::null());
+
+    let started = Instant::now();
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cargo:?}: {e}"));
+    if !output.status.success() {
+        fail(&format!(
+            "building the policies workspace for {TARGET} failed ({}):\n{:?}\n{}{}",
+            output.status,
+            cmd,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+        ));
+    }
+    let built_in = started.elapsed();
+
+    let artifacts = target_dir.join(TARGET).join("release");
+    let mut sizes = format!("inner build: {:.1} s\n", built_in.as_secs_f64());
+    let mut table = |list: &[(&str, &str, &str)], names_const: &str, table_static: &str| {
+        let mut code = format!("/// Names, as in `builtin:NAME`.\npub const {names_const}: &[&str] = &[");
+        for (name, _, _) in list {
+            code.push_str(&format!("{name:?}, "));
+        }
+        code.push_str(&format!("];\n\nstatic {table_static}: &[(&str, &[u8])] = &[\n"));
+        for (name, package, stem) in list {
+            let built = artifacts.join(format!("{stem}.wasm"));
+            let bytes = fs::read(&built)
+                .unwrap_or_else(|e| panic!("policy {package}: no artifact {}: {e}", built.display()));
+            let copy = out_dir.join(format!("{name}.wasm"));
+            write_if_changed(&copy, &bytes);
+            sizes.push_str(&format!("{name}: {} bytes\n", bytes.len()));
+            code.push_str(&format!(
+                "    ({name:?}, include_bytes!({:?})),\n",
+                copy.display().to_string()
+            ));
+        }
+        code.push_str("];\n");
+        code
+    };
+    let builtins = table(BUILTINS, "NAMES", "BUILTINS");
+    write_if_changed(&out_dir.join("builtins.rs"), builtins.as_bytes());
+    if hostile {
+        let hostile = table(HOSTILE, "HOSTILE_NAMES", "HOSTILE");
+        write_if_changed(&out_dir.join("hostile.rs"), hostile.as_bytes());
+    }
+    write_if_changed(&out_dir.join("sizes.txt"), sizes.as_bytes());
+}
+
+/// Fails with a clear message when the wasm32-wasip2 standard library is not
+/// installed for this toolchain.
+fn check_target_installed(rustc: &OsStr) {
+    let libdir = Command::new(rustc)
+        .args(["--print", "target-libdir", "--target", TARGET])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let installed = libdir
+        .as_deref()
+        .and_then(|dir| fs::read_dir(dir).ok())
+        .is_some_and(|mut entries| {
+            entries.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libstd-")))
+        });
+    if !installed {
+        fail(&format!(
+            "the Rust target {TARGET} is not installed for this toolchain ({rustc:?}).\n\
+             Run scripts/setup (it runs `rustup target add {TARGET}`), then build again."
+        ));
+    }
+}
+
+/// Emits rerun-if-changed for every file under `dir`, skipping `target`
+/// directories and dotfiles (a policies/target from a manual build must not
+/// trigger rebuilds).
+fn watch(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name();
+        if name == "target" || name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            watch(&path);
+        } else {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    }
+}
+
+fn write_if_changed(path: &Path, bytes: &[u8]) {
+    if fs::read(path).is_ok_and(|old| old == bytes) {
+        return;
+    }
+    fs::write(path, bytes).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
+/// Stops the build with `message` (no panic backtrace to wade through).
+fn fail(message: &str) -> ! {
+    eprintln!("\nerror: baton-policy-builtins: {message}\n");
+    std::process::exit(1);
+}

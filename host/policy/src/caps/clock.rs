@@ -1,0 +1,50 @@
+//! `clock`: monotonic nanoseconds, and a sleep bounded by the budget.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use super::Deadline;
+
+/// Monotonic nanoseconds since an arbitrary process-wide origin.
+pub fn monotonic_ns() -> u64 {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    let origin = *ORIGIN.get_or_init(Instant::now);
+    u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Sleeps up to `ms`, but never into the last quarter of the remaining budget (at
+/// least 2 ms are kept), so the policy can still finish. Returns how long it slept.
+pub fn sleep_ms(ms: u32, deadline: Deadline) -> Duration {
+    let remaining = deadline.remaining();
+    let keep = (remaining / 4).max(Duration::from_millis(2));
+    let d = Duration::from_millis(u64::from(ms)).min(remaining.saturating_sub(keep));
+    if !d.is_zero() {
+        std::thread::sleep(d);
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monotonic() {
+        let a = monotonic_ns();
+        std::thread::sleep(Duration::from_millis(1));
+        assert!(monotonic_ns() >= a + 1_000_000);
+    }
+
+    #[test]
+    fn sleep_is_capped_by_budget() {
+        let d = Deadline::after(Duration::from_millis(40));
+        let t0 = Instant::now();
+        let slept = sleep_ms(10_000, d);
+        assert!(slept <= Duration::from_millis(30));
+        assert!(t0.elapsed() < Duration::from_millis(40));
+        assert_eq!(
+            sleep_ms(5, Deadline::after(Duration::from_secs(1))),
+            Duration::from_millis(5)
+        );
+    }
+}

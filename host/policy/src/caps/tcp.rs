@@ -1,0 +1,98 @@
+//! `probe.tcp-connect`: open and close a TCP connection to an allowed target.
+
+use std::net::{SocketAddr, TcpStream};
+use std::time::Instant;
+
+use super::{CapError, Deadline};
+use crate::grants::{Grants, resolve_literal};
+
+/// Resolves `host` (literal IP or `localhost`, never DNS) and checks the allowlist.
+pub fn allowed_target(grants: &Grants, host: &str, port: u16) -> Result<SocketAddr, CapError> {
+    let ip = resolve_literal(host).ok_or_else(|| {
+        CapError::Denied(format!(
+            "{host}: only literal IP addresses and localhost are allowed (no DNS)"
+        ))
+    })?;
+    if !grants.net_allowed(ip, port) {
+        return Err(CapError::Denied(format!(
+            "{}: not in the allowlist",
+            SocketAddr::new(ip, port)
+        )));
+    }
+    Ok(SocketAddr::new(ip, port))
+}
+
+/// Connects within `min(timeout_ms, remaining budget)`; returns the connect time in µs.
+pub fn connect(
+    grants: &Grants,
+    deadline: Deadline,
+    host: &str,
+    port: u16,
+    timeout_ms: u32,
+) -> Result<u64, CapError> {
+    let addr = allowed_target(grants, host, port)?;
+    let timeout = deadline.timeout(timeout_ms)?;
+    let t0 = Instant::now();
+    let stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| CapError::from_io(&e))?;
+    let us = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
+    drop(stream);
+    Ok(us)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    fn grants(p: &str) -> Grants {
+        Grants::default().allow_net(p).unwrap()
+    }
+
+    #[test]
+    fn open_port_connects() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let g = grants(&format!("127.0.0.1:{port}"));
+        let d = Deadline::after(Duration::from_secs(1));
+        assert!(connect(&g, d, "127.0.0.1", port, 500).is_ok());
+        assert!(connect(&g, d, "localhost", port, 500).is_ok());
+    }
+
+    #[test]
+    fn closed_port_is_refused() {
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let g = grants("127.0.0.1:*");
+        let d = Deadline::after(Duration::from_secs(1));
+        assert_eq!(connect(&g, d, "127.0.0.1", port, 500), Err(CapError::Refused));
+    }
+
+    #[test]
+    fn denied_without_connecting() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let port = l.local_addr().unwrap().port();
+        let g = grants("127.0.0.1:1");
+        let d = Deadline::after(Duration::from_secs(1));
+        assert!(matches!(
+            connect(&g, d, "127.0.0.1", port, 500),
+            Err(CapError::Denied(_))
+        ));
+        assert!(matches!(
+            connect(&g, d, "example.com", 1, 500),
+            Err(CapError::Denied(_))
+        ));
+        // Nothing reached the listener.
+        assert!(l.accept().is_err());
+    }
+
+    #[test]
+    fn spent_budget_times_out_at_once() {
+        let g = grants("127.0.0.1:*");
+        let d = Deadline(Instant::now());
+        assert_eq!(connect(&g, d, "127.0.0.1", 1, 500), Err(CapError::Timeout));
+    }
+}

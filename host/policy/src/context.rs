@@ -1,0 +1,217 @@
+//! What goes into an evaluation ([`EvalContext`]) and what comes out ([`Evaluation`]).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::grants::Grants;
+
+/// VRRP state of an instance on this node (mirrors `baton:policy/types.vrrp-state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VrrpState {
+    #[default]
+    Initialize,
+    Backup,
+    Master,
+    Fault,
+}
+
+/// What this node knows of one VRRP instance (mirrors `baton:policy/types.instance-status`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InstanceStatus {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    pub state: VrrpState,
+    pub base_priority: u8,
+    pub effective_priority: u8,
+    /// Address of the current master, if known (this node's own when master).
+    pub master: Option<String>,
+    pub vips: Vec<String>,
+    pub holding_vips: bool,
+}
+
+/// Facts handed to every evaluation (mirrors `baton:policy/types.facts`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Facts {
+    pub router_id: String,
+    /// The instance this evaluation is for.
+    pub instance: InstanceStatus,
+    /// Evaluations of this check for this instance before this one.
+    pub run: u64,
+    /// Whether the previous evaluation was healthy (`None` on the first).
+    pub last_healthy: Option<bool>,
+}
+
+/// Everything one evaluation needs. Cheap to clone: the shared parts are `Arc`s.
+#[derive(Debug, Clone)]
+pub struct EvalContext {
+    /// The policy's `config` table merged with the instance's, as strings.
+    pub settings: Vec<(String, String)>,
+    pub facts: Facts,
+    /// What the policy may touch: network targets, files, remedies.
+    pub grants: Arc<Grants>,
+    /// Every instance of this node, for `vrrp.instances`.
+    pub instances: Arc<Vec<InstanceStatus>>,
+    /// Wall-clock budget for the whole evaluation (instantiation, guest code and
+    /// every host call). Counted from the moment the evaluation starts running.
+    pub budget: Duration,
+}
+
+impl EvalContext {
+    /// A context with no settings, default facts, no grants, no instances and a 1 s budget.
+    pub fn new(facts: Facts) -> Self {
+        EvalContext {
+            settings: Vec::new(),
+            facts,
+            grants: Arc::new(Grants::default()),
+            instances: Arc::new(Vec::new()),
+            budget: Duration::from_secs(1),
+        }
+    }
+
+    pub fn with_settings<K: Into<String>, V: Into<String>>(
+        mut self,
+        settings: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.settings = settings.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        self
+    }
+
+    pub fn with_grants(mut self, grants: impl Into<Arc<Grants>>) -> Self {
+        self.grants = grants.into();
+        self
+    }
+
+    pub fn with_instances(mut self, instances: impl Into<Arc<Vec<InstanceStatus>>>) -> Self {
+        self.instances = instances.into();
+        self
+    }
+
+    pub fn with_budget(mut self, budget: Duration) -> Self {
+        self.budget = budget;
+        self
+    }
+}
+
+impl Default for EvalContext {
+    fn default() -> Self {
+        EvalContext::new(Facts::default())
+    }
+}
+
+/// Health as the policy decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Healthy,
+    Failed(String),
+}
+
+/// A policy's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub health: Health,
+    /// Overrides the configured weight for this evaluation, if set.
+    pub weight: Option<i32>,
+}
+
+impl Verdict {
+    pub fn is_healthy(&self) -> bool {
+        self.health == Health::Healthy
+    }
+}
+
+/// Why an evaluation produced no verdict. Every one of these counts as a failed check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EvalError {
+    /// The wall-clock budget ran out (epoch deadline, or a host call hit it).
+    DeadlineExceeded(Duration),
+    /// The fuel limit (a bound on executed instructions) ran out.
+    OutOfFuel(u64),
+    /// The guest tried to grow memory (or a table) past the store's limit.
+    MemoryLimit(String),
+    /// The guest trapped (panic, `unreachable`, stack overflow, bad memory access...).
+    Trap(String),
+    /// The policy asked for a capability the grants do not allow. The evaluation is
+    /// failed even if the policy went on to say "healthy": an allowlist mismatch is a
+    /// configuration error that must be visible.
+    CapabilityDenied(String),
+    /// The guest could not be instantiated (limits, start function trap...).
+    Instantiate(String),
+    /// The runner's queue was full; the evaluation did not run.
+    Busy,
+}
+
+impl fmt::Display for EvalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EvalError::DeadlineExceeded(b) => write!(f, "deadline exceeded (budget {b:?})"),
+            EvalError::OutOfFuel(n) => write!(f, "out of fuel ({n} units)"),
+            EvalError::MemoryLimit(s) => write!(f, "memory limit: {s}"),
+            EvalError::Trap(s) => write!(f, "trap: {s}"),
+            EvalError::CapabilityDenied(s) => write!(f, "capability denied: {s}"),
+            EvalError::Instantiate(s) => write!(f, "instantiation failed: {s}"),
+            EvalError::Busy => write!(f, "busy: the policy runner's queue is full"),
+        }
+    }
+}
+
+/// Log levels (mirrors `baton:policy/log.level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// The result of one evaluation. Always produced; never a panic.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub outcome: Result<Verdict, EvalError>,
+    /// Wall time from start to end of the evaluation (instantiate + call).
+    pub elapsed: Duration,
+    /// Fuel consumed by guest code: roughly a count of executed wasm instructions.
+    /// Exact when the guest returned; when it trapped (deadline, panic...) it can be
+    /// an undercount, as wasmtime keeps the running count in a register between
+    /// calls and does not write it back on a trap.
+    pub fuel_consumed: u64,
+    /// What the policy logged (and what it wrote to stdout/stderr, at `Info`/`Warn`),
+    /// capped per message and in total.
+    pub logs: Vec<(LogLevel, String)>,
+    /// Capability requests the grants refused (also reflected in `outcome`).
+    pub denials: Vec<String>,
+}
+
+impl Evaluation {
+    /// Healthy verdict?
+    pub fn is_healthy(&self) -> bool {
+        matches!(&self.outcome, Ok(v) if v.is_healthy())
+    }
+
+    /// The failure reason, if the check failed (by verdict or by error).
+    pub fn failure_reason(&self) -> Option<String> {
+        match &self.outcome {
+            Ok(Verdict {
+                health: Health::Healthy,
+                ..
+            }) => None,
+            Ok(Verdict {
+                health: Health::Failed(r),
+                ..
+            }) => Some(r.clone()),
+            Err(e) => Some(e.to_string()),
+        }
+    }
+
+    pub(crate) fn failed(err: EvalError) -> Self {
+        Evaluation {
+            outcome: Err(err),
+            elapsed: Duration::ZERO,
+            fuel_consumed: 0,
+            logs: Vec::new(),
+            denials: Vec::new(),
+        }
+    }
+}

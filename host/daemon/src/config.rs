@@ -21,6 +21,33 @@
 //! vips = ["192.0.2.3/24 dev eth0 label eth0:1"]
 //! auth = { type = "pass", password = "1111" }
 //! ```
+//!
+//! Health checks are WebAssembly policies, tracked by instances:
+//!
+//! ```toml
+//! [[remedy]]
+//! name = "restart-nginx"
+//! command = ["systemctl", "restart", "nginx"]   # argv, no shell
+//! timeout = "10s"                               # the default
+//!
+//! [[policy]]
+//! name = "web"
+//! source = "builtin:http-status"                # or a .wasm file; sha256 = "..." pins it
+//! config = { expect = 200 }
+//! allow = ["127.0.0.1:80", "192.0.2.0/24:8080"] # what it may probe
+//! allow_files = ["/run/app/weight"]             # what it may read
+//! remedies = ["restart-nginx"]                  # what it may run
+//!
+//! [[instance.track]]                            # inside an [[instance]]
+//! policy = "web"
+//! interval = "20ms"                             # 10ms at least; after the last run ends
+//! timeout = "20ms"                              # the evaluation's budget (default: interval)
+//! weight = -60                                  # 0: FAULT while failed
+//! rise = 2
+//! fall = 1
+//! init_fail = false
+//! config = { url = "http://127.0.0.1:80/" }     # merged over the policy's config
+//! ```
 
 mod check;
 mod suggest;
@@ -64,10 +91,16 @@ pub struct Config {
     /// The global `[garp]` defaults (each instance has its own, merged, copy).
     pub garp: Garp,
     pub policies: Vec<Policy>,
+    /// `[[remedy]]`: commands a policy may run by name.
+    pub remedies: Vec<Remedy>,
     pub instances: Vec<InstanceConfig>,
 }
 
 impl Config {
+    pub fn remedy(&self, name: &str) -> Option<&Remedy> {
+        self.remedies.iter().find(|r| r.name == name)
+    }
+
     pub fn policy(&self, name: &str) -> Option<&Policy> {
         self.policies.iter().find(|p| p.name == name)
     }
@@ -132,6 +165,23 @@ pub struct Policy {
     pub sha256: Option<[u8; 32]>,
     /// Integers and booleans are kept in their TOML text form (`80`, `true`).
     pub config: BTreeMap<String, String>,
+    /// `allow`: network targets the policy may probe (`127.0.0.1:80`,
+    /// `192.0.2.0/24:8080`, `[::1]:*`, `localhost:80`), as written.
+    pub allow: Vec<String>,
+    /// `allow_files`: absolute paths the policy may read.
+    pub allow_files: Vec<String>,
+    /// `remedies`: names of `[[remedy]]` tables the policy may run.
+    pub remedies: Vec<String>,
+}
+
+/// A `[[remedy]]`: a command run without a shell when a policy asks for it by name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Remedy {
+    pub name: String,
+    /// Program and arguments (argv; no shell).
+    pub command: Vec<String>,
+    /// Killed (with its process group) after this long (default 10 s).
+    pub timeout: Duration,
 }
 
 /// One virtual address (keepalived `virtual_ipaddress` syntax).
@@ -232,6 +282,10 @@ pub struct Track {
     pub rise: u32,
     /// Failures in a row to count as down.
     pub fall: u32,
+    /// Start as failed until `rise` successes (keepalived's `init_fail`).
+    pub init_fail: bool,
+    /// Per-instance settings, merged over the policy's `config`.
+    pub config: BTreeMap<String, String>,
 }
 
 /// `[instance.split_brain]`: the split-brain policy and how often to ask it.

@@ -2,6 +2,11 @@
 //! (baton-net). One task owns every instance, so an instance is never touched
 //! concurrently and its timers are exact; sockets are read by their own tasks
 //! and handed over through a channel.
+//!
+//! Health checks (`[[instance.track]]`) run their policies on a small worker
+//! pool ([`PolicyRunner`]): the loop only hands an evaluation over and gets
+//! the result back as an [`Event::Check`], so a slow or hostile policy never
+//! delays an advert. SIGHUP reloads the config (see [`Daemon::begin_reload`]).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
@@ -12,13 +17,22 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use baton_net::{LinkEvent, Netlink, RecvError, VrrpSocket};
+use baton_policy::{Evaluation, InstanceStatus as PolicyInstance, LogLevel, PolicyEngine, PolicyRunner};
 use baton_vrrp::wire::{self, ParseOptions};
 use baton_vrrp::{Action, Command, DropCounters, DropReason, Family, Instance, State};
 use tokio::sync::mpsc;
 
+use crate::checks::{self, Loaded, TrackRun};
 use crate::config::{Config, Garp, InstanceConfig, Vip};
 use crate::control::{self, Request};
-use crate::status::{CounterStatus, InstanceStatus, MasterStatus, SocketStatus, Status, TransitionStatus};
+use crate::status::{
+    CounterStatus, InstanceStatus, MasterStatus, SocketStatus, Status, TrackStatus, TransitionStatus,
+};
+
+/// Policy evaluations run on this many threads...
+const POLICY_WORKERS: usize = 2;
+/// ...with at most this many waiting (more answer "busy" at once).
+const POLICY_QUEUE: usize = 64;
 
 /// Sockets are shared by every instance on one interface, family and source.
 type SocketKey = (u32, Family, IpAddr);
@@ -51,6 +65,8 @@ struct Inst {
     refresh_at: Option<Instant>,
     /// Interfaces whose link state puts this instance in FAULT.
     tracked_links: Vec<String>,
+    /// Its `[[instance.track]]`s.
+    tracks: Vec<TrackRun>,
 }
 
 /// The running daemon.
@@ -63,18 +79,55 @@ struct Daemon {
     demux: HashMap<(u32, Family, u8), usize>,
     announcer: baton_net::Announcer,
     started: Instant,
+    /// The one wasmtime engine; every policy is loaded into it.
+    engine: PolicyEngine,
+    /// The loaded policies by name.
+    policies: Loaded,
+    runner: PolicyRunner,
+    /// Where evaluations and reloads report back (never blocks the sender).
+    events: mpsc::UnboundedSender<Event>,
+    next_track_id: u64,
+    /// A reload is loading policies.
+    reloading: bool,
 }
 
 enum Event {
     /// A packet and when it arrived (taken before the channel hop, so the
     /// Master_Down_Timer restarts from the arrival, not from our processing).
     Packet(SocketKey, Instant, Result<baton_net::Received, RecvError>),
+    /// An evaluation of track `id` ended.
+    Check { id: u64, eval: Box<Evaluation> },
+    /// A reload's config, and its policies loaded (off the loop) or why not.
+    Reloaded {
+        cfg: Box<Config>,
+        policies: Result<Loaded, String>,
+    },
 }
 
 /// Runs the daemon until SIGTERM / SIGINT. `socket` overrides the config's.
 pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
+    // Policies first: a policy that does not load is a startup error.
+    let engine = PolicyEngine::new().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let t0 = Instant::now();
+    let policies = checks::load_policies(&engine, &cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !policies.is_empty() {
+        tracing::info!(
+            "loaded {} polic{} in {:?} ({} compiled; cache {})",
+            policies.len(),
+            if policies.len() == 1 { "y" } else { "ies" },
+            t0.elapsed(),
+            engine.compilations(),
+            engine
+                .cache_dir()
+                .map_or_else(|| "off".to_string(), |d| d.display().to_string())
+        );
+    }
+    for name in checks::runnable_policies(&cfg).1 {
+        tracing::warn!("policy {name}: split-brain policies are not run yet; not loaded");
+    }
+    let (chk_tx, mut chk_rx) = mpsc::unbounded_channel::<Event>();
     let (nl, mut link_events) = Netlink::new().await.context("opening netlink")?;
-    let mut daemon = Daemon::build(cfg, nl).await?;
+    let mut daemon = Daemon::build(cfg, nl, engine, policies, chk_tx).await?;
     let (ev_tx, mut ev_rx) = mpsc::channel::<Event>(4096);
     for (key, s) in &daemon.sockets {
         let sock = s.socket.clone();
@@ -120,12 +173,9 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
             biased;
             _ = sigterm.recv() => break,
             _ = sigint.recv() => break,
-            _ = sighup.recv() => {
-                tracing::warn!("SIGHUP: configuration reload is not supported yet; keeping the running configuration");
-            }
-            Some(ev) = ev_rx.recv() => match ev {
-                Event::Packet(key, at, r) => daemon.on_packet(key, at, r).await,
-            },
+            _ = sighup.recv() => daemon.begin_reload(),
+            Some(ev) = ev_rx.recv() => daemon.on_event(ev).await,
+            Some(ev) = chk_rx.recv() => daemon.on_event(ev).await,
             r = sleep => {
                 if let Err(e) = r {
                     tracing::error!("timer: {e}");
@@ -145,7 +195,15 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
 }
 
 impl Daemon {
-    async fn build(cfg: Config, nl: Netlink) -> anyhow::Result<Daemon> {
+    async fn build(
+        cfg: Config,
+        nl: Netlink,
+        engine: PolicyEngine,
+        policies: Loaded,
+        events: mpsc::UnboundedSender<Event>,
+    ) -> anyhow::Result<Daemon> {
+        let runner = PolicyRunner::new(POLICY_WORKERS, POLICY_QUEUE).context("policy worker threads")?;
+        let mut next_track_id = 0;
         let mut insts = Vec::new();
         let mut sockets: HashMap<SocketKey, Socket> = HashMap::new();
         let mut demux = HashMap::new();
@@ -224,7 +282,9 @@ impl Daemon {
             } else {
                 ic.unicast_peers.clone()
             };
+            let tracks = new_tracks(&cfg, ic, &policies, &mut next_track_id, Instant::now())?;
             insts.push(Inst {
+                tracks,
                 cfg: ic.clone(),
                 vrrp,
                 socket: key,
@@ -245,6 +305,12 @@ impl Daemon {
             demux,
             announcer: baton_net::Announcer::new(),
             started: Instant::now(),
+            engine,
+            policies,
+            runner,
+            events,
+            next_track_id,
+            reloading: false,
         })
     }
 
@@ -300,9 +366,20 @@ impl Daemon {
                     );
                 }
             }
+            // Trackers start good (bad with init_fail): a positive weight
+            // counts from the start, as does an init_fail one's penalty.
+            let cmds: Vec<Command> = self.insts[i]
+                .tracks
+                .iter()
+                .flat_map(|t| t.tracker.commands())
+                .collect();
+            for c in cmds {
+                self.insts[i].vrrp.handle_command(now, c);
+            }
             self.insts[i].vrrp.handle_command(now, Command::Start);
             self.drain(i).await;
         }
+        self.run_due_checks(Instant::now());
     }
 
     async fn shutdown(&mut self) {
@@ -317,7 +394,11 @@ impl Daemon {
     fn next_wake(&self) -> Option<Instant> {
         self.insts
             .iter()
-            .flat_map(|i| [i.vrrp.poll_timeout(), i.announce.front().copied(), i.refresh_at])
+            .flat_map(|i| {
+                [i.vrrp.poll_timeout(), i.announce.front().copied(), i.refresh_at]
+                    .into_iter()
+                    .chain(i.tracks.iter().map(|t| t.schedule.due()))
+            })
             .flatten()
             .min()
     }
@@ -342,6 +423,285 @@ impl Daemon {
                 self.announce(i);
             }
         }
+        self.run_due_checks(now);
+    }
+
+    async fn on_event(&mut self, ev: Event) {
+        match ev {
+            Event::Packet(key, at, r) => self.on_packet(key, at, r).await,
+            Event::Check { id, eval } => self.on_check(id, *eval).await,
+            Event::Reloaded { cfg, policies } => self.finish_reload(*cfg, policies).await,
+        }
+    }
+
+    /// What a policy sees of instance `i`.
+    fn policy_instance(&self, i: usize) -> PolicyInstance {
+        let inst = &self.insts[i];
+        let v = &inst.vrrp;
+        PolicyInstance {
+            name: inst.cfg.name.clone(),
+            interface: inst.cfg.interface.clone(),
+            vrid: inst.cfg.vrid,
+            state: checks::vrrp_state(v.state()),
+            base_priority: v.config().priority,
+            effective_priority: v.effective_priority(),
+            master: v.master().map(|m| m.addr.to_string()),
+            vips: inst
+                .vips
+                .iter()
+                .map(|p| format!("{}/{}", p.vip.addr, p.vip.prefix_len))
+                .collect(),
+            holding_vips: inst.holding,
+        }
+    }
+
+    /// Hands every due evaluation to the runner (never waits for one).
+    fn run_due_checks(&mut self, now: Instant) {
+        let mut snapshot: Option<Arc<Vec<PolicyInstance>>> = None;
+        for i in 0..self.insts.len() {
+            for t in 0..self.insts[i].tracks.len() {
+                if !self.insts[i].tracks[t].schedule.is_due(now) {
+                    continue;
+                }
+                let instances = snapshot
+                    .get_or_insert_with(|| {
+                        Arc::new((0..self.insts.len()).map(|k| self.policy_instance(k)).collect())
+                    })
+                    .clone();
+                let me = instances[i].clone();
+                let track = &mut self.insts[i].tracks[t];
+                let ctx = track.context(&self.cfg.router_id, me, instances);
+                track.schedule.started();
+                let id = track.id;
+                let tx = self.events.clone();
+                self.runner.submit(track.policy.clone(), ctx, move |ev| {
+                    let _ = tx.send(Event::Check {
+                        id,
+                        eval: Box::new(ev),
+                    });
+                });
+            }
+        }
+    }
+
+    /// A finished evaluation: rise/fall, and the instance follows its trackers.
+    async fn on_check(&mut self, id: u64, ev: Evaluation) {
+        let Some((i, t)) = self
+            .insts
+            .iter()
+            .enumerate()
+            .find_map(|(i, inst)| inst.tracks.iter().position(|t| t.id == id).map(|t| (i, t)))
+        else {
+            // A track removed by a reload while its evaluation ran.
+            return;
+        };
+        let inst_name = self.insts[i].cfg.name.clone();
+        let track = &mut self.insts[i].tracks[t];
+        for (level, msg) in &ev.logs {
+            match level {
+                LogLevel::Error => tracing::error!("instance {inst_name}: policy {}: {msg}", track.name()),
+                LogLevel::Warn => tracing::warn!("instance {inst_name}: policy {}: {msg}", track.name()),
+                _ => tracing::debug!("instance {inst_name}: policy {}: {msg}", track.name()),
+            }
+        }
+        let done = track.complete(&ev, Instant::now());
+        if done.result_changed {
+            match &done.reason {
+                Some(r) => tracing::info!(
+                    "instance {inst_name}: check {} failed: {r} (run {}, {:?})",
+                    track.name(),
+                    track.runs,
+                    ev.elapsed
+                ),
+                None => tracing::info!(
+                    "instance {inst_name}: check {} healthy (run {}, {:?})",
+                    track.name(),
+                    track.runs,
+                    ev.elapsed
+                ),
+            }
+        }
+        if !done.effect_changed {
+            return;
+        }
+        let effect = track.effect_text();
+        if track.tracker.is_good() {
+            tracing::info!(
+                "instance {inst_name}: track {} is good again; effect: {effect}",
+                track.name()
+            );
+        } else {
+            tracing::warn!(
+                "instance {inst_name}: track {} is bad: {}; effect: {effect}",
+                track.name(),
+                track.tracker.last_reason().unwrap_or("failed")
+            );
+        }
+        let cmds = track.tracker.commands();
+        let now = Instant::now();
+        for c in cmds {
+            self.insts[i].vrrp.handle_command(now, c);
+        }
+        self.drain(i).await;
+    }
+
+    /// SIGHUP: re-reads and checks the config here, then loads its policies
+    /// on a blocking thread (compiling may take a while); the result comes
+    /// back as [`Event::Reloaded`]. On any error the running configuration
+    /// stays as it is.
+    fn begin_reload(&mut self) {
+        if self.reloading {
+            tracing::warn!("SIGHUP: a reload is already in progress; ignored");
+            return;
+        }
+        let path = self.cfg.path.clone();
+        tracing::info!("SIGHUP: reloading {}", path.display());
+        let cfg = match crate::config::load(&path) {
+            Ok(c) => c,
+            Err(diags) => {
+                for d in &diags {
+                    tracing::error!("reload: {d}");
+                }
+                tracing::error!(
+                    "reload refused: {} error(s) in {}; keeping the running configuration",
+                    diags.len(),
+                    path.display()
+                );
+                return;
+            }
+        };
+        let refusals = checks::reload_refusals(&self.cfg.instances, &cfg.instances);
+        if !refusals.is_empty() {
+            for r in &refusals {
+                tracing::error!("reload: {r}: restart needed");
+            }
+            tracing::error!(
+                "reload refused: changing, adding or removing VRRP instances needs a restart; keeping the running configuration"
+            );
+            return;
+        }
+        self.reloading = true;
+        let engine = self.engine.clone();
+        let tx = self.events.clone();
+        tokio::task::spawn_blocking(move || {
+            let policies = checks::load_policies(&engine, &cfg);
+            let _ = tx.send(Event::Reloaded {
+                cfg: Box::new(cfg),
+                policies,
+            });
+        });
+    }
+
+    /// Swaps in a reloaded config whose policies all loaded: tracks in place
+    /// (a tracker with the same policy, weight, rise, fall and init_fail keeps
+    /// its state), base priorities with `SetPriority`. Nothing else changes, so
+    /// a reload alone never moves an instance.
+    async fn finish_reload(&mut self, cfg: Config, policies: Result<Loaded, String>) {
+        self.reloading = false;
+        let policies = match policies {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!("reload refused: {e}; keeping the running configuration and policies");
+                return;
+            }
+        };
+        // The instances may have changed meanwhile only by another reload,
+        // which cannot run concurrently; check again all the same.
+        let refusals = checks::reload_refusals(&self.cfg.instances, &cfg.instances);
+        if !refusals.is_empty() {
+            tracing::error!("reload refused: {}: restart needed", refusals.join("; "));
+            return;
+        }
+        let now = Instant::now();
+        // Build every new track set first: nothing changes on an error.
+        let mut plans = Vec::new();
+        for i in 0..self.insts.len() {
+            let Some(nic) = cfg.instance(&self.insts[i].cfg.name) else {
+                continue;
+            };
+            let mut fresh = Vec::new();
+            for tr in &nic.tracks {
+                let (Some(p), Some(loaded)) = (cfg.policy(&tr.policy), policies.get(&tr.policy)) else {
+                    tracing::error!("reload refused: track {}: policy not loaded", tr.policy);
+                    return;
+                };
+                match checks::grants(p, &cfg) {
+                    Ok(g) => fresh.push((tr.clone(), p.clone(), loaded.clone(), Arc::new(g))),
+                    Err(e) => {
+                        tracing::error!("reload refused: {e}");
+                        return;
+                    }
+                }
+            }
+            plans.push((i, nic.clone(), fresh));
+        }
+        let (mut kept, mut reset, mut added, mut removed) = (0, 0, 0, 0);
+        for (i, nic, fresh) in plans {
+            let mut old: Vec<TrackRun> = std::mem::take(&mut self.insts[i].tracks);
+            let mut tracks = Vec::new();
+            let mut cmds: Vec<Command> = Vec::new();
+            for (tr, p, loaded, grants) in fresh {
+                match old.iter().position(|o| o.cfg.policy == tr.policy) {
+                    Some(k) => {
+                        let mut run = old.remove(k);
+                        if !checks::keeps_state(&run.cfg, &tr) {
+                            run.tracker =
+                                baton_vrrp::track::Tracker::new(tr.policy.clone(), checks::track_config(&tr));
+                            cmds.extend(run.tracker.commands());
+                            reset += 1;
+                        } else {
+                            kept += 1;
+                        }
+                        // The schedule (and an evaluation in flight) carries on.
+                        run.schedule.set_interval(tr.interval, now);
+                        run.settings = checks::merge_settings(&p.config, &tr.config);
+                        run.policy = loaded;
+                        run.grants = grants;
+                        run.cfg = tr;
+                        tracks.push(run);
+                    }
+                    None => {
+                        self.next_track_id += 1;
+                        let run = TrackRun::new(self.next_track_id, tr, &p, loaded, grants, now);
+                        cmds.extend(run.tracker.commands());
+                        tracks.push(run);
+                        added += 1;
+                    }
+                }
+            }
+            for gone in old {
+                cmds.extend(checks::clear_commands(gone.name()));
+                removed += 1;
+            }
+            let inst = &mut self.insts[i];
+            if nic.priority != inst.cfg.priority {
+                tracing::info!(
+                    "instance {}: base priority {} -> {}",
+                    nic.name,
+                    inst.cfg.priority,
+                    nic.priority
+                );
+                cmds.push(Command::SetPriority(nic.priority));
+            }
+            inst.tracks = tracks;
+            inst.cfg = nic;
+            for c in cmds {
+                inst.vrrp.handle_command(now, c);
+            }
+            self.drain(i).await;
+        }
+        if cfg.socket != self.cfg.socket || cfg.log_file != self.cfg.log_file {
+            tracing::warn!("reload: `socket` and `log_file` take effect at the next restart");
+        }
+        let before = self.engine.compilations();
+        self.policies = policies;
+        self.cfg = cfg;
+        tracing::info!(
+            "reload done: {} polic{}, tracks: {kept} kept, {reset} reset, {added} added, {removed} removed (engine compilations so far: {before})",
+            self.policies.len(),
+            if self.policies.len() == 1 { "y" } else { "ies" },
+        );
+        self.run_due_checks(Instant::now());
     }
 
     async fn on_packet(&mut self, key: SocketKey, at: Instant, r: Result<baton_net::Received, RecvError>) {
@@ -597,6 +957,39 @@ impl Daemon {
                         ms_ago: now.saturating_duration_since(t.at).as_millis() as u64,
                     }),
                     faults: v.faults().map(String::from).collect(),
+                    tracks: inst
+                        .tracks
+                        .iter()
+                        .map(|t| {
+                            let effect = t.tracker.effect();
+                            TrackStatus {
+                                name: t.name().to_string(),
+                                policy: t.cfg.policy.clone(),
+                                sha256: t.policy.sha256_hex(),
+                                good: t.tracker.is_good(),
+                                effect: checks::effect_text(effect),
+                                weight: match effect {
+                                    baton_vrrp::track::Effect::Weight(w) => w,
+                                    baton_vrrp::track::Effect::Fault => 0,
+                                },
+                                configured_weight: t.cfg.weight,
+                                rise: t.cfg.rise,
+                                fall: t.cfg.fall,
+                                interval_ms: ms(t.cfg.interval),
+                                timeout_ms: ms(t.cfg.timeout),
+                                runs: t.runs,
+                                last_healthy: t.last_healthy,
+                                last_reason: t.last_reason.clone(),
+                                last_failure: t.tracker.last_reason().map(String::from),
+                                last_elapsed_us: t.last_elapsed.as_micros() as u64,
+                                last_fuel: t.last_fuel,
+                                last_ms_ago: t
+                                    .last_at
+                                    .map(|a| now.saturating_duration_since(a).as_millis() as u64),
+                                running: t.schedule.is_running(),
+                            }
+                        })
+                        .collect(),
                     counters: CounterStatus {
                         adverts_rx: c.adverts_rx,
                         adverts_tx: c.adverts_tx,
@@ -661,6 +1054,33 @@ async fn primary_address(nl: &Netlink, index: u32, family: Family, exclude: &[Ip
             r => return r,
         }
     }
+}
+
+/// The tracks of instance `ic` under `cfg`, with fresh ids.
+fn new_tracks(
+    cfg: &Config,
+    ic: &InstanceConfig,
+    policies: &Loaded,
+    next_id: &mut u64,
+    now: Instant,
+) -> anyhow::Result<Vec<TrackRun>> {
+    let mut out = Vec::new();
+    for tr in &ic.tracks {
+        let (Some(p), Some(loaded)) = (cfg.policy(&tr.policy), policies.get(&tr.policy)) else {
+            bail!("instance {}: track {}: policy not loaded", ic.name, tr.policy);
+        };
+        let grants = checks::grants(p, cfg).map_err(|e| anyhow::anyhow!("instance {}: {e}", ic.name))?;
+        *next_id += 1;
+        out.push(TrackRun::new(
+            *next_id,
+            tr.clone(),
+            p,
+            loaded.clone(),
+            Arc::new(grants),
+            now,
+        ));
+    }
+    Ok(out)
 }
 
 fn link_cause(name: &str) -> String {

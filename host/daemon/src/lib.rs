@@ -2,6 +2,7 @@
 //! driver that runs baton-vrrp instances over baton-net's Linux I/O, the
 //! control socket and `baton status`, and the network-namespace lab.
 
+pub mod checks;
 pub mod config;
 pub mod control;
 pub mod demo;

@@ -40,6 +40,18 @@ enum Cmd {
     },
     /// Demo: a two-node failover in network namespaces on this machine.
     Lab(baton::demo::LabArgs),
+    /// Work with WebAssembly policies.
+    Policy {
+        #[command(subcommand)]
+        cmd: PolicyCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PolicyCmd {
+    /// Run a policy once in the real host and print its decision, time and
+    /// instruction count. Exit 0 healthy, 1 failed, 2 if it does not load.
+    Test(baton::checks::TestArgs),
 }
 
 fn main() -> ExitCode {
@@ -103,5 +115,8 @@ fn main() -> ExitCode {
             }
         },
         Cmd::Lab(args) => baton::demo::run(args),
+        Cmd::Policy {
+            cmd: PolicyCmd::Test(args),
+        } => baton::checks::test_command(&args),
     }
 }

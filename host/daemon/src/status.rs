@@ -37,6 +37,44 @@ pub struct InstanceStatus {
     pub last_transition: Option<TransitionStatus>,
     pub faults: Vec<String>,
     pub counters: CounterStatus,
+    /// The instance's `[[instance.track]]`s, in config order.
+    #[serde(default)]
+    pub tracks: Vec<TrackStatus>,
+}
+
+/// One tracked policy of an instance.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct TrackStatus {
+    /// The tracker's name (its policy's).
+    pub name: String,
+    pub policy: String,
+    /// The policy component's sha256.
+    pub sha256: String,
+    /// Good or bad after rise/fall.
+    pub good: bool,
+    /// "none", "weight -60", "weight +20" or "FAULT".
+    pub effect: String,
+    /// The weight it adds to the priority now (0 with FAULT).
+    pub weight: i32,
+    pub configured_weight: i32,
+    pub rise: u32,
+    pub fall: u32,
+    pub interval_ms: f64,
+    pub timeout_ms: f64,
+    /// Evaluations completed.
+    pub runs: u64,
+    /// The last evaluation's result (`None` before the first).
+    pub last_healthy: Option<bool>,
+    /// Why the last evaluation failed (`None` when it was healthy).
+    pub last_reason: Option<String>,
+    /// Why the last failed evaluation failed, even if healthy since.
+    pub last_failure: Option<String>,
+    pub last_elapsed_us: u64,
+    /// Fuel the last evaluation consumed (about one unit per wasm instruction).
+    pub last_fuel: u64,
+    pub last_ms_ago: Option<u64>,
+    /// An evaluation is in flight.
+    pub running: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -142,6 +180,27 @@ impl Status {
                 let _ = write!(s, ", dropped: {}", drops.join(" "));
             }
             let _ = writeln!(s);
+            for t in &i.tracks {
+                let last = match (t.last_healthy, &t.last_reason) {
+                    (None, _) => "not run yet".to_string(),
+                    (Some(true), _) => "healthy".to_string(),
+                    (Some(false), Some(r)) => format!("failed: {r}"),
+                    (Some(false), None) => "failed".to_string(),
+                };
+                let _ = writeln!(
+                    s,
+                    "{:13}track {} ({}): {}, effect {}, runs {}, last {:.3} ms {} fuel: {}",
+                    "",
+                    t.name,
+                    if t.good { "good" } else { "bad" },
+                    format_args!("rise {} fall {} every {} ms", t.rise, t.fall, t.interval_ms),
+                    t.effect,
+                    t.runs,
+                    t.last_elapsed_us as f64 / 1000.0,
+                    t.last_fuel,
+                    last
+                );
+            }
         }
         for sock in self.sockets.iter().filter(|s| !s.drops.is_empty()) {
             let drops: Vec<String> = sock.drops.iter().map(|(k, v)| format!("{k}={v}")).collect();

@@ -1548,3 +1548,265 @@ fn columns_count_characters_not_bytes() {
         "unexpected key or value",
     );
 }
+
+// ---------------------------------------------------------------- policies: grants, remedies, tracks
+
+/// A policy `web` (lines 1-3 plus `policy_extra`), then BASE, then one track
+/// of `web` with `track_extra`.
+fn web_tracked(policy_extra: &[&str], track_extra: &[&str]) -> Vec<String> {
+    let mut l: Vec<&str> = vec!["[[policy]]", "name = \"web\"", "source = \"builtin:http-status\""];
+    l.extend_from_slice(policy_extra);
+    l.extend_from_slice(&BASE);
+    l.extend_from_slice(&["[[instance.track]]", "policy = \"web\""]);
+    l.extend_from_slice(track_extra);
+    l.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn grants_remedies_and_track_settings_reach_the_types() {
+    let c = ok(&[
+        "[[remedy]]",
+        "name = \"restart-nginx\"",
+        "command = [\"systemctl\", \"restart\", \"nginx\"]",
+        "timeout = \"5s\"",
+        "[[remedy]]",
+        "name = \"noop\"",
+        "command = [\"/bin/true\"]",
+        "[[policy]]",
+        "name = \"web\"",
+        "source = \"builtin:http-status\"",
+        "config = { url = \"http://127.0.0.1/\", expect = 200 }",
+        "allow = [\"127.0.0.1:80\", \"192.0.2.0/24:8080\", \"[::1]:*\", \"localhost:443\"]",
+        "allow_files = [\"/run/app/weight\"]",
+        "remedies = [\"restart-nginx\"]",
+        "[[instance]]",
+        "name = \"VI_1\"",
+        "interface = \"eth0\"",
+        "vrid = 50",
+        "vips = [\"192.0.2.3\"]",
+        "[[instance.track]]",
+        "policy = \"web\"",
+        "interval = \"10ms\"",
+        "timeout = \"8ms\"",
+        "weight = -60",
+        "rise = 2",
+        "init_fail = true",
+        "config = { url = \"http://192.0.2.11/\", timeout-ms = 5 }",
+    ]);
+    assert_eq!(c.remedies.len(), 2);
+    let r = c.remedy("restart-nginx").expect("remedy");
+    assert_eq!(r.command, vec!["systemctl", "restart", "nginx"]);
+    assert_eq!(r.timeout, Duration::from_secs(5));
+    assert_eq!(c.remedy("noop").expect("noop").timeout, Duration::from_secs(10));
+    let p = c.policy("web").expect("web");
+    assert_eq!(
+        p.allow,
+        vec!["127.0.0.1:80", "192.0.2.0/24:8080", "[::1]:*", "localhost:443"]
+    );
+    assert_eq!(p.allow_files, vec!["/run/app/weight"]);
+    assert_eq!(p.remedies, vec!["restart-nginx"]);
+    let t = &c.instance("VI_1").expect("VI_1").tracks[0];
+    assert_eq!(t.interval, Duration::from_millis(10));
+    assert_eq!(t.timeout, Duration::from_millis(8));
+    assert!(t.init_fail);
+    assert_eq!(t.config["url"], "http://192.0.2.11/");
+    assert_eq!(t.config["timeout-ms"], "5");
+    // Defaults.
+    let c = ok(&web_tracked(&[], &[]));
+    let p = c.policy("web").expect("web");
+    assert!(p.allow.is_empty() && p.allow_files.is_empty() && p.remedies.is_empty());
+    let t = &c.instance("VI_1").expect("VI_1").tracks[0];
+    assert!(!t.init_fail);
+    assert!(t.config.is_empty());
+}
+
+#[test]
+fn allow_patterns_are_checked() {
+    one_error(
+        &web_tracked(&["allow = [\"127.0.0.1:80\", \"example.com:80\"]"], &[]),
+        4,
+        26,
+        "allow: `example.com:80` is not ADDR:PORT",
+    );
+    one_error(
+        &web_tracked(&["allow = [\"127.0.0.1\"]"], &[]),
+        4,
+        10,
+        "allow: `127.0.0.1` is not ADDR:PORT",
+    );
+    one_error(
+        &web_tracked(&["allow = [\"10.0.0.0/33:1\"]"], &[]),
+        4,
+        10,
+        "is not ADDR:PORT",
+    );
+    one_error(
+        &web_tracked(&["allow = [\"127.0.0.1:80\", \"127.0.0.1:80\"]"], &[]),
+        4,
+        26,
+        "allow: `127.0.0.1:80` is listed twice",
+    );
+    one_error(
+        &web_tracked(&["allow = \"127.0.0.1:80\""], &[]),
+        4,
+        9,
+        "allow: expected an array",
+    );
+    one_error(
+        &web_tracked(&["allow_net = [\"127.0.0.1:80\"]"], &[]),
+        4,
+        1,
+        "unknown key `allow_net` in [[policy]] (network targets are `allow`)",
+    );
+}
+
+#[test]
+fn allow_files_are_absolute() {
+    one_error(
+        &web_tracked(&["allow_files = [\"run/app/weight\"]"], &[]),
+        4,
+        16,
+        "allow_files: `run/app/weight` must be an absolute path",
+    );
+    one_error(
+        &web_tracked(&["allow_files = [\"/run/../etc/shadow\"]"], &[]),
+        4,
+        16,
+        "must be an absolute path without . or ..",
+    );
+}
+
+#[test]
+fn remedies_name_remedy_tables() {
+    let mut l = vec![
+        "[[remedy]]",
+        "name = \"restart-nginx\"",
+        "command = [\"systemctl\", \"restart\", \"nginx\"]",
+    ];
+    let w = web_tracked(&["remedies = [\"restart-ngnix\"]"], &[]);
+    l.extend(w.iter().map(String::as_str));
+    one_error(
+        &l,
+        7,
+        13,
+        "remedies: no [[remedy]] named `restart-ngnix` (did you mean `restart-nginx`?)",
+    );
+    one_error(
+        &web_tracked(&["remedies = [\"restart\"]"], &[]),
+        4,
+        13,
+        "remedies: no [[remedy]] named `restart` (define it as a top-level [[remedy]])",
+    );
+}
+
+#[test]
+fn remedy_tables_are_checked() {
+    let with = |lines: &[&str]| -> Vec<String> {
+        let mut l: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+        l.extend(BASE.iter().map(|s| s.to_string()));
+        l
+    };
+    one_error(
+        &with(&[
+            "[[remedy]]",
+            "name = \"r\"",
+            "command = \"systemctl restart nginx\"",
+        ]),
+        3,
+        11,
+        "command: an array of program and arguments, run without a shell (e.g. [\"systemctl\", \"restart\", \"nginx\"])",
+    );
+    one_error(
+        &with(&["[[remedy]]", "name = \"r\"", "command = []"]),
+        3,
+        11,
+        "command: cannot be empty",
+    );
+    one_error(
+        &with(&["[[remedy]]", "name = \"r\"", "command = [\"\"]"]),
+        3,
+        12,
+        "command: the program cannot be empty",
+    );
+    one_error(
+        &with(&["[[remedy]]", "name = \"r\""]),
+        1,
+        1,
+        "[[remedy]] without `command`",
+    );
+    one_error(
+        &with(&["[[remedy]]", "command = [\"true\"]"]),
+        1,
+        1,
+        "[[remedy]] without `name`",
+    );
+    one_error(
+        &with(&[
+            "[[remedy]]",
+            "name = \"r\"",
+            "command = [\"true\"]",
+            "timeout = 10",
+        ]),
+        4,
+        11,
+        "timeout: a duration is a string with a unit",
+    );
+    let errs = errors(&with(&["[[remedy]]", "name = \"r\"", "comand = [\"true\"]"]));
+    has_error(
+        &errs,
+        3,
+        1,
+        "unknown key `comand` in [[remedy]] (did you mean `command`?)",
+    );
+    let errs = errors(&with(&[
+        "[[remedy]]",
+        "name = \"r\"",
+        "command = [\"true\"]",
+        "[[remedy]]",
+        "name = \"r\"",
+        "command = [\"false\"]",
+    ]));
+    has_error(&errs, 5, 8, "duplicate remedy name `r` (first defined at line 2)");
+    one_error(
+        &with(&["[remedy]", "name = \"r\"", "command = [\"true\"]"]),
+        1,
+        1,
+        "remedy: write [[remedy]]",
+    );
+}
+
+#[test]
+fn track_init_fail_config_and_interval() {
+    one_error(
+        &web_tracked(&[], &["init_fail = \"yes\""]),
+        11,
+        13,
+        "track.init_fail: expected true or false",
+    );
+    one_error(
+        &web_tracked(&[], &["config = { url = 1.5 }"]),
+        11,
+        18,
+        "track.config.url: values are strings, integers or booleans, found a float",
+    );
+    one_error(
+        &web_tracked(&[], &["config = \"url=x\""]),
+        11,
+        10,
+        "track.config: expected a table",
+    );
+    one_error(
+        &web_tracked(&[], &["settings = {}"]),
+        11,
+        1,
+        "unknown key `settings` in [[instance.track]] (per-instance settings are `config`)",
+    );
+    // Policy intervals go down to 10 ms.
+    ok(&web_tracked(&[], &["interval = \"10ms\""]));
+    one_error(
+        &web_tracked(&[], &["interval = \"5ms\""]),
+        11,
+        12,
+        "track.interval: 5ms is out of range (must be 10ms to 1h)",
+    );
+}

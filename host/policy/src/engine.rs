@@ -119,6 +119,10 @@ fn usable_cache_dir(dir: &Path) -> Option<PathBuf> {
     }
 }
 
+/// Instances that can be alive at once (evaluations in flight plus load-time
+/// trials); beyond it an instantiation fails and the check with it.
+const POOL_INSTANCES: u32 = 64;
+
 impl PolicyEngine {
     /// An engine with the default options.
     pub fn new() -> Result<Self, PolicyError> {
@@ -132,6 +136,20 @@ impl PolicyEngine {
         config.epoch_interruption(true);
         config.consume_fuel(true);
         config.max_wasm_stack(options.max_wasm_stack);
+        // A fresh instance per evaluation: the pooling allocator keeps memory
+        // and table slots mapped between instances instead of mmap/munmap per
+        // call, which is most of an evaluation's cost otherwise.
+        let mut pool = wasmtime::PoolingAllocationConfig::default();
+        pool.total_component_instances(POOL_INSTANCES)
+            .total_core_instances(POOL_INSTANCES * 8)
+            .total_memories(POOL_INSTANCES * 2)
+            .total_tables(POOL_INSTANCES * 4)
+            .max_memory_size(options.memory_limit)
+            // Reset the first pages of a slot with memset rather than
+            // madvise: the next instance then takes no page faults there.
+            .linear_memory_keep_resident(1 << 20)
+            .table_keep_resident(64 << 10);
+        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
         let mut cache_dir = None;
         if options.disk_cache {
             let dir = options.cache_dir.clone().unwrap_or_else(default_cache_dir);

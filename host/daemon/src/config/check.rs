@@ -15,15 +15,23 @@ use toml::de::{DeTable, DeValue};
 use super::suggest::closest;
 use super::vip::{ifname_problem, parse_vip};
 use super::{
-    BUILTIN_POLICIES, Config, DEFAULT_SOCKET, Garp, InstanceConfig, Policy, PolicySource, SplitBrain, Track,
-    Vip,
+    BUILTIN_POLICIES, Config, DEFAULT_SOCKET, Garp, InstanceConfig, Policy, PolicySource, Remedy, SplitBrain,
+    Track, Vip,
 };
 use crate::duration::{format_duration, parse_duration};
 
 type Value<'i> = Spanned<DeValue<'i>>;
 type Errors = Vec<(usize, String)>;
 
-const TOP_KEYS: &[&str] = &["router_id", "socket", "log_file", "garp", "policy", "instance"];
+const TOP_KEYS: &[&str] = &[
+    "router_id",
+    "socket",
+    "log_file",
+    "garp",
+    "policy",
+    "remedy",
+    "instance",
+];
 const TOP_ALIASES: &[(&str, &str)] = &[
     ("global_defs", "its `router_id` is a top-level key here"),
     ("vrrp_instance", "write each instance as [[instance]]"),
@@ -33,6 +41,7 @@ const TOP_ALIASES: &[(&str, &str)] = &[
     ),
     ("instances", "write each instance as [[instance]]"),
     ("policies", "write each policy as [[policy]]"),
+    ("remedies", "write each remedy as [[remedy]]"),
 ];
 const GARP_KEYS: &[&str] = &["delay", "repeat", "interval", "refresh"];
 const GARP_ALIASES: &[(&str, &str)] = &[
@@ -42,7 +51,32 @@ const GARP_ALIASES: &[(&str, &str)] = &[
     ("vrrp_gna_interval", "it is `interval` here"),
     ("vrrp_garp_master_refresh", "it is `refresh` here"),
 ];
-const POLICY_KEYS: &[&str] = &["name", "source", "sha256", "config"];
+const POLICY_KEYS: &[&str] = &[
+    "name",
+    "source",
+    "sha256",
+    "config",
+    "allow",
+    "allow_files",
+    "remedies",
+];
+const POLICY_ALIASES: &[(&str, &str)] = &[
+    ("script", "a policy is WebAssembly: give its `source`"),
+    ("allow_net", "network targets are `allow`"),
+    ("allow_file", "it is `allow_files` here"),
+    ("remedy", "name the [[remedy]] tables it may run in `remedies`"),
+];
+const REMEDY_KEYS: &[&str] = &["name", "command", "timeout"];
+const REMEDY_ALIASES: &[(&str, &str)] = &[
+    ("argv", "it is `command` here"),
+    ("cmd", "it is `command` here"),
+    (
+        "script",
+        "give the program and its arguments as `command = [\"systemctl\", \"restart\", \"nginx\"]`",
+    ),
+];
+/// A remedy's default timeout.
+const REMEDY_TIMEOUT: Duration = Duration::from_secs(10);
 const INSTANCE_KEYS: &[&str] = &[
     "name",
     "interface",
@@ -106,7 +140,16 @@ const AUTH_ALIASES: &[(&str, &str)] = &[
     ("auth_pass", "it is `password` here"),
     ("pass", "it is `password` here"),
 ];
-const TRACK_KEYS: &[&str] = &["policy", "interval", "timeout", "weight", "rise", "fall"];
+const TRACK_KEYS: &[&str] = &[
+    "policy",
+    "interval",
+    "timeout",
+    "weight",
+    "rise",
+    "fall",
+    "init_fail",
+    "config",
+];
 const SPLIT_BRAIN_KEYS: &[&str] = &["policy", "interval"];
 
 /// Limits not owned by the protocol crate.
@@ -421,6 +464,48 @@ impl<'t> Cx<'t> {
             None => Garp::default(),
         };
 
+        let mut remedies: Vec<Remedy> = Vec::new();
+        if let Some(v) = doc.get("remedy")
+            && let Some(items) = self.array_of_tables(v, "remedy")
+        {
+            let mut seen: HashMap<String, usize> = HashMap::new();
+            for item in items {
+                let Some((remedy, name_at)) = self.remedy(item) else {
+                    continue;
+                };
+                if let Some(first) = seen.get(&remedy.name) {
+                    let line = self.line_of(*first);
+                    self.err(
+                        name_at,
+                        format!(
+                            "duplicate remedy name `{}` (first defined at line {line})",
+                            remedy.name
+                        ),
+                    );
+                } else {
+                    seen.insert(remedy.name.clone(), name_at);
+                    remedies.push(remedy);
+                }
+            }
+        }
+        let remedy_names: Vec<String> = match doc.get("remedy") {
+            // Every remedy with a name, even one with other errors, may be named.
+            Some(v) => match v.get_ref() {
+                DeValue::Array(items) => items
+                    .iter()
+                    .filter_map(|i| match i.get_ref() {
+                        DeValue::Table(t) => match t.get("name").map(|n| n.get_ref()) {
+                            Some(DeValue::String(n)) => Some(n.to_string()),
+                            _ => None,
+                        },
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+
         let mut policies = Vec::new();
         let mut known: Vec<Known> = Vec::new();
         if let Some(v) = doc.get("policy")
@@ -428,7 +513,7 @@ impl<'t> Cx<'t> {
         {
             let mut seen: HashMap<String, usize> = HashMap::new();
             for item in items {
-                let (policy, named) = self.policy(item);
+                let (policy, named) = self.policy(item, &remedy_names);
                 if let Some((name, name_at, builtin)) = named {
                     if let Some(first) = seen.get(&name) {
                         let line = self.line_of(*first);
@@ -475,6 +560,7 @@ impl<'t> Cx<'t> {
             log_file,
             garp,
             policies,
+            remedies,
             instances,
         }
     }
@@ -564,18 +650,13 @@ impl<'t> Cx<'t> {
 
     /// The policy if it is valid, and its name, the name's offset and the
     /// builtin it is, if it has a valid name.
-    fn policy(&mut self, v: &Value<'_>) -> (Option<Policy>, Option<Named>) {
+    fn policy(&mut self, v: &Value<'_>, remedy_names: &[String]) -> (Option<Policy>, Option<Named>) {
         let DeValue::Table(t) = v.get_ref() else {
             return (None, None);
         };
         let before = self.errs.len();
         let header = v.span().start;
-        self.known_keys(
-            t,
-            POLICY_KEYS,
-            "[[policy]]",
-            &[("script", "a policy is WebAssembly: give its `source`")],
-        );
+        self.known_keys(t, POLICY_KEYS, "[[policy]]", POLICY_ALIASES);
         let name = match t.get("name") {
             Some(nv) => self.word(nv, "name").map(|n| (n.to_string(), nv.span().start)),
             None => {
@@ -603,31 +684,75 @@ impl<'t> Cx<'t> {
                 }
             }
         });
-        let mut config = BTreeMap::new();
-        if let Some(cv) = t.get("config")
-            && let Some(ct) = self.table(cv, "config", "a table of keys and values")
+        let config = t
+            .get("config")
+            .map(|cv| self.settings(cv, "config"))
+            .unwrap_or_default();
+        let mut allow = Vec::new();
+        if let Some(av) = t.get("allow")
+            && let Some(items) = self.array(av, "allow", "an array of \"ADDR:PORT\" targets")
         {
-            for (k, val) in ct.iter() {
-                let text = match val.get_ref() {
-                    DeValue::String(s) => Some(s.to_string()),
-                    DeValue::Boolean(b) => Some(b.to_string()),
-                    DeValue::Integer(i) => i128::from_str_radix(i.as_str(), i.radix())
-                        .ok()
-                        .map(|n| n.to_string()),
-                    other => {
-                        self.err(
-                            val.span().start,
-                            format!(
-                                "config.{}: values are strings, integers or booleans, found {} (quote it)",
-                                k.get_ref(),
-                                type_name(other)
-                            ),
-                        );
-                        None
-                    }
+            for item in items {
+                let Some(s) = self.string(item, "allow") else {
+                    continue;
                 };
-                if let Some(text) = text {
-                    config.insert(k.get_ref().to_string(), text);
+                match baton_policy::NetPattern::parse(s) {
+                    Ok(_) if allow.iter().any(|a| a == s) => {
+                        self.err(item.span().start, format!("allow: `{s}` is listed twice"));
+                    }
+                    Ok(_) => allow.push(s.to_string()),
+                    Err(_) => self.err(
+                        item.span().start,
+                        format!(
+                            "allow: `{s}` is not ADDR:PORT (a literal address or CIDR block and a port or *: \"127.0.0.1:80\", \"192.0.2.0/24:8080\", \"[::1]:*\", \"localhost:80\")"
+                        ),
+                    ),
+                }
+            }
+        }
+        let mut allow_files = Vec::new();
+        if let Some(av) = t.get("allow_files")
+            && let Some(items) = self.array(av, "allow_files", "an array of absolute paths")
+        {
+            for item in items {
+                let Some(s) = self.string(item, "allow_files") else {
+                    continue;
+                };
+                if !s.starts_with('/') || s.split('/').any(|c| c == ".." || c == ".") || s.contains('\0') {
+                    self.err(
+                        item.span().start,
+                        format!("allow_files: `{s}` must be an absolute path without . or .."),
+                    );
+                } else if allow_files.iter().any(|a| a == s) {
+                    self.err(item.span().start, format!("allow_files: `{s}` is listed twice"));
+                } else {
+                    allow_files.push(s.to_string());
+                }
+            }
+        }
+        let mut remedies: Vec<String> = Vec::new();
+        if let Some(rv) = t.get("remedies")
+            && let Some(items) = self.array(rv, "remedies", "an array of [[remedy]] names")
+        {
+            for item in items {
+                let Some(s) = self.string(item, "remedies") else {
+                    continue;
+                };
+                if !remedy_names.iter().any(|r| r == s) {
+                    let names: Vec<&str> = remedy_names.iter().map(String::as_str).collect();
+                    let hint = match closest(s, &names) {
+                        Some(c) => format!(" (did you mean `{c}`?)"),
+                        None if names.is_empty() => " (define it as a top-level [[remedy]])".to_string(),
+                        None => format!(" (remedies: {})", names.join(", ")),
+                    };
+                    self.err(
+                        item.span().start,
+                        format!("remedies: no [[remedy]] named `{s}`{hint}"),
+                    );
+                } else if remedies.iter().any(|r| r == s) {
+                    self.err(item.span().start, format!("remedies: `{s}` is listed twice"));
+                } else {
+                    remedies.push(s.to_string());
                 }
             }
         }
@@ -646,11 +771,123 @@ impl<'t> Cx<'t> {
                     source,
                     sha256,
                     config,
+                    allow,
+                    allow_files,
+                    remedies,
                 }),
                 named,
             ),
             _ => (None, named),
         }
+    }
+
+    /// A table of settings for a policy: strings, integers and booleans, kept
+    /// as text (`80`, `true`). `key` prefixes messages (`config`, `track.config`).
+    fn settings(&mut self, v: &Value<'_>, key: &str) -> BTreeMap<String, String> {
+        let mut config = BTreeMap::new();
+        let Some(ct) = self.table(v, key, "a table of keys and values") else {
+            return config;
+        };
+        for (k, val) in ct.iter() {
+            let text = match val.get_ref() {
+                DeValue::String(s) => Some(s.to_string()),
+                DeValue::Boolean(b) => Some(b.to_string()),
+                DeValue::Integer(i) => i128::from_str_radix(i.as_str(), i.radix())
+                    .ok()
+                    .map(|n| n.to_string()),
+                other => {
+                    self.err(
+                        val.span().start,
+                        format!(
+                            "{key}.{}: values are strings, integers or booleans, found {} (quote it)",
+                            k.get_ref(),
+                            type_name(other)
+                        ),
+                    );
+                    None
+                }
+            };
+            if let Some(text) = text {
+                config.insert(k.get_ref().to_string(), text);
+            }
+        }
+        config
+    }
+
+    /// A `[[remedy]]` and the offset of its name.
+    fn remedy(&mut self, v: &Value<'_>) -> Option<(Remedy, usize)> {
+        let DeValue::Table(t) = v.get_ref() else {
+            return None;
+        };
+        let before = self.errs.len();
+        let header = v.span().start;
+        self.known_keys(t, REMEDY_KEYS, "[[remedy]]", REMEDY_ALIASES);
+        let name = match t.get("name") {
+            Some(nv) => self.word(nv, "name").map(|n| (n.to_string(), nv.span().start)),
+            None => {
+                self.err(header, "[[remedy]] without `name`");
+                None
+            }
+        };
+        let command = match t.get("command") {
+            None => {
+                self.err(
+                    header,
+                    "[[remedy]] without `command` (e.g. command = [\"systemctl\", \"restart\", \"nginx\"])",
+                );
+                None
+            }
+            Some(cv) => match cv.get_ref() {
+                DeValue::String(s) => {
+                    let words: Vec<String> = s.split_whitespace().map(|w| format!("{w:?}")).collect();
+                    self.err(
+                        cv.span().start,
+                        format!(
+                            "command: an array of program and arguments, run without a shell (e.g. [{}])",
+                            words.join(", ")
+                        ),
+                    );
+                    None
+                }
+                _ => self
+                    .array(cv, "command", "an array of program and arguments")
+                    .and_then(|items| {
+                        if items.is_empty() {
+                            self.err(cv.span().start, "command: cannot be empty");
+                            return None;
+                        }
+                        let mut argv = Vec::new();
+                        for (i, item) in items.iter().enumerate() {
+                            let s = self.string(item, "command")?;
+                            if i == 0 && s.trim().is_empty() {
+                                self.err(item.span().start, "command: the program cannot be empty");
+                                return None;
+                            }
+                            if s.contains('\0') {
+                                self.err(item.span().start, "command: contains a NUL character");
+                                return None;
+                            }
+                            argv.push(s.to_string());
+                        }
+                        Some(argv)
+                    }),
+            },
+        };
+        let timeout = t.get("timeout").map_or(Some(REMEDY_TIMEOUT), |tv| {
+            self.duration(tv, "timeout", Duration::from_millis(1), HOUR)
+        });
+        if self.errs.len() != before {
+            return None;
+        }
+        let ((name, name_at), command, timeout) = (name?, command?, timeout?);
+        Some((
+            Remedy {
+                name,
+                command,
+                timeout,
+            },
+            name_at,
+        ))
     }
 
     fn policy_source(&mut self, v: &Value<'_>) -> Option<PolicySource> {
@@ -1199,7 +1436,10 @@ impl<'t> Cx<'t> {
             t,
             TRACK_KEYS,
             "[[instance.track]]",
-            &[("script", "name a [[policy]] with `policy`")],
+            &[
+                ("script", "name a [[policy]] with `policy`"),
+                ("settings", "per-instance settings are `config`"),
+            ],
         );
         let policy = match t.get("policy") {
             Some(pv) => self
@@ -1226,11 +1466,18 @@ impl<'t> Cx<'t> {
         let fall = t
             .get("fall")
             .map_or(Some(1), |fv| self.int(fv, "track.fall", 1..=i128::from(u32::MAX)));
+        let init_fail = t
+            .get("init_fail")
+            .map_or(Some(false), |bv| self.boolean(bv, "track.init_fail"));
+        let config = t
+            .get("config")
+            .map(|cv| self.settings(cv, "track.config"))
+            .unwrap_or_default();
         if self.errs.len() != before {
             return None;
         }
-        let ((policy, at), interval, timeout, weight, rise, fall) =
-            (policy?, interval?, timeout?, weight?, rise?, fall?);
+        let ((policy, at), interval, timeout, weight, rise, fall, init_fail) =
+            (policy?, interval?, timeout?, weight?, rise?, fall?, init_fail?);
         Some((
             Track {
                 policy,
@@ -1239,6 +1486,8 @@ impl<'t> Cx<'t> {
                 weight: weight as i32,
                 rise: rise as u32,
                 fall: fall as u32,
+                init_fail,
+                config,
             },
             at,
         ))

@@ -345,6 +345,8 @@ pub struct Instance {
     discarded_lower: Option<(IpAddr, u8)>,
     /// When this Master last answered another Master's advert.
     last_reassert: Option<Instant>,
+    /// When a Backup last accepted an advert of priority >= its own.
+    last_accepted: Option<Instant>,
     master: Option<MasterInfo>,
     last_transition: Option<Transition>,
     transmits: VecDeque<Transmit>,
@@ -368,6 +370,7 @@ impl Instance {
             preempt_deadline: None,
             discarded_lower: None,
             last_reassert: None,
+            last_accepted: None,
             master: None,
             last_transition: None,
             transmits: VecDeque::new(),
@@ -491,17 +494,19 @@ impl Instance {
                 }
             }
             Command::SetWeight { source, weight } => {
+                let before = self.effective_priority();
                 if weight == 0 {
                     self.weights.remove(&source);
                 } else {
                     self.weights.insert(source, weight);
                 }
-                self.priority_changed();
+                self.priority_changed(now, before);
             }
             Command::SetPriority(p) => {
                 if p != 0 {
+                    let before = self.effective_priority();
                     self.cfg.priority = p;
-                    self.priority_changed();
+                    self.priority_changed(now, before);
                 }
             }
         }
@@ -510,7 +515,15 @@ impl Instance {
     /// A Backup that was about to preempt a lower-priority Master may no longer
     /// outrank it: then that Master's last advert counts as accepted, so the
     /// Backup does not grab the VIPs only to hand them straight back.
-    fn priority_changed(&mut self) {
+    fn priority_changed(&mut self, now: Instant, before: u8) {
+        if self.state == State::Master && self.effective_priority() != before {
+            // Tell the Backups now, not at the next advert: one that outranks us
+            // can then preempt within its Skew_Time.
+            self.send_advert(self.effective_priority());
+            self.adver_at = Some(now + self.cfg.advert_interval);
+            self.touch_self_master(now);
+            return;
+        }
         if self.state != State::Backup {
             return;
         }
@@ -641,11 +654,27 @@ impl Instance {
                 self.master_adver_interval = advert.interval_duration();
             }
             self.master_down_at = Some(now + self.master_down_interval());
+            self.last_accepted = (!lower).then_some(now);
             self.resigned_by = None;
             self.discarded_lower = None;
         } else {
-            // "Discard the ADVERTISEMENT": the timer runs out and we preempt.
+            // RFC 9568 §6.4.2: "Discard the ADVERTISEMENT", and the Master_Down_Timer
+            // runs out. We discard it too, but the Master is alive and outranked, and
+            // preemption is on: waiting a whole Master_Down_Interval only delays a
+            // certain outcome (a failed health check would cost 3 adverts more).
+            // So take over after Skew_Time, as after a resignation: among several
+            // preempting Backups the highest priority still fires first and its
+            // advert holds the others back.
             self.discarded_lower = Some((src, advert.priority));
+            // Unless a router that outranks this Master has advertised within a
+            // Master_Down_Interval: it is alive and will take over; its timer stands.
+            let outranked_recently = self
+                .last_accepted
+                .is_some_and(|t| now < t + self.master_down_interval());
+            let soon = now + self.skew_time();
+            if !outranked_recently && self.master_down_at.is_none_or(|t| t > soon) {
+                self.master_down_at = Some(soon);
+            }
         }
         self.master = Some(MasterInfo {
             addr: src,
@@ -715,6 +744,7 @@ impl Instance {
             },
         );
         self.master_down_at = Some(now + self.master_down_interval());
+        self.last_accepted = Some(now);
         self.actions.push_back(Action::RemoveVips);
     }
 

@@ -625,7 +625,10 @@ impl Sim {
                 (!heard || from != State::Master).then(|| format!("no winning advert from {master} now"))
             }
             Reason::MasterDown | Reason::Preempt { .. } => {
-                let mut p = self.timer_expiry_problem(id, from);
+                // A preempting Backup takes over Skew_Time after hearing the
+                // lower Master, however recently it entered Backup.
+                let early_ok = matches!(reason, Reason::Preempt { .. });
+                let mut p = self.timer_expiry_problem(id, from, early_ok);
                 if let Reason::Preempt { master, priority } = reason {
                     let window = 4 * node.cfg.advert_interval.max(node.inst.master_adver_interval());
                     let seen = node.heard.iter().any(|h| {
@@ -658,13 +661,14 @@ impl Sim {
 
     /// A Master_Down_Timer expiry is legitimate only if no advert that restarts
     /// the timer came within its 3 * interval (a lower bound of the interval).
-    fn timer_expiry_problem(&self, id: NodeId, from: State) -> Option<String> {
+    fn timer_expiry_problem(&self, id: NodeId, from: State, early_ok: bool) -> Option<String> {
         let node = &self.nodes[id];
         let now = self.now;
         if from != State::Backup {
             return Some(format!("timer expiry from {from}"));
         }
         if let Some(t) = node.backup_since
+            && !early_ok
             && now < t + 3 * node.cfg.advert_interval
         {
             return Some(format!("fired {:?} after entering Backup", now - t));

@@ -528,20 +528,20 @@ fn rfc9568_6_4_2_priority_zero_skew_uses_learnt_master_adver_interval() {
 
 #[test]
 fn rfc9568_6_4_2_lower_priority_with_preempt_is_discarded_reason_preempt() {
+    // §6.4.2 discards it and lets Master_Down_Timer run out; Baton discards it
+    // and takes over after Skew_Time (609.375 ms at priority 100): the Master
+    // is alive and outranked, so waiting longer changes nothing but the delay.
     let mut r = Router::started(Cfg::v3().build());
     let low = r.peer(50);
-    for k in 1..=3 {
-        r.tick(secs(k));
-        r.rx(secs(k), ip(HI), &low);
-        assert_eq!(
-            r.timeout(),
-            Some(MDI_100),
-            "discarded: timer not reset (advert {k})"
-        );
-        assert_eq!(r.state(), State::Backup);
-        r.assert_quiet();
-    }
-    r.tick(MDI_100);
+    let at = secs(1) + us(609_375);
+    r.rx(secs(1), ip(HI), &low);
+    assert_eq!(r.timeout(), Some(at), "discarded: preempt after Skew_Time");
+    // More of its adverts do not postpone it.
+    r.rx(secs(1) + ms(300), ip(HI), &low);
+    assert_eq!(r.timeout(), Some(at));
+    assert_eq!(r.state(), State::Backup);
+    r.assert_quiet();
+    r.tick(at);
     assert_eq!(r.state(), State::Master);
     let (tx, actions) = r.drain();
     assert_eq!(tx, vec![r.own(100)]);
@@ -549,7 +549,7 @@ fn rfc9568_6_4_2_lower_priority_with_preempt_is_discarded_reason_preempt() {
         actions,
         vec![
             r.changed(
-                MDI_100,
+                at,
                 State::Backup,
                 State::Master,
                 Reason::Preempt {
@@ -610,8 +610,11 @@ fn rfc9568_6_1_owner_preempts_even_with_preempt_false() {
     // though preempt is off, and takes over when the timer runs out.
     let low = r.peer(200);
     r.rx(secs(1), ip(LO), &low);
-    assert_eq!(r.timeout(), Some(ms(500) + mdi), "discarded");
-    r.tick(ms(500) + mdi);
+    // The other owner advertised 0.5 s ago and outranks it: its timer stands
+    // (no early preemption while a higher router is known alive).
+    let at = ms(500) + mdi;
+    assert_eq!(r.timeout(), Some(at), "discarded");
+    r.tick(at);
     assert_eq!(r.state(), State::Master);
     let (tx, actions) = r.drain();
     assert_eq!(tx, vec![r.own(255)]);
@@ -619,7 +622,7 @@ fn rfc9568_6_1_owner_preempts_even_with_preempt_false() {
         actions,
         vec![
             r.changed(
-                ms(500) + mdi,
+                at,
                 State::Backup,
                 State::Master,
                 Reason::Preempt {
@@ -647,25 +650,22 @@ fn keepalived_preempt_delay_accepts_lower_master_until_delay_then_preempts() {
             "within the delay: accepted ({k})"
         );
     }
-    for k in 6..=8 {
-        r.tick(secs(k));
-        r.rx(secs(k), ip(LO), &low);
-        assert_eq!(
-            r.timeout(),
-            Some(secs(5) + MDI_100),
-            "delay over: discarded ({k})"
-        );
-        assert_eq!(r.state(), State::Backup);
-    }
+    // The delay (from the first sighting at 1 s) is over at 6 s: discarded,
+    // preempt after Skew_Time.
+    r.tick(secs(6));
+    r.rx(secs(6), ip(LO), &low);
+    let at = secs(6) + us(609_375);
+    assert_eq!(r.timeout(), Some(at), "delay over: discarded");
+    assert_eq!(r.state(), State::Backup);
     r.assert_quiet();
-    r.tick(secs(5) + MDI_100);
+    r.tick(at);
     assert_eq!(r.state(), State::Master);
     let (_, actions) = r.drain();
     assert_eq!(
         actions,
         vec![
             r.changed(
-                secs(5) + MDI_100,
+                at,
                 State::Backup,
                 State::Master,
                 Reason::Preempt {
@@ -691,7 +691,7 @@ fn keepalived_preempt_delay_restarts_after_a_higher_master() {
     r.rx(secs(7), ip(LO), &low);
     assert_eq!(r.timeout(), Some(secs(7) + MDI_100));
     r.rx(secs(8), ip(LO), &low);
-    assert_eq!(r.timeout(), Some(secs(7) + MDI_100), "delay over: discarded");
+    assert_eq!(r.timeout(), Some(secs(8) + us(609_375)), "delay over: discarded");
 }
 
 // ---------------------------------------------------------------------------
@@ -1287,7 +1287,14 @@ fn rfc9568_6_4_2_backup_elects_and_skews_with_effective_priority() {
     let deadline = r.timeout();
     let b = r.peer(150);
     r.rx(secs(2), ip(HI), &b);
+    // Discarded; the 200 advertised 1 s ago and is alive, so no early preemption.
     assert_eq!(r.timeout(), deadline);
+    // Once the 200 has been silent for a Master_Down_Interval, the 150 is
+    // preempted Skew_Time after its next advert (Skew for 160 = 96/256 s).
+    let mut r = Router::started(Cfg::v3().build());
+    weight(&mut r, ms(1), "t", 60);
+    r.rx(secs(2), ip(HI), &b);
+    assert_eq!(r.timeout(), Some(secs(2) + ms(375)));
 }
 
 #[test]
@@ -1308,8 +1315,12 @@ fn rfc9568_6_4_2_backup_no_longer_outranking_a_discarded_master_accepts_it() {
     let mut r = Router::started(Cfg::v3().build());
     let low = r.peer(90);
     r.rx(secs(1), ip(LO), &low);
-    assert_eq!(r.timeout(), Some(MDI_100), "discarded");
-    weight(&mut r, secs(2), "t", -20); // 80 < 90
+    assert_eq!(
+        r.timeout(),
+        Some(secs(1) + us(609_375)),
+        "discarded: preempt after Skew_Time"
+    );
+    weight(&mut r, ms(1500), "t", -20); // 80 < 90
     // Skew for 80: 176/256 s = 687.5 ms.
     assert_eq!(r.timeout(), Some(secs(1) + secs(3) + us(687_500)));
     r.tick(MDI_100);
@@ -1318,7 +1329,7 @@ fn rfc9568_6_4_2_backup_no_longer_outranking_a_discarded_master_accepts_it() {
     // Equal priority counts as accepted too (§6.4.2 "greater than or equal").
     let mut r = Router::started(Cfg::v3().build());
     r.rx(secs(1), ip(LO), &low);
-    weight(&mut r, secs(2), "t", -10); // 90 == 90
+    weight(&mut r, ms(1500), "t", -10); // 90 == 90
     // Skew for 90: 166/256 s = 648.4375 ms.
     assert_eq!(
         r.timeout(),
@@ -1690,4 +1701,23 @@ fn rfc9568_6_4_two_routers_over_the_wire_higher_priority_wins() {
         b.last_transition().map(|t| t.at - t0),
         Some(secs(3) + us(218_750))
     );
+}
+
+#[test]
+fn baton_master_advertises_at_once_when_its_priority_changes() {
+    // Not in the RFC (it only sends on Adver_Timer): a Master whose tracker
+    // lowers its priority says so now, so a Backup that now outranks it can
+    // preempt within its Skew_Time instead of a Master_Down_Interval later.
+    let mut r = Router::master(Cfg::v3().build());
+    r.drain();
+    weight(&mut r, secs(4) + ms(250), "web", -60);
+    let (tx, actions) = r.drain();
+    assert_eq!(tx.len(), 1);
+    assert_eq!(tx[0].priority, 40);
+    assert!(actions.is_empty(), "{actions:?}");
+    // The cadence restarts from the change.
+    assert_eq!(r.timeout(), Some(secs(5) + ms(250)));
+    // The same weight again changes nothing and sends nothing.
+    weight(&mut r, secs(4) + ms(500), "web", -60);
+    r.assert_quiet();
 }

@@ -345,8 +345,9 @@ pub struct Instance {
     discarded_lower: Option<(IpAddr, u8)>,
     /// When this Master last answered another Master's advert.
     last_reassert: Option<Instant>,
-    /// When a Backup last accepted an advert of priority >= its own.
-    last_accepted: Option<Instant>,
+    /// Routers whose adverts a Backup accepted (priority >= its own), and
+    /// when it last did: any of them heard within a Master_Down_Interval is alive.
+    accepted_from: Vec<(IpAddr, Instant)>,
     master: Option<MasterInfo>,
     last_transition: Option<Transition>,
     transmits: VecDeque<Transmit>,
@@ -370,7 +371,7 @@ impl Instance {
             preempt_deadline: None,
             discarded_lower: None,
             last_reassert: None,
-            last_accepted: None,
+            accepted_from: Vec::new(),
             master: None,
             last_transition: None,
             transmits: VecDeque::new(),
@@ -637,6 +638,7 @@ impl Instance {
             // "Set the Master_Down_Timer to Skew_Time".
             self.master_down_at = Some(now + self.skew_time());
             self.resigned_by = Some(src);
+            self.accepted_from.retain(|(from, _)| *from != src);
             self.master = None;
             return;
         }
@@ -654,7 +656,9 @@ impl Instance {
                 self.master_adver_interval = advert.interval_duration();
             }
             self.master_down_at = Some(now + self.master_down_interval());
-            self.last_accepted = (!lower).then_some(now);
+            if !lower {
+                self.note_accepted(now, src);
+            }
             self.resigned_by = None;
             self.discarded_lower = None;
         } else {
@@ -668,9 +672,12 @@ impl Instance {
             self.discarded_lower = Some((src, advert.priority));
             // Unless a router that outranks this Master has advertised within a
             // Master_Down_Interval: it is alive and will take over; its timer stands.
+            // (This Master itself, before its priority fell, does not count.)
+            let mdi = self.master_down_interval();
             let outranked_recently = self
-                .last_accepted
-                .is_some_and(|t| now < t + self.master_down_interval());
+                .accepted_from
+                .iter()
+                .any(|(from, t)| *from != src && now < *t + mdi);
             let soon = now + self.skew_time();
             if !outranked_recently && self.master_down_at.is_none_or(|t| t > soon) {
                 self.master_down_at = Some(soon);
@@ -681,6 +688,13 @@ impl Instance {
             priority: advert.priority,
             last_seen: now,
         });
+    }
+
+    fn note_accepted(&mut self, now: Instant, src: IpAddr) {
+        let mdi = self.master_down_interval();
+        self.accepted_from
+            .retain(|(from, t)| *from != src && now < *t + mdi);
+        self.accepted_from.push((src, now));
     }
 
     /// keepalived's preempt_delay: after first seeing a lower-priority Master,
@@ -744,7 +758,7 @@ impl Instance {
             },
         );
         self.master_down_at = Some(now + self.master_down_interval());
-        self.last_accepted = Some(now);
+        self.note_accepted(now, src);
         self.actions.push_back(Action::RemoveVips);
     }
 

@@ -627,8 +627,13 @@ impl Sim {
             Reason::MasterDown | Reason::Preempt { .. } => {
                 // A preempting Backup takes over Skew_Time after hearing the
                 // lower Master, however recently it entered Backup.
-                let early_ok = matches!(reason, Reason::Preempt { .. });
-                let mut p = self.timer_expiry_problem(id, from, early_ok);
+                // The preempted Master's own earlier adverts (from before it fell
+                // below us) do not hold us back either.
+                let preempted = match reason {
+                    Reason::Preempt { master, .. } => Some(*master),
+                    _ => None,
+                };
+                let mut p = self.timer_expiry_problem(id, from, preempted);
                 if let Reason::Preempt { master, priority } = reason {
                     let window = 4 * node.cfg.advert_interval.max(node.inst.master_adver_interval());
                     let seen = node.heard.iter().any(|h| {
@@ -661,14 +666,14 @@ impl Sim {
 
     /// A Master_Down_Timer expiry is legitimate only if no advert that restarts
     /// the timer came within its 3 * interval (a lower bound of the interval).
-    fn timer_expiry_problem(&self, id: NodeId, from: State, early_ok: bool) -> Option<String> {
+    fn timer_expiry_problem(&self, id: NodeId, from: State, preempted: Option<IpAddr>) -> Option<String> {
         let node = &self.nodes[id];
         let now = self.now;
         if from != State::Backup {
             return Some(format!("timer expiry from {from}"));
         }
         if let Some(t) = node.backup_since
-            && !early_ok
+            && preempted.is_none()
             && now < t + 3 * node.cfg.advert_interval
         {
             return Some(format!("fired {:?} after entering Backup", now - t));
@@ -676,7 +681,17 @@ impl Sim {
         node.heard
             .iter()
             .rev()
-            .find(|h| h.resets_timer && now < h.at + 3 * h.interval)
+            .find(|h| {
+                // A router heard since below us (its latest advert lower) no
+                // longer holds the timer: it is being preempted too.
+                let fell = preempted.is_some()
+                    && node.heard.iter().any(|l| {
+                        l.src == h.src
+                            && l.at >= h.at
+                            && (l.priority == 0 || l.priority < node.inst.effective_priority())
+                    });
+                h.resets_timer && Some(h.src) != preempted && !fell && now < h.at + 3 * h.interval
+            })
             .map(|h| {
                 format!(
                     "{} (priority {}) was heard {:?} ago",

@@ -1286,14 +1286,14 @@ fn rfc9568_6_4_2_backup_elects_and_skews_with_effective_priority() {
     weight(&mut r, secs(2), "t", 60);
     let deadline = r.timeout();
     let b = r.peer(150);
-    r.rx(secs(2), ip(HI), &b);
+    r.rx(secs(2), ip(LO), &b);
     // Discarded; the 200 advertised 1 s ago and is alive, so no early preemption.
     assert_eq!(r.timeout(), deadline);
     // Once the 200 has been silent for a Master_Down_Interval, the 150 is
     // preempted Skew_Time after its next advert (Skew for 160 = 96/256 s).
     let mut r = Router::started(Cfg::v3().build());
     weight(&mut r, ms(1), "t", 60);
-    r.rx(secs(2), ip(HI), &b);
+    r.rx(secs(2), ip(LO), &b);
     assert_eq!(r.timeout(), Some(secs(2) + ms(375)));
 }
 

@@ -391,7 +391,7 @@ fn process_alive_remedy_runs_once() {
     assert!(ta.good && ta.last_healthy == Some(true), "{ta:?}");
     assert_eq!(a.state("VI_1"), "master");
     assert_eq!(a.instance("VI_1").counters.transitions, transitions, "lb01 moved");
-    assert!(a.log().contains("running remedy"), "{}", a.log_block());
+    assert!(a.log().contains("remedy=restart-dummy"), "{}", a.log_block());
     note(&format!(
         "policy e2e (remedy): the remedy restarted the dummy {:.1} ms after it died; lb01 stayed master; last evaluation {} us, {} fuel",
         ms(t),
@@ -583,4 +583,94 @@ fn policy_test_command() {
         .output()
         .expect("baton policy test");
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Hostile policies (an infinite loop, a memory bomb, deep recursion, a panic,
+/// a denied capability, a 10 MB log, a capability that hangs), all tracked by
+/// the master every 10 ms, are each contained within their deadline and
+/// limits: the master keeps its VIP, its advert cadence is undisturbed (the
+/// backup hears one advert per 100 ms), no instance changes state, and each
+/// failure is reported with its reason.
+#[test]
+fn hostile_policies_do_not_disturb_vrrp() {
+    if !require_root("hostile_policies_do_not_disturb_vrrp") {
+        return;
+    }
+    let _serial = serial();
+    let lab = Lab::new(LabSpec::new(2)).expect("lab");
+    let mut top = String::new();
+    let mut tracks = String::new();
+    for name in baton_policy_builtins::HOSTILE_NAMES {
+        let bytes = baton_policy_builtins::hostile(name).expect("hostile policy built");
+        let path = lab.dir().join(format!("{name}.wasm"));
+        std::fs::write(&path, bytes).expect("write policy");
+        top.push_str(&format!(
+            "[[policy]]\nname = {name:?}\nsource = {:?}\nallow = [\"127.0.0.1:80\", \"192.0.2.1:9\"]\n\n",
+            path.display().to_string()
+        ));
+        // weight +1 while good: a failing hostile policy costs lb01 one point
+        // of priority (150 -> 143 at worst), never the election.
+        tracks.push_str(&format!(
+            "[[instance.track]]\npolicy = {name:?}\ninterval = \"10ms\"\ntimeout = \"50ms\"\nweight = 1\n"
+        ));
+    }
+    let a = BatonNode::start(&lab, "lb01", &config("lb01", 150, &top, &tracks));
+    let b = BatonNode::start(&lab, "lb02", &config("lb02", 100, "", ""));
+    let nodes = [&a, &b];
+    wait_for(&nodes, "lb01 master, lb02 backup", Duration::from_secs(5), || {
+        lab.holders(vip()) == ["lb01"] && a.state("VI_1") == "master" && b.state("VI_1") == "backup"
+    });
+    // Let every hostile policy run a few times, then measure a 3 s window.
+    std::thread::sleep(Duration::from_millis(500));
+    let (a0, b0) = (a.instance("VI_1"), b.instance("VI_1"));
+    let window = Duration::from_secs(3);
+    std::thread::sleep(window);
+    let (a1, b1) = (a.instance("VI_1"), b.instance("VI_1"));
+    let heard = b1.counters.adverts_rx - b0.counters.adverts_rx;
+    let sent = a1.counters.adverts_tx - a0.counters.adverts_tx;
+    let expected = (window.as_millis() / 100) as u64;
+    let runs: Vec<String> = a1
+        .tracks
+        .iter()
+        .map(|t| {
+            format!(
+                "{} runs {} good {} reason {:?}",
+                t.name, t.runs, t.good, t.last_failure
+            )
+        })
+        .collect();
+    note(&format!(
+        "*** hostile policies on the master: lb01 sent {sent} adverts, lb02 heard {heard} in {window:?} \
+         (expected {expected}); lb01 priority {}; tracks: {runs:#?}",
+        a1.effective_priority
+    ));
+    assert_eq!(
+        a1.counters.transitions,
+        a0.counters.transitions,
+        "{}",
+        logs(&nodes)
+    );
+    assert_eq!(
+        b1.counters.transitions,
+        b0.counters.transitions,
+        "{}",
+        logs(&nodes)
+    );
+    assert_eq!(b1.counters.became_master, 0, "{}", logs(&nodes));
+    assert!(
+        heard.abs_diff(expected) <= 2 && sent.abs_diff(expected) <= 2,
+        "advert cadence disturbed: sent {sent}, heard {heard}, expected {expected}\n{}",
+        logs(&nodes)
+    );
+    assert_eq!(lab.holders(vip()), ["lb01"]);
+    for t in &a1.tracks {
+        assert!(t.runs >= 3, "{} ran {} times\n{}", t.name, t.runs, logs(&nodes));
+        if t.name == "huge-log" {
+            // It logs 10 MB and then answers healthy: the log is cut, the answer stands.
+            assert!(t.good, "{t:?}");
+            continue;
+        }
+        assert!(!t.good, "{} should have failed: {t:?}", t.name);
+        assert!(t.last_failure.is_some(), "{} failed without a reason", t.name);
+    }
 }

@@ -497,14 +497,22 @@ impl Daemon {
         };
         let inst_name = self.insts[i].cfg.name.clone();
         let track = &mut self.insts[i].tracks[t];
+        let done = track.complete(&ev, Instant::now());
+        // A policy's warnings reach the log when its result changes (or on its
+        // first run); every 10 ms otherwise, a chatty or hostile policy would
+        // flood it. The rest go to debug.
+        let loud = done.result_changed || track.runs <= 1;
         for (level, msg) in &ev.logs {
             match level {
-                LogLevel::Error => tracing::error!("instance {inst_name}: policy {}: {msg}", track.name()),
-                LogLevel::Warn => tracing::warn!("instance {inst_name}: policy {}: {msg}", track.name()),
+                LogLevel::Error if loud => {
+                    tracing::error!("instance {inst_name}: policy {}: {msg}", track.name())
+                }
+                LogLevel::Warn if loud => {
+                    tracing::warn!("instance {inst_name}: policy {}: {msg}", track.name())
+                }
                 _ => tracing::debug!("instance {inst_name}: policy {}: {msg}", track.name()),
             }
         }
-        let done = track.complete(&ev, Instant::now());
         if done.result_changed {
             match &done.reason {
                 Some(r) => tracing::info!(

@@ -144,11 +144,7 @@ impl PolicyEngine {
             .total_core_instances(POOL_INSTANCES * 8)
             .total_memories(POOL_INSTANCES * 2)
             .total_tables(POOL_INSTANCES * 4)
-            .max_memory_size(options.memory_limit)
-            // Reset the first pages of a slot with memset rather than
-            // madvise: the next instance then takes no page faults there.
-            .linear_memory_keep_resident(1 << 20)
-            .table_keep_resident(64 << 10);
+            .max_memory_size(options.memory_limit);
         config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
         let mut cache_dir = None;
         if options.disk_cache {

@@ -159,7 +159,7 @@ impl HostState {
             Ok(v) => Ok(v),
             Err(CapError::Denied(why)) => {
                 let msg = format!("{what}: {why}");
-                tracing::warn!(policy = %self.policy, "capability denied: {msg}");
+                tracing::debug!(policy = %self.policy, "capability denied: {msg}");
                 self.denials.push(msg.clone());
                 Err(types::ProbeError::Denied(msg))
             }

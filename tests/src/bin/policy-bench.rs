@@ -159,8 +159,22 @@ fn main() -> std::process::ExitCode {
     }
     let wall_script = w0.elapsed() / scripts;
     let cpu_script = ((cpu(UsageWho::RUSAGE_THREAD) - p0) + (cpu(UsageWho::RUSAGE_CHILDREN) - k0)) / scripts;
-    let _ = std::fs::remove_dir_all(&dir);
 
+    // The seed's own check_web.sh: is nginx running? (`ps -C nginx | wc -l`),
+    // against builtin:process-alive, for a process named `sleep` here.
+    let mut target = match Command::new("sleep").arg("600").spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("policy-bench: sleep: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    // Between fork and exec its name is still ours.
+    std::thread::sleep(Duration::from_millis(100));
+    let proc_rows = process_rows(&engine, evals, scripts, &dir);
+    let _ = target.kill();
+    let _ = target.wait();
+    let _ = std::fs::remove_dir_all(&dir);
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     println!("\nCPU per health evaluation, HTTP GET of a local server answering 200\n");
     println!("| check | runs | CPU per check (µs) | wall per check (µs) |");
@@ -181,9 +195,24 @@ fn main() -> std::process::ExitCode {
             us(f)
         );
     }
+    let mut proc_ratio = None;
+    if let Some((p, sc)) = proc_rows {
+        println!(
+            "| Baton builtin:process-alive (scan /proc) | {evals} | {:.1} | |",
+            us(p)
+        );
+        println!(
+            "| the seed's check_web.sh: fork/exec sh + `ps -C NAME --no-header \\| wc -l` | {scripts} | {:.1} | |",
+            us(sc)
+        );
+        proc_ratio = Some(sc.as_secs_f64() / p.as_secs_f64().max(1e-9));
+    }
+    if let Some(r) = proc_ratio {
+        println!("\nprocess check: script / policy CPU: {r:.0}x");
+    }
     let ratio = cpu_script.as_secs_f64() / cpu_policy.as_secs_f64().max(1e-9);
     println!(
-        "\nscript / policy CPU: {ratio:.0}x (policy compiled once in {:.0} ms)",
+        "HTTP check: script / policy CPU: {ratio:.0}x (policy compiled once in {:.0} ms)",
         load_time.as_secs_f64() * 1000.0
     );
     if ratio < 100.0 {
@@ -191,4 +220,47 @@ fn main() -> std::process::ExitCode {
         return std::process::ExitCode::from(3);
     }
     std::process::ExitCode::SUCCESS
+}
+
+/// CPU per check of builtin:process-alive vs the seed's `ps -C` script, for a
+/// running process named `sleep`.
+fn process_rows(
+    engine: &PolicyEngine,
+    evals: u32,
+    scripts: u32,
+    dir: &std::path::Path,
+) -> Option<(Duration, Duration)> {
+    let policy = engine
+        .load("alive", baton_policy_builtins::builtin("process-alive")?, None)
+        .ok()?;
+    let ctx = EvalContext::new(Facts::default()).with_settings([("name", "sleep")]);
+    for _ in 0..20 {
+        if !policy.evaluate(ctx.clone()).is_healthy() {
+            eprintln!("policy-bench: process-alive does not see `sleep`");
+            return None;
+        }
+    }
+    let c0 = cpu(UsageWho::RUSAGE_THREAD);
+    for _ in 0..evals {
+        let _ = policy.evaluate(ctx.clone());
+    }
+    let per_policy = (cpu(UsageWho::RUSAGE_THREAD) - c0) / evals;
+    let script = dir.join("check_proc.sh");
+    let body = "#!/bin/sh\nn=$(ps -C sleep --no-header | wc -l)\n[ \"$n\" -gt 0 ] || exit 1\n";
+    std::fs::write(&script, body).ok()?;
+    Command::new("chmod").arg("+x").arg(&script).status().ok()?;
+    let p0 = cpu(UsageWho::RUSAGE_THREAD);
+    let k0 = cpu(UsageWho::RUSAGE_CHILDREN);
+    for _ in 0..scripts {
+        if !Command::new(&script)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+        {
+            eprintln!("policy-bench: the ps script does not see `sleep`");
+            return None;
+        }
+    }
+    let per_script = ((cpu(UsageWho::RUSAGE_THREAD) - p0) + (cpu(UsageWho::RUSAGE_CHILDREN) - k0)) / scripts;
+    Some((per_policy, per_script))
 }

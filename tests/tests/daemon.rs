@@ -162,18 +162,6 @@ fn replies_flow(lab: &Lab, nodes: &[&BatonNode<'_>], p: &Pinger, timeout: Durati
     });
 }
 
-/// The longest time between consecutive replies whose later reply came in
-/// `(from, to]` (offsets from the pinger's start): the outage an event at
-/// `from` caused, if it ended by `to`.
-fn gap_in(r: &PingReport, from: Duration, to: Duration) -> Duration {
-    r.reply_times
-        .windows(2)
-        .filter(|w| w[1] > from && w[1] <= to)
-        .map(|w| w[1] - w[0])
-        .max()
-        .unwrap_or_default()
-}
-
 fn baton_cmd(args: &[&std::ffi::OsStr]) -> std::process::Output {
     Command::new(baton_bin())
         .args(args)
@@ -546,8 +534,8 @@ fn failover_link_down_and_preempt() {
     std::thread::sleep(Duration::from_millis(100));
     let end = pinger.started().elapsed();
     let r = pinger.stop();
-    let gap_down = gap_in(&r, down_at, up_at);
-    let gap_up = gap_in(&r, up_at, end);
+    let gap_down = r.gap_ending_in(down_at, up_at);
+    let gap_up = r.gap_ending_in(up_at, end);
     let ia = a.instance("VI_1");
     let tb = b.instance("VI_1").last_transition.expect("transition");
     note(&format!(
@@ -623,7 +611,7 @@ fn failover_clean_stop() {
     replies_flow(&lab, &[&a, &b], &pinger, Duration::from_secs(3));
     let end = pinger.started().elapsed();
     let r = pinger.stop();
-    let gap = gap_in(&r, stop_at, end);
+    let gap = r.gap_ending_in(stop_at, end);
     let nodes = [&a, &b];
     note(&format!(
         "*** failover_clean_stop (v3 100 ms): lb01 exited {:.0} ms after SIGTERM; VIP on lb02 after {:.0} ms \
@@ -725,8 +713,8 @@ fn failover_crash_and_reconcile() {
     });
     let end = pinger.started().elapsed();
     let r = pinger.stop();
-    let gap_crash = gap_in(&r, kill_at, restart_at);
-    let gap_back = gap_in(&r, restart_at, end);
+    let gap_crash = r.gap_ending_in(kill_at, restart_at);
+    let gap_back = r.gap_ending_in(restart_at, end);
     let nodes = [&a, &b];
     note(&format!(
         "*** failover_crash_and_reconcile (v3 100 ms): SIGKILL -> lb02 master after {:.0} ms \
@@ -943,7 +931,10 @@ fn dual_master() {
     let r1 = p1.stop();
     let r2 = p2.stop();
     let nodes = [&a, &b];
-    let (g_stop, g_back) = (gap_in(&r1, stop_at, restart_at), gap_in(&r1, restart_at, end));
+    let (g_stop, g_back) = (
+        r1.gap_ending_in(stop_at, restart_at),
+        r1.gap_ending_in(restart_at, end),
+    );
     note(&format!(
         "*** dual_master (v3 100 ms): split after {:.0} ms; lb01 SIGTERM -> lb02 holds both after {:.0} ms, \
          VIP1 gap {:.1} ms; lb01 restart -> one each after {:.0} ms, VIP1 gap {:.1} ms; VIP2 (never moved) max gap {:.1} ms",
@@ -1059,9 +1050,9 @@ fn ipv6() {
     let end = pinger.started().elapsed();
     let r = pinger.stop();
     let (gap_down, gap_up, gap_stop) = (
-        gap_in(&r, down_at, up_at),
-        gap_in(&r, up_at, stop_at),
-        gap_in(&r, stop_at, end),
+        r.gap_ending_in(down_at, up_at),
+        r.gap_ending_in(up_at, stop_at),
+        r.gap_ending_in(stop_at, end),
     );
     note(&format!(
         "*** ipv6 (v3 100 ms, VIP {VIP6}): link down -> VIP on lb02 after {:.0} ms, client gap {:.1} ms \

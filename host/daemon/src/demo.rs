@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::control::query_status;
-use crate::lab::{self, Lab, LabProcess, LabSpec, Pinger, ProbeReport};
+use crate::lab::{self, Lab, LabProcess, LabSpec, Pinger};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct LabArgs {
@@ -188,7 +188,7 @@ fn demo(args: &LabArgs) -> anyhow::Result<()> {
         println!("   gaps: {:?}\n   phases: {:?}", report.gaps, phases);
     }
     for (title, from, to) in &phases {
-        let gap = gap_in(&report, *from, *to);
+        let gap = report.gap_ending_in(*from, *to);
         println!(
             "   {:<52} longest gap {:>8.1} ms",
             title,
@@ -230,17 +230,6 @@ fn start(lab: &Lab, exe: &Path, n: &mut Node) -> anyhow::Result<()> {
     ];
     n.proc = Some(LabProcess::start(lab, n.name, &args, &n.log)?);
     Ok(())
-}
-
-/// The longest time without a reply that ended within `(from, to]`: the
-/// outage the step that began at `from` caused.
-fn gap_in(r: &ProbeReport, from: Duration, to: Duration) -> Duration {
-    r.reply_times
-        .windows(2)
-        .filter(|w| w[1] > from && w[1] <= to)
-        .map(|w| w[1] - w[0])
-        .max()
-        .unwrap_or_default()
 }
 
 /// Prints a status line every 100 ms until `done` or `limit`.

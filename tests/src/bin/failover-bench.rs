@@ -20,7 +20,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use baton::lab::{self, KaInstance, Keepalived, Lab, LabProcess, LabSpec, Pinger, ProbeReport};
+use baton::lab::{self, KaInstance, Keepalived, Lab, LabProcess, LabSpec, Pinger};
 use socket2::{Domain, Protocol, Socket, Type};
 
 const VIP: &str = "192.0.2.100";
@@ -192,16 +192,6 @@ fn wait_for<F: FnMut() -> bool>(what: &str, limit: Duration, f: F) -> std::io::R
     }
 }
 
-/// The longest reply gap that ended within `(from, to]`.
-fn gap_in(r: &ProbeReport, from: Duration, to: Duration) -> Duration {
-    r.reply_times
-        .windows(2)
-        .filter(|w| w[1] > from && w[1] <= to)
-        .map(|w| w[1] - w[0])
-        .max()
-        .unwrap_or_default()
-}
-
 /// One run: [link down, return, stop] gaps.
 fn run_once(imp: Impl, s: Setting, bin: &std::path::Path, ping: Duration) -> std::io::Result<[Duration; 3]> {
     let lab = Lab::new(LabSpec::new(2))?;
@@ -257,9 +247,9 @@ fn run_once(imp: Impl, s: Setting, bin: &std::path::Path, ping: Duration) -> std
         let d = t0.elapsed();
         let report = pinger.stop();
         Ok([
-            gap_in(&report, a, b),
-            gap_in(&report, b, c),
-            gap_in(&report, c, d),
+            report.gap_ending_in(a, b),
+            report.gap_ending_in(b, c),
+            report.gap_ending_in(c, d),
         ])
     })();
     if res.is_err() {

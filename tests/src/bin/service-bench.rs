@@ -27,8 +27,10 @@
 //! after the longest hole that ends after the stop; the VIP move is when
 //! `ip addr` first shows the VIP on lb02 (polled, a few ms of resolution).
 //!
-//! Usage: `service-bench [--runs N] [--seed S] [--only baton|keepalived]`
-//! (default 5 runs, a seed from the clock, printed). Exit status 3 when Baton's
+//! Usage: `service-bench [--runs N] [--seed S] [--only baton|keepalived]
+//! [--stratified]` (default 5 runs, a seed from the clock, printed; phases are
+//! independent uniform draws, or with `--stratified` one draw in each of N
+//! equal slices of the interval, in random order, for a steadier median). Exit status 3 when Baton's
 //! median outage is 100 ms or more, or keepalived's median is less than 10x
 //! Baton's.
 
@@ -279,7 +281,8 @@ fn outage_after(r: &ProbeReport, stop: Duration) -> Option<Duration> {
     best.map(|(_, end)| end - stop)
 }
 
-fn run_once(imp: Impl, bin: &Path, rng: &mut Rng) -> std::io::Result<RunResult> {
+/// One run; `frac` in [0, 1) places the stop within the check interval.
+fn run_once(imp: Impl, bin: &Path, frac: f64) -> std::io::Result<RunResult> {
     let lab = Lab::new(LabSpec::new(2))?;
     let res = (|| -> std::io::Result<RunResult> {
         let vip = IpAddr::V4(VIP);
@@ -322,7 +325,7 @@ fn run_once(imp: Impl, bin: &Path, rng: &mut Rng) -> std::io::Result<RunResult> 
 
             // Phase: a health check of lb01 was just answered; then a random
             // fraction of the check interval.
-            let phase = imp.check_interval().mul_f64(rng.unit());
+            let phase = imp.check_interval().mul_f64(frac);
             let served = nodes[0].check_srv.served();
             let limit = Instant::now() + imp.check_interval() * 3 + Duration::from_secs(1);
             while nodes[0].check_srv.served() == served {
@@ -436,12 +439,44 @@ fn main() -> ExitCode {
         eprintln!("service-bench: --only takes baton or keepalived");
         return ExitCode::FAILURE;
     }
-    println!("service-bench: {runs} run(s) per implementation, seed {seed} (rerun with --seed {seed})");
+    let stratified = args.iter().any(|a| a == "--stratified");
+    // Phases as fractions of the check interval, drawn up front per
+    // implementation: independent uniform draws, or with --stratified one
+    // uniform draw in each of `runs` equal slices of the interval, in a
+    // random order (each still uniform over the interval, the median far
+    // less noisy).
+    println!(
+        "service-bench: {runs} run(s) per implementation, {} phases, seed {seed} (rerun with --seed {seed}{})",
+        if stratified {
+            "stratified"
+        } else {
+            "independent uniform"
+        },
+        if stratified { " --stratified" } else { "" }
+    );
     let mut rng = Rng(seed);
+    let fracs: Vec<Vec<f64>> = imps
+        .iter()
+        .map(|_| {
+            if stratified {
+                let mut slots: Vec<usize> = (0..runs).collect();
+                for i in (1..runs).rev() {
+                    let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+                    slots.swap(i, j);
+                }
+                slots
+                    .into_iter()
+                    .map(|s| (s as f64 + rng.unit()) / runs as f64)
+                    .collect()
+            } else {
+                (0..runs).map(|_| rng.unit()).collect()
+            }
+        })
+        .collect();
     let mut results: Vec<Vec<RunResult>> = vec![Vec::new(); imps.len()];
     for run in 0..runs {
-        for (k, &imp) in imps.iter().enumerate() {
-            match run_once(imp, &bin, &mut rng) {
+        for ((k, &imp), frac) in imps.iter().enumerate().zip(fracs.iter().map(|f| f[run])) {
+            match run_once(imp, &bin, frac) {
                 Ok(r) => {
                     let cost = r
                         .track_before
@@ -475,8 +510,9 @@ fn main() -> ExitCode {
 
     println!(
         "\nService death on the master to VIP moved, as a client GETting http://{VIP}/ every {} ms sees it \
-         ({runs} run(s), service stopped at a random phase of the check interval, seed {seed})\n",
-        PROBE_EVERY.as_millis()
+         ({runs} run(s), service stopped at a random phase of the check interval{}, seed {seed})\n",
+        PROBE_EVERY.as_millis(),
+        if stratified { " (stratified)" } else { "" }
     );
     println!(
         "| implementation | check | outage median (ms) | min | max | VIP moved median (ms) | min | max |"

@@ -102,6 +102,18 @@ impl ProbeReport {
         best
     }
 
+    /// The longest time between consecutive answers whose later answer came in
+    /// `(from, to]` (offsets from the probe's start): the outage an event at
+    /// `from` caused, if it ended by `to`.
+    pub fn gap_ending_in(&self, from: Duration, to: Duration) -> Duration {
+        self.reply_times
+            .windows(2)
+            .filter(|w| w[1] > from && w[1] <= to)
+            .map(|w| w[1] - w[0])
+            .max()
+            .unwrap_or_default()
+    }
+
     /// Fraction of probes answered (0.0..=1.0).
     pub fn delivery(&self) -> f64 {
         if self.sent == 0 {

@@ -21,7 +21,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use baton_e2e::baton::{BatonNode, InstanceSpec, logs, node_config};
-use baton_e2e::lab::{Lab, LabSpec, PingReport, Pinger, wait_until};
+use baton_e2e::lab::{Lab, LabSpec, Pinger, wait_until};
 use baton_e2e::{baton_bin, note, require_root};
 
 const VIP4: &str = "192.0.2.100";

@@ -1,6 +1,7 @@
 //! `system.process-count`: processes whose `comm` is a given name, from /proc.
 
 use std::fs;
+use std::io::Read;
 use std::path::Path;
 
 use super::Deadline;
@@ -29,11 +30,17 @@ pub fn count_in(proc_root: &Path, name: &str, deadline: Deadline) -> u32 {
         if deadline.remaining().is_zero() {
             break;
         }
-        if let Ok(comm) = fs::read(entry.path().join("comm")) {
-            let comm = comm.strip_suffix(b"\n").unwrap_or(&comm);
-            if comm == want {
-                n = n.saturating_add(1);
-            }
+        // One open and one read into a stack buffer: fs::read would also
+        // stat the file and read twice, and this loop runs for every process.
+        let mut buf = [0u8; 64];
+        let Ok(mut f) = fs::File::open(entry.path().join("comm")) else {
+            continue;
+        };
+        let Ok(len) = f.read(&mut buf) else { continue };
+        let comm = &buf[..len];
+        let comm = comm.strip_suffix(b"\n").unwrap_or(comm);
+        if comm == want {
+            n = n.saturating_add(1);
         }
     }
     n

@@ -244,6 +244,8 @@ fn watch(
 ) -> anyhow::Result<()> {
     let mut last_line = String::new();
     loop {
+        // Decide first, then show: the last line printed is the state that ended the step.
+        let finished = done(lab);
         let holder = lab.holder(vip).unwrap_or_else(|| "nobody".into());
         let mut states = Vec::new();
         for n in nodes {
@@ -269,7 +271,7 @@ fn watch(
             println!("   +{:>6.3}s  {line}", t0.elapsed().as_secs_f64());
             last_line = line;
         }
-        if done(lab) {
+        if finished {
             return Ok(());
         }
         if t0.elapsed() > limit {

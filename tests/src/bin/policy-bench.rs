@@ -128,6 +128,24 @@ fn main() -> std::process::ExitCode {
     let wall_policy = w0.elapsed() / evals;
     let cpu_policy = (cpu(UsageWho::RUSAGE_THREAD) - c0) / evals;
 
+    // The same GET in native Rust, no sandbox: what the probe itself costs.
+    let native = {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let get = || -> std::io::Result<()> {
+            let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+            s.set_read_timeout(Some(Duration::from_secs(1)))?;
+            s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+            let mut buf = [0u8; 512];
+            while s.read(&mut buf)? > 0 {}
+            Ok(())
+        };
+        let c = cpu(UsageWho::RUSAGE_THREAD);
+        for _ in 0..evals {
+            let _ = get();
+        }
+        (cpu(UsageWho::RUSAGE_THREAD) - c) / evals
+    };
+
     // keepalived's way: fork/exec a shell script that runs curl.
     let dir = std::env::temp_dir().join(format!("baton-policy-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
@@ -188,6 +206,10 @@ fn main() -> std::process::ExitCode {
         "| keepalived-style vrrp_script: fork/exec sh + curl | {scripts} | {:.1} | {:.1} |",
         us(cpu_script),
         us(wall_script)
+    );
+    println!(
+        "| the same HTTP GET in native Rust, no sandbox (the probe's own cost) | {evals} | {:.1} | |",
+        us(native)
     );
     if let Some(f) = floor {
         println!(

@@ -204,7 +204,7 @@ fn watch(dir: &Path) {
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let name = entry.file_name();
-        if name == "target" || name.to_string_lossy().starts_with('.') {
+        if name == "target" || (name.to_string_lossy().starts_with('.') && name != ".cargo") {
             continue;
         }
         let path = entry.path();

@@ -69,6 +69,16 @@ struct Inst {
     tracks: Vec<TrackRun>,
 }
 
+impl Inst {
+    /// The VIPs as `ADDR/PREFIX`, for status and policy facts.
+    fn vip_strings(&self) -> Vec<String> {
+        self.vips
+            .iter()
+            .map(|p| format!("{}/{}", p.vip.addr, p.vip.prefix_len))
+            .collect()
+    }
+}
+
 /// The running daemon.
 struct Daemon {
     cfg: Config,
@@ -446,11 +456,7 @@ impl Daemon {
             base_priority: v.config().priority,
             effective_priority: v.effective_priority(),
             master: v.master().map(|m| m.addr.to_string()),
-            vips: inst
-                .vips
-                .iter()
-                .map(|p| format!("{}/{}", p.vip.addr, p.vip.prefix_len))
-                .collect(),
+            vips: inst.vip_strings(),
             holding_vips: inst.holding,
         }
     }
@@ -950,11 +956,7 @@ impl Daemon {
                         is_self: m.addr == inst.primary && v.state() == State::Master,
                         last_seen_ms_ago: now.saturating_duration_since(m.last_seen).as_millis() as u64,
                     }),
-                    vips: inst
-                        .vips
-                        .iter()
-                        .map(|p| format!("{}/{}", p.vip.addr, p.vip.prefix_len))
-                        .collect(),
+                    vips: inst.vip_strings(),
                     holding_vips: inst.holding,
                     advert_interval_ms: ms(inst.cfg.advert_interval),
                     master_down_interval_ms: ms(v.master_down_interval()),

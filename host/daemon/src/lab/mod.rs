@@ -668,6 +668,17 @@ fn parse_ip_o_addr(text: &str) -> Vec<(IpAddr, u8)> {
     v
 }
 
+/// `ip netns del` each of `names`, ignoring failures (the caller re-lists).
+fn delete_netns(names: &[String]) {
+    for ns in names {
+        let _ = Command::new("ip")
+            .args(["netns", "del", ns])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
 /// Namespaces whose names start with `prefix` (from `ip netns list`).
 pub fn list_netns(prefix: &str) -> Vec<String> {
     let Ok(out) = Command::new("ip")
@@ -721,26 +732,14 @@ fn cleanup_prefix(prefix: &str) -> io::Result<()> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    for ns in &names {
-        let _ = Command::new("ip")
-            .args(["netns", "del", ns])
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
+    delete_netns(&names);
     let left = list_netns(prefix);
     if left.is_empty() {
         Ok(())
     } else {
         // Retry once: a deletion can race with a process that was still exiting.
         std::thread::sleep(Duration::from_millis(100));
-        for ns in &left {
-            let _ = Command::new("ip")
-                .args(["netns", "del", ns])
-                .stdin(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
+        delete_netns(&left);
         let left = list_netns(prefix);
         if left.is_empty() {
             Ok(())

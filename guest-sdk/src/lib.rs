@@ -466,9 +466,16 @@ pub mod system {
     use super::ProbeError;
     use crate::bindings::baton::policy::system as raw;
 
-    /// Number of processes whose name (comm) is `name`.
+    /// Number of live processes whose name (comm) is `name`. Scans every
+    /// process on each call; for "is it up" use [`process_running`].
     pub fn process_count(name: &str) -> u32 {
         raw::process_count(name)
+    }
+
+    /// Whether at least `at_least` live processes named `name` run. Cheap
+    /// while they keep running: the host re-checks the ones it found last time.
+    pub fn process_running(name: &str, at_least: u32) -> bool {
+        raw::process_running(name, at_least)
     }
 
     /// Whether `address` is configured on an interface of this node.

@@ -68,6 +68,7 @@ struct Inner {
     cache_dir: Option<PathBuf>,
     compiled: Mutex<HashMap<[u8; 32], Weak<Compiled>>>,
     compilations: AtomicU64,
+    processes: Arc<crate::caps::process::ProcessTable>,
     stop: Arc<AtomicBool>,
     ticker: Mutex<Option<JoinHandle<()>>>,
 }
@@ -123,7 +124,9 @@ fn usable_cache_dir(dir: &Path) -> Option<PathBuf> {
 /// trials); beyond it an instantiation fails and the check with it.
 const POOL_INSTANCES: u32 = 64;
 /// Bytes of each memory slot kept resident between instances.
-const KEEP_RESIDENT: usize = 256 << 10;
+const KEEP_RESIDENT: usize = 128 << 10;
+/// Bytes of each table slot kept resident between instances.
+const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 
 impl PolicyEngine {
     /// An engine with the default options.
@@ -151,7 +154,9 @@ impl PolicyEngine {
             // they hold a policy's stack and data (policies/ links a 64 KiB
             // stack), so the next instance takes no page faults there and the
             // reset costs no TLB shootdown.
-            .linear_memory_keep_resident(KEEP_RESIDENT);
+            .linear_memory_keep_resident(KEEP_RESIDENT)
+            // Same for tables: a policy's function tables are a few KiB.
+            .table_keep_resident(TABLE_KEEP_RESIDENT);
         config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
         let mut cache_dir = None;
         if options.disk_cache {
@@ -196,6 +201,7 @@ impl PolicyEngine {
                 cache_dir,
                 compiled: Mutex::new(HashMap::new()),
                 compilations: AtomicU64::new(0),
+                processes: Default::default(),
                 stop,
                 ticker: Mutex::new(Some(ticker)),
             }),
@@ -305,6 +311,7 @@ impl PolicyEngine {
             deadline,
             ctx.grants.clone(),
             ctx.instances.clone(),
+            self.inner.processes.clone(),
             limiter,
         );
         let mut store = Store::new(&self.inner.engine, state);

@@ -109,6 +109,7 @@ pub(crate) struct HostState {
     pub deadline: Deadline,
     pub grants: Arc<Grants>,
     pub instances: Arc<Vec<context::InstanceStatus>>,
+    pub processes: Arc<caps::process::ProcessTable>,
     pub logs: caps::log::LogSink,
     pub denials: Vec<String>,
     pub limiter: Limiter,
@@ -133,6 +134,7 @@ impl HostState {
         deadline: Deadline,
         grants: Arc<Grants>,
         instances: Arc<Vec<context::InstanceStatus>>,
+        processes: Arc<caps::process::ProcessTable>,
         limiter: Limiter,
     ) -> Self {
         let stdout = CappedPipe::new(wasi::STDIO_CAP);
@@ -143,6 +145,7 @@ impl HostState {
             deadline,
             grants,
             instances,
+            processes,
             logs: Default::default(),
             denials: Vec::new(),
             limiter,
@@ -240,7 +243,11 @@ impl probe::Host for HostState {
 
 impl system::Host for HostState {
     fn process_count(&mut self, name: String) -> u32 {
-        caps::process::count(&name, self.deadline)
+        self.processes.count(&name, self.deadline)
+    }
+
+    fn process_running(&mut self, name: String, at_least: u32) -> bool {
+        self.processes.running(&name, at_least, self.deadline)
     }
 
     fn address_held(&mut self, address: String) -> bool {

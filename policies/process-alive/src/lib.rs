@@ -18,7 +18,7 @@ impl Policy for ProcessAlive {
     fn check(settings: &Settings, facts: &Facts) -> Result<Verdict> {
         let name = settings.require("name")?;
         let min = settings.parse_or("min", 1u32)?;
-        if system::process_count(name) >= min {
+        if system::process_running(name, min) {
             return Ok(healthy());
         }
         let Some(remedy_name) = settings.get("remedy") else {
@@ -49,7 +49,7 @@ impl Policy for ProcessAlive {
         let started = Instant::now();
         let mut steps = 0;
         loop {
-            if system::process_count(name) >= min {
+            if system::process_running(name, min) {
                 baton_guest::info!("{name} running again after remedy {remedy_name:?}");
                 return Ok(healthy());
             }

@@ -140,24 +140,11 @@ fn settled(lab: &Lab, a: &BatonNode<'_>, b: &BatonNode<'_>, name: &str) {
 /// A prober of the VIP that answered steadily for 300 ms.
 fn steady_prober(lab: &Lab, nodes: &[&BatonNode<'_>]) -> HttpProber {
     let p = HttpProber::start(lab, "client", vip(), 80, Duration::from_millis(10)).expect("prober");
-    let mut last = (0, Instant::now());
-    let mut since: Option<Instant> = None;
     wait_for(
         nodes,
         "steady HTTP answers from the VIP",
         Duration::from_secs(5),
-        || {
-            let n = p.received();
-            if n > last.0 {
-                last = (n, Instant::now());
-            }
-            if n > 0 && last.1.elapsed() < Duration::from_millis(50) {
-                since.get_or_insert_with(Instant::now).elapsed() >= Duration::from_millis(300)
-            } else {
-                since = None;
-                false
-            }
-        },
+        || p.steady(Duration::from_millis(300), Duration::from_millis(50)),
     );
     p
 }

@@ -713,21 +713,23 @@ mod tests {
     }
 
     fn run(t: Track) -> TrackRun {
-        TrackRun {
-            id: 1,
-            settings: Vec::new(),
-            tracker: Tracker::new(t.policy.clone(), track_config(&t)),
-            schedule: Schedule::new(t.interval, Instant::now()),
-            policy: test_policy(),
-            cfg: t,
-            grants: Arc::new(Grants::default()),
-            runs: 0,
-            last_healthy: None,
-            last_reason: None,
-            last_elapsed: Duration::ZERO,
-            last_fuel: 0,
-            last_at: None,
-        }
+        let policy = Policy {
+            name: t.policy.clone(),
+            source: PolicySource::Builtin("interface-up".into()),
+            sha256: None,
+            config: Default::default(),
+            allow: Vec::new(),
+            allow_files: Vec::new(),
+            remedies: Vec::new(),
+        };
+        TrackRun::new(
+            1,
+            t,
+            &policy,
+            test_policy(),
+            Arc::new(Grants::default()),
+            Instant::now(),
+        )
     }
 
     fn test_policy() -> Arc<LoadedPolicy> {

@@ -304,19 +304,8 @@ fn run_once(imp: Impl, bin: &Path, frac: f64) -> std::io::Result<RunResult> {
                 PROBE_TIMEOUT,
             )?;
             // Steady: answered for 300 ms without a hole over 50 ms.
-            let mut last = (0, Instant::now());
-            let mut since: Option<Instant> = None;
             wait_for("steady 200s from the VIP", Duration::from_secs(10), || {
-                let n = prober.received();
-                if n > last.0 {
-                    last = (n, Instant::now());
-                }
-                if n > 0 && last.1.elapsed() < Duration::from_millis(50) {
-                    since.get_or_insert_with(Instant::now).elapsed() >= Duration::from_millis(300)
-                } else {
-                    since = None;
-                    false
-                }
+                prober.steady(Duration::from_millis(300), Duration::from_millis(50))
             })?;
             if lab.holders(vip) != ["lb01"] {
                 return Err(std::io::Error::other("the VIP left lb01 before the stop"));

@@ -476,6 +476,24 @@ impl HttpProber {
         self.shared.lock().unwrap_or_else(|e| e.into_inner()).ok.len() as u64
     }
 
+    /// Whether the target has answered steadily for the last `span`: answers
+    /// since at least `span` ago, none of them (nor now) more than `hole`
+    /// after the one before.
+    pub fn steady(&self, span: Duration, hole: Duration) -> bool {
+        let s = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let (Some(&first), Some(&last), Some(from)) = (s.ok.first(), s.ok.last(), now.checked_sub(span))
+        else {
+            return false;
+        };
+        if first > from || now - last > hole {
+            return false;
+        }
+        // From the last answer before the window on.
+        let start = s.ok.partition_point(|t| *t < from).saturating_sub(1);
+        s.ok[start..].windows(2).all(|w| w[1] - w[0] <= hole)
+    }
+
     /// Stops and reports.
     pub fn stop(mut self) -> HttpReport {
         self.finish()

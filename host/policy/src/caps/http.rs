@@ -7,6 +7,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use super::tcp::allowed_target;
@@ -96,6 +97,25 @@ impl Conn {
             Err(CapError::Timeout)
         } else {
             Ok(t)
+        }
+    }
+
+    /// Closes after a complete response. Normally the server has closed
+    /// already (`Connection: close`) and its FIN is here: closing second
+    /// leaves no TIME_WAIT socket on this host. Otherwise (FIN not here yet,
+    /// or body left unread) close with a reset, as HAProxy's checks do,
+    /// rather than leave one TIME_WAIT socket per check for a minute.
+    fn close(self) {
+        if !self.eof {
+            let mut rest = [0u8; 512];
+            let peek = nix::sys::socket::recv(
+                self.stream.as_raw_fd(),
+                &mut rest,
+                nix::sys::socket::MsgFlags::MSG_DONTWAIT,
+            );
+            if peek != Ok(0) {
+                super::tcp::close_with_reset(self.stream);
+            }
         }
     }
 
@@ -256,11 +276,12 @@ pub fn get(
         let want = content_length.map_or(max, |n| usize::try_from(n).unwrap_or(usize::MAX).min(max));
         conn.take(want, &mut body)?;
     }
+    conn.close();
     Ok(Response { status, body })
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::net::TcpListener;
     use std::thread;
@@ -289,6 +310,60 @@ mod tests {
 
     fn grants() -> Grants {
         Grants::default().allow_net("127.0.0.1:*").unwrap()
+    }
+
+    /// Sockets on this host whose remote end is 127.0.0.1:`port`: after a
+    /// check, any is one it left behind (FIN_WAIT or TIME_WAIT: this side
+    /// closed first).
+    pub(crate) fn left_to(port: u16) -> usize {
+        let tcp = std::fs::read_to_string("/proc/net/tcp").unwrap();
+        let remote = format!("0100007F:{port:04X}");
+        tcp.lines()
+            .skip(1)
+            .filter(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.get(2) == Some(&remote.as_str())
+            })
+            .count()
+    }
+
+    /// A server that answers every connection and then keeps it open, as one
+    /// that ignores `Connection: close` does: the checker must close first.
+    pub(crate) fn lingering_server(response: &'static [u8]) -> u16 {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        thread::spawn(move || {
+            let mut held = Vec::new();
+            for s in l.incoming() {
+                let Ok(mut s) = s else { continue };
+                let mut b = [0u8; 1024];
+                let _ = s.read(&mut b);
+                let _ = s.write_all(response);
+                held.push(s);
+            }
+        });
+        port
+    }
+
+    /// Checks every few ms must not leave a socket each (a closed-first one
+    /// lingers in FIN_WAIT/TIME_WAIT for up to a minute): whether the server
+    /// closes first or not, nothing is left on this side.
+    #[test]
+    fn leaves_no_socket_behind() {
+        let port = lingering_server(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        let url = format!("http://127.0.0.1:{port}/");
+        let d = Deadline::after(Duration::from_secs(5));
+        for _ in 0..5 {
+            assert_eq!(get(&grants(), d, &url, 1000, 0).unwrap().status, 200);
+        }
+        for _ in 0..5 {
+            let (port, h) = serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", Duration::ZERO);
+            let url = format!("http://127.0.0.1:{port}/");
+            assert_eq!(get(&grants(), d, &url, 1000, 0).unwrap().status, 200);
+            h.join().unwrap();
+            assert_eq!(left_to(port), 0);
+        }
+        assert_eq!(left_to(port), 0);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! End-to-end tests of the real `baton` binary: two daemons (lb01, lb02) and
 //! a client in a namespace lab, the client pinging the VIP every 10 ms while
 //! the master fails in the ways the seed describes (link down, clean stop,
-//! crash), plus nopreempt, dual master, IPv6, VRRPv2 PASS authentication and
-//! `baton check`.
+//! crash), plus nopreempt, dual master, IPv6, VRRPv2 PASS authentication,
+//! unicast peers, `accept = false` and `baton check`.
 //!
 //! Every test prints what it measured (`note`, past the harness's capture).
 //! The lab tests need root; without it they print "SKIPPED (needs root)" and
@@ -1395,4 +1395,113 @@ fn unicast_peers() {
         reason.contains("priority 0"),
         "lb02's takeover reason: {reason}"
     );
+}
+
+/// `accept = false` (RFC 9568 Accept_Mode): the Master holds and announces
+/// the VIP but drops traffic addressed to it; an instance with the default
+/// (`accept = true`, keepalived without vrrp_strict) serves it. IPv6
+/// neighbour discovery of such a VIP still works. The nftables table goes
+/// with the daemon.
+#[test]
+fn accept_false_drops_vip_traffic() {
+    if !require_root("accept_false_drops_vip_traffic") {
+        return;
+    }
+    let _serial = serial();
+    let lab = new_lab();
+    let cfg = |host: &str, prio: u8| {
+        node_config(
+            host,
+            &[
+                InstanceSpec::new("VI_1", 51, prio, &format!("{VIP4}/24")).extra("accept = false"),
+                InstanceSpec::new("VI_2", 52, prio, &format!("{VIP4_B}/24")),
+                InstanceSpec::new("VI_3", 53, prio, &format!("{VIP6}/64")).extra("accept = false"),
+            ],
+        )
+    };
+    let mut a = BatonNode::start(&lab, "lb01", &cfg("lb01", 150));
+    let b = BatonNode::start(&lab, "lb02", &cfg("lb02", 100));
+    let holders = |who: &str| [VIP4, VIP4_B, VIP6].iter().all(|v| lab.holders(ip(v)) == [who]);
+    wait_for(
+        &lab,
+        &[&a, &b],
+        "lb01 master of all three",
+        Duration::from_secs(5),
+        || holders("lb01") && ["VI_1", "VI_2", "VI_3"].iter().all(|i| a.state(i) == "master"),
+    );
+    let nodes = [&a, &b];
+    let ping = |addr: &str| {
+        lab.exec(
+            "client",
+            &["ping", "-n", "-q", "-c", "2", "-i", "0.2", "-W", "1", addr],
+        )
+        .expect("ping")
+        .status
+        .success()
+    };
+    check!(
+        &nodes,
+        ping(VIP4_B),
+        "the accepting instance's VIP does not answer"
+    );
+    check!(&nodes, !ping(VIP4), "{VIP4} (accept = false) answered a ping");
+    check!(&nodes, !ping(VIP6), "{VIP6} (accept = false) answered a ping");
+    // Held all the same, and resolvable: ARP and ND are not dropped.
+    let lb01_mac = mac(&lab, "lb01");
+    for v in [VIP4, VIP6] {
+        let n = client_neigh(&lab, v);
+        check!(
+            &nodes,
+            n.contains(&lb01_mac),
+            "client neighbour entry for {v}: {n:?}"
+        );
+    }
+    let st = a.status();
+    let accepts: Vec<(String, bool)> = st
+        .instances
+        .iter()
+        .map(|i| (i.name.clone(), i.accepts_vip_traffic))
+        .collect();
+    check!(
+        &nodes,
+        accepts
+            == [
+                ("VI_1".to_string(), false),
+                ("VI_2".to_string(), true),
+                ("VI_3".to_string(), false)
+            ],
+        "{accepts:?}"
+    );
+    let table = |host: &str| {
+        lab.exec(host, &["nft", "list", "table", "inet", "baton"])
+            .expect("nft")
+    };
+    let t = table("lb01");
+    let text = String::from_utf8_lossy(&t.stdout).to_string();
+    check!(
+        &nodes,
+        t.status.success() && text.contains(VIP4) && text.contains(VIP6) && !text.contains(VIP4_B),
+        "nft list table inet baton on lb01: {text}"
+    );
+    note(&format!(
+        "*** accept_false_drops_vip_traffic: {VIP4} and {VIP6} held by lb01 but dropped, {VIP4_B} served"
+    ));
+
+    // A clean stop takes the table away; lb02 takes over under the same rule.
+    let code = a.stop();
+    check!(&[&b], code.success(), "lb01 exit {code:?}");
+    check!(
+        &[&b],
+        !table("lb01").status.success(),
+        "lb01 left its nftables table behind"
+    );
+    wait_for(
+        &lab,
+        &[&b],
+        "lb02 master of all three",
+        Duration::from_secs(5),
+        || holders("lb02"),
+    );
+    check!(&[&b], ping(VIP4_B), "{VIP4_B} not served after the takeover");
+    check!(&[&b], !ping(VIP4), "{VIP4} (accept = false) answered on lb02");
 }

@@ -217,6 +217,9 @@ pub struct InstanceConfig {
     pub version: Version,
     pub preempt: bool,
     pub preempt_delay: Duration,
+    /// Accept_Mode. Default true (keepalived without `vrrp_strict`); false
+    /// drops traffic to the VIPs unless this node is their owner (priority
+    /// 255), with an nftables table (`inet baton`).
     pub accept: bool,
     /// At least one, all of one family.
     pub vips: Vec<Vip>,
@@ -237,6 +240,15 @@ pub struct InstanceConfig {
 
 impl InstanceConfig {
     /// The family of its addresses.
+    /// The VIPs this node must not accept traffic for (Accept_Mode false,
+    /// not the owner).
+    pub fn no_accept_vips(&self) -> Vec<IpAddr> {
+        if self.accept || self.priority == 255 {
+            return Vec::new();
+        }
+        self.vips.iter().map(|v| v.addr).collect()
+    }
+
     pub fn family(&self) -> Family {
         self.vips.first().map_or(Family::V4, |v| Family::of(&v.addr))
     }

@@ -169,6 +169,25 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
     let mut sighup = signal(SignalKind::hangup())?;
 
     let timer = baton_net::Timer::new().context("timerfd")?;
+    let no_accept: Vec<IpAddr> = daemon
+        .cfg
+        .instances
+        .iter()
+        .flat_map(|i| i.no_accept_vips())
+        .collect();
+    if no_accept.is_empty() {
+        // Only a leftover of an earlier run to remove, if nft is here at all.
+        if let Err(e) = baton_net::firewall::set_no_accept(&[]) {
+            tracing::debug!("no accept = false instances; {e}");
+        }
+    } else {
+        baton_net::firewall::set_no_accept(&no_accept).context("accept = false")?;
+        tracing::info!(
+            "accept = false: dropping traffic to {} VIP(s) in nftables table {}",
+            no_accept.len(),
+            baton_net::firewall::TABLE
+        );
+    }
     daemon.start().await;
     tracing::info!(
         "baton {} running {} instance(s); control socket {}",
@@ -201,6 +220,11 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
     }
     tracing::info!("stopping: resigning mastership and removing VIPs");
     daemon.shutdown().await;
+    if !no_accept.is_empty()
+        && let Err(e) = baton_net::firewall::set_no_accept(&[])
+    {
+        tracing::error!("removing nftables table {}: {e}", baton_net::firewall::TABLE);
+    }
     Ok(())
 }
 
@@ -853,6 +877,8 @@ impl Daemon {
         }
     }
 
+    /// (Accept_Mode needs nothing here: the nftables rule set at start drops
+    /// traffic to the VIPs of non-accepting instances in every state.)
     async fn add_vips(&mut self, i: usize, _accept: bool) {
         let started = Instant::now();
         let inst = &self.insts[i];
@@ -958,6 +984,7 @@ impl Daemon {
                     }),
                     vips: inst.vip_strings(),
                     holding_vips: inst.holding,
+                    accepts_vip_traffic: inst.cfg.no_accept_vips().is_empty(),
                     advert_interval_ms: ms(inst.cfg.advert_interval),
                     master_down_interval_ms: ms(v.master_down_interval()),
                     last_transition: v.last_transition().map(|t| TransitionStatus {

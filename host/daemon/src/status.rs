@@ -32,6 +32,9 @@ pub struct InstanceStatus {
     pub master: Option<MasterStatus>,
     pub vips: Vec<String>,
     pub holding_vips: bool,
+    /// false: traffic to the VIPs is dropped (Accept_Mode false, not owner).
+    #[serde(default = "yes")]
+    pub accepts_vip_traffic: bool,
     pub advert_interval_ms: f64,
     pub master_down_interval_ms: f64,
     pub last_transition: Option<TransitionStatus>,
@@ -40,6 +43,10 @@ pub struct InstanceStatus {
     /// The instance's `[[instance.track]]`s, in config order.
     #[serde(default)]
     pub tracks: Vec<TrackStatus>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One tracked policy of an instance.
@@ -155,6 +162,9 @@ impl Status {
                 if i.holding_vips { "yes" } else { "no" },
                 i.vips.join(", ")
             );
+            if !i.accepts_vip_traffic {
+                let _ = writeln!(s, "{:13}accept = false: traffic to the VIPs is dropped", "");
+            }
             if let Some(t) = &i.last_transition {
                 let _ = writeln!(
                     s,

@@ -249,7 +249,9 @@ fn defaults() {
     assert_eq!(i.version, Version::V3);
     assert!(i.preempt);
     assert_eq!(i.preempt_delay, Duration::ZERO);
-    assert!(!i.accept);
+    // keepalived's default without vrrp_strict: a non-owner Master serves its VIPs.
+    assert!(i.accept);
+    assert!(i.no_accept_vips().is_empty());
     assert_eq!(i.auth, Auth::None);
     assert_eq!(i.unicast_src, None);
     assert!(i.unicast_peers.is_empty());
@@ -330,6 +332,7 @@ fn every_setting_reaches_the_types() {
     assert!(!i.preempt);
     assert_eq!(i.preempt_delay, Duration::from_secs(1000));
     assert!(i.accept);
+    assert!(i.no_accept_vips().is_empty());
     assert_eq!(i.vips.len(), 3);
     assert_eq!(i.vips[2].dev, "eth1");
     assert_eq!(i.unicast_src, Some(ip("192.0.2.1")));
@@ -1809,4 +1812,20 @@ fn track_init_fail_config_and_interval() {
         12,
         "track.interval: 5ms is out of range (must be 10ms to 1h)",
     );
+}
+
+/// accept = false drops traffic to the VIPs, except on their owner (255).
+#[test]
+fn accept_false_names_the_vips_to_drop() {
+    let c = ok(&base_with(&["accept = false"]));
+    let i = &c.instances[0];
+    assert!(!i.accept);
+    assert_eq!(
+        i.no_accept_vips(),
+        i.vips.iter().map(|v| v.addr).collect::<Vec<_>>()
+    );
+    assert!(!i.no_accept_vips().is_empty());
+    let mut owner = i.clone();
+    owner.priority = 255;
+    assert!(owner.no_accept_vips().is_empty());
 }

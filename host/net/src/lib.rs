@@ -11,6 +11,8 @@
 //! - [`Announcer`] (and the thin wrappers [`send_gratuitous_arp`] and
 //!   [`send_unsolicited_na`]): gratuitous ARP and unsolicited neighbour
 //!   advertisements that make the LAN follow a VIP.
+//! - [`firewall`]: Accept_Mode false, as one nftables table that drops
+//!   traffic to the VIPs of instances that must not accept it.
 //! - [`Timer`]: a timerfd, so VRRP deadlines are met to the microsecond
 //!   rather than tokio's millisecond.
 //!
@@ -20,6 +22,7 @@
 //! are malformed (to be counted, not logged as failures).
 
 mod announce;
+pub mod firewall;
 mod netlink;
 mod sys;
 mod timer;

@@ -996,9 +996,11 @@ impl<'t> Cx<'t> {
         let preempt_delay = t.get("preempt_delay").map_or(Some(Duration::ZERO), |pv| {
             self.duration(pv, "preempt_delay", Duration::ZERO, PREEMPT_DELAY_MAX)
         });
+        // keepalived's default without vrrp_strict: a Master that is not the
+        // address owner still serves its VIPs (what a load balancer is for).
         let accept = t
             .get("accept")
-            .map_or(Some(false), |av| self.boolean(av, "accept"));
+            .map_or(Some(true), |av| self.boolean(av, "accept"));
 
         // The addresses, their family and where each is.
         let mut vips: Vec<Vip> = Vec::new();

@@ -2,7 +2,8 @@
 //! a client in a namespace lab, the client pinging the VIP every 10 ms while
 //! the master fails in the ways the seed describes (link down, clean stop,
 //! crash), plus nopreempt, dual master, IPv6, VRRPv2 PASS authentication,
-//! unicast peers, `accept = false` and `baton check`.
+//! unicast peers, `accept = false`, the GARP schedule (burst and refresh, on
+//! the wire), a VIP on another device, and `baton check`.
 //!
 //! Every test prints what it measured (`note`, past the harness's capture).
 //! The lab tests need root; without it they print "SKIPPED (needs root)" and
@@ -21,7 +22,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use baton_e2e::baton::{BatonNode, InstanceSpec, logs, node_config};
-use baton_e2e::lab::{Lab, LabSpec, Pinger, wait_until};
+use baton_e2e::lab::{Lab, LabProcess, LabSpec, Pinger, wait_until};
 use baton_e2e::{baton_bin, note, require_root};
 
 const VIP4: &str = "192.0.2.100";
@@ -1504,4 +1505,121 @@ fn accept_false_drops_vip_traffic() {
     );
     check!(&[&b], ping(VIP4_B), "{VIP4_B} not served after the takeover");
     check!(&[&b], !ping(VIP4), "{VIP4} (accept = false) answered on lb02");
+}
+
+/// The announcement schedule as configured (keepalived's vrrp_garp_*): a
+/// burst of `repeat` gratuitous ARPs `interval` apart on becoming Master,
+/// then one every `refresh`, as the client's wire shows them (tcpdump); and
+/// a VIP on another device than the instance's interface (`dev side0`),
+/// which moves with the others.
+#[test]
+fn garp_schedule_and_vip_on_another_device() {
+    if !require_root("garp_schedule_and_vip_on_another_device") {
+        return;
+    }
+    let _serial = serial();
+    let lab = new_lab();
+    const OTHER: &str = "198.51.100.10";
+    for h in ["lb01", "lb02"] {
+        // A veth pair of its own (this kernel may have no dummy driver).
+        lab.exec_ok(
+            h,
+            &[
+                "ip", "link", "add", "side0", "type", "veth", "peer", "name", "side1",
+            ],
+        )
+        .expect("ip link add");
+        for dev in ["side0", "side1"] {
+            lab.exec_ok(h, &["ip", "link", "set", dev, "up"])
+                .expect("ip link set");
+        }
+    }
+    let refresh = Duration::from_secs(1);
+    let cfg = |host: &str, prio: u8| {
+        node_config(
+            host,
+            &[InstanceSpec::new("VI_1", 51, prio, &format!("{VIP4}/24"))
+                .vip(&format!("{OTHER}/24 dev side0"))
+                .extra(r#"garp = { delay = "0s", repeat = 3, interval = "20ms", refresh = "1s" }"#)],
+        )
+    };
+    let cap_log = lab.dir().join("client-arp.txt");
+    let mut cap = LabProcess::start(
+        &lab,
+        "client",
+        &[
+            "tcpdump", "-l", "-n", "-e", "-tt", "-i", "eth0", "arp", "and", "host", VIP4,
+        ],
+        &cap_log,
+    )
+    .expect("tcpdump");
+    check!(
+        &[],
+        cap.wait_log("listening on", Duration::from_secs(5)),
+        "tcpdump did not start: {}",
+        cap.log()
+    );
+    let mut a = BatonNode::start(&lab, "lb01", &cfg("lb01", 150));
+    let b = BatonNode::start(&lab, "lb02", &cfg("lb02", 100));
+    wait_for(&lab, &[&a, &b], "lb01 master", Duration::from_secs(5), || {
+        lab.holders(ip(VIP4)) == ["lb01"] && a.state("VI_1") == "master"
+    });
+    let nodes = [&a, &b];
+    let on_side = |h: &str| lab.addresses_on(h, "side0").contains(&(ip(OTHER), 24));
+    check!(
+        &nodes,
+        on_side("lb01") && !on_side("lb02") && !lab.addresses("lb01").iter().any(|(x, _)| *x == ip(OTHER)),
+        "{OTHER} not (only) on lb01's side0: {:?} / {:?}",
+        lab.addresses_on("lb01", "side0"),
+        lab.addresses_on("lb02", "side0")
+    );
+    std::thread::sleep(Duration::from_millis(3400));
+    let _ = cap.stop();
+    let lb01_mac = mac(&lab, "lb01");
+    // "TIME MAC > ff:ff:ff:ff:ff:ff, ethertype ARP ...: Request who-has VIP tell VIP" (or Reply):
+    // gratuitous = the VIP is both sender and target.
+    let times: Vec<f64> = cap
+        .log()
+        .lines()
+        .filter(|l| l.contains(&lb01_mac) && l.matches(VIP4).count() >= 2)
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    let gaps: Vec<f64> = times.windows(2).map(|w| (w[1] - w[0]) * 1e3).collect();
+    note(&format!(
+        "*** garp_schedule: {} gratuitous ARPs from lb01, gaps (ms) {:?}",
+        times.len(),
+        gaps.iter().map(|g| g.round()).collect::<Vec<_>>()
+    ));
+    // The burst: 3, 20 ms apart; then one per second for the ~3.4 s watched.
+    check!(
+        &nodes,
+        gaps.len() >= 4 && gaps[..2].iter().all(|g| (12.0..60.0).contains(g)),
+        "burst: gaps {gaps:?}\n{}",
+        cap.log()
+    );
+    // Refreshes count from the burst's start: the k-th comes k seconds after it.
+    let want = refresh.as_secs_f64();
+    let late: Vec<f64> = times[3..]
+        .iter()
+        .enumerate()
+        .map(|(k, t)| ((t - times[0]) - want * (k + 1) as f64) * 1e3)
+        .collect();
+    check!(
+        &nodes,
+        late.iter().all(|d| d.abs() < 50.0) && (2..=4).contains(&late.len()),
+        "refresh every {want} s: off by (ms) {late:?}\n{}",
+        cap.log()
+    );
+
+    // The VIP on side0 moves with the instance.
+    let code = a.stop();
+    check!(&[&b], code.success(), "lb01 exit {code:?}");
+    wait_for(
+        &lab,
+        &[&b],
+        "lb02 master of both VIPs",
+        Duration::from_secs(5),
+        || lab.holders(ip(VIP4)) == ["lb02"] && on_side("lb02"),
+    );
+    check!(&[&b], !on_side("lb01"), "{OTHER} left on lb01's side0");
 }

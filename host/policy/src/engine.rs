@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -61,6 +61,39 @@ struct Compiled {
     check: ComponentExportIndex,
 }
 
+/// What the epoch thread and the evaluations share. The thread advances the
+/// epoch every tick only while a store is alive (`active > 0`) and sleeps
+/// parked otherwise: an idle daemon should not wake a thousand times a second.
+#[derive(Debug, Default)]
+struct TickerShared {
+    active: AtomicUsize,
+    stop: AtomicBool,
+    thread: std::sync::OnceLock<std::thread::Thread>,
+    /// The thread's kernel id (for tests that count its wake-ups).
+    tid: std::sync::atomic::AtomicI32,
+}
+
+/// Keeps the epoch ticking while it lives (one per store).
+#[derive(Debug)]
+pub(crate) struct Ticking(Arc<TickerShared>);
+
+impl Ticking {
+    fn new(shared: &Arc<TickerShared>) -> Self {
+        if shared.active.fetch_add(1, Ordering::AcqRel) == 0
+            && let Some(t) = shared.thread.get()
+        {
+            t.unpark();
+        }
+        Ticking(shared.clone())
+    }
+}
+
+impl Drop for Ticking {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 struct Inner {
     engine: Engine,
     linker: Linker<HostState>,
@@ -69,13 +102,16 @@ struct Inner {
     compiled: Mutex<HashMap<[u8; 32], Weak<Compiled>>>,
     compilations: AtomicU64,
     processes: Arc<crate::caps::process::ProcessTable>,
-    stop: Arc<AtomicBool>,
+    ticker_shared: Arc<TickerShared>,
     ticker: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.ticker_shared.stop.store(true, Ordering::Release);
+        if let Some(t) = self.ticker_shared.thread.get() {
+            t.unpark();
+        }
         if let Some(h) = self.ticker.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = h.join();
         }
@@ -178,21 +214,30 @@ impl PolicyEngine {
         crate::wasi::add_to_linker(&mut linker).map_err(err)?;
         host::add_to_linker(&mut linker).map_err(err)?;
 
-        let stop = Arc::new(AtomicBool::new(false));
+        let ticker_shared = Arc::new(TickerShared::default());
         let ticker = {
             let engine = engine.clone();
-            let stop = stop.clone();
+            let shared = ticker_shared.clone();
             let tick = options.tick;
             std::thread::Builder::new()
                 .name("baton-epoch".into())
                 .spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
+                    shared
+                        .tid
+                        .store(nix::unistd::gettid().as_raw(), Ordering::Release);
+                    while !shared.stop.load(Ordering::Acquire) {
+                        if shared.active.load(Ordering::Acquire) == 0 {
+                            // Woken by the next store (or spuriously: look again).
+                            std::thread::park();
+                            continue;
+                        }
                         std::thread::sleep(tick);
                         engine.increment_epoch();
                     }
                 })
                 .map_err(|e| PolicyError::Engine(format!("epoch thread: {e}")))?
         };
+        let _ = ticker_shared.thread.set(ticker.thread().clone());
         Ok(PolicyEngine {
             inner: Arc::new(Inner {
                 engine,
@@ -202,7 +247,7 @@ impl PolicyEngine {
                 compiled: Mutex::new(HashMap::new()),
                 compilations: AtomicU64::new(0),
                 processes: Default::default(),
-                stop,
+                ticker_shared,
                 ticker: Mutex::new(Some(ticker)),
             }),
         })
@@ -312,6 +357,7 @@ impl PolicyEngine {
             ctx.grants.clone(),
             ctx.instances.clone(),
             self.inner.processes.clone(),
+            Ticking::new(&self.inner.ticker_shared),
             limiter,
         );
         let mut store = Store::new(&self.inner.engine, state);
@@ -527,4 +573,66 @@ pub fn parse_sha256(s: &str) -> Result<[u8; 32], PolicyError> {
         *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap_or(0);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Voluntary context switches of the engine's epoch thread so far.
+    fn ticker_wakeups(e: &PolicyEngine) -> u64 {
+        let tid = e.inner.ticker_shared.tid.load(Ordering::Acquire);
+        let status = std::fs::read_to_string(format!("/proc/self/task/{tid}/status")).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap()
+    }
+
+    /// The epoch thread sleeps while no evaluation runs, ticks while one does,
+    /// and the deadline it serves still lands.
+    #[test]
+    fn epoch_ticks_only_while_evaluating() {
+        let e = PolicyEngine::with_options(EngineOptions {
+            disk_cache: false,
+            ..Default::default()
+        })
+        .unwrap();
+        let p = e
+            .load(
+                "loop",
+                baton_policy_builtins::hostile("infinite-loop").unwrap(),
+                None,
+            )
+            .unwrap();
+        while e.inner.ticker_shared.tid.load(Ordering::Acquire) == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let idle0 = ticker_wakeups(&e);
+        std::thread::sleep(Duration::from_millis(300));
+        let idle = ticker_wakeups(&e) - idle0;
+        assert!(idle <= 2, "{idle} wake-ups in 300 ms idle");
+
+        let budget = Duration::from_millis(200);
+        let t = Instant::now();
+        let ev = p.evaluate(EvalContext::new(Default::default()).with_budget(budget));
+        let took = t.elapsed();
+        let busy = ticker_wakeups(&e) - idle0 - idle;
+        assert!(
+            matches!(ev.outcome, Err(EvalError::DeadlineExceeded(_))),
+            "{:?}",
+            ev.outcome
+        );
+        assert!(took < budget + Duration::from_millis(50), "{took:?}");
+        // One per 1 ms tick, give or take a loaded machine.
+        assert!(busy >= 50, "{busy} wake-ups in a {budget:?} evaluation");
+
+        std::thread::sleep(Duration::from_millis(20));
+        let after0 = ticker_wakeups(&e);
+        std::thread::sleep(Duration::from_millis(300));
+        let after = ticker_wakeups(&e) - after0;
+        assert!(after <= 2, "{after} wake-ups in 300 ms after the evaluation");
+    }
 }

@@ -110,6 +110,8 @@ pub(crate) struct HostState {
     pub grants: Arc<Grants>,
     pub instances: Arc<Vec<context::InstanceStatus>>,
     pub processes: Arc<caps::process::ProcessTable>,
+    /// The epoch advances while this store lives.
+    _ticking: crate::engine::Ticking,
     pub logs: caps::log::LogSink,
     pub denials: Vec<String>,
     pub limiter: Limiter,
@@ -135,6 +137,7 @@ impl HostState {
         grants: Arc<Grants>,
         instances: Arc<Vec<context::InstanceStatus>>,
         processes: Arc<caps::process::ProcessTable>,
+        ticking: crate::engine::Ticking,
         limiter: Limiter,
     ) -> Self {
         let stdout = CappedPipe::new(wasi::STDIO_CAP);
@@ -146,6 +149,7 @@ impl HostState {
             grants,
             instances,
             processes,
+            _ticking: ticking,
             logs: Default::default(),
             denials: Vec::new(),
             limiter,

@@ -1,0 +1,434 @@
+//! Scale: hundreds of VRRP instances on one node pair, Baton vs keepalived
+//! 2.2.7 in one run over the same namespace lab.
+//!
+//! lb01 (priority 150) and lb02 (100) run N instances on eth0, VRRPv3: up to
+//! 250 IPv4 ones (VRIDs 1..250, VIP 198.51.100.K/24) and the rest IPv6 (VRIDs
+//! 1..250 again, VIP 2001:db8:1::K/64). Measured for each implementation:
+//!
+//! - election: daemons started -> every VIP on lb01 and none on lb02;
+//! - steady state over a window: CPU of each node's daemon (every process of
+//!   it, all threads, from /proc), its resident memory at the end, and the
+//!   state transitions that happened in the window (there should be none);
+//! - failover: lb01's link down -> every VIP on lb02.
+//!
+//! Usage: `scale-bench [--instances N] [--advert-ms MS] [--window-s S]
+//! [--only baton|keepalived]` (default 500 instances, 1000 ms adverts, 20 s).
+//! Needs root. Exit status 1 on any error, 3 if a transition happened in a
+//! steady window.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use baton::lab::{self, KaInstance, Keepalived, Lab, LabProcess, LabSpec};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Impl {
+    Baton,
+    Keepalived,
+}
+
+impl Impl {
+    fn label(self) -> &'static str {
+        match self {
+            Impl::Baton => "Baton",
+            Impl::Keepalived => "keepalived 2.2.7",
+        }
+    }
+}
+
+enum Daemon {
+    Baton { proc: LabProcess, socket: PathBuf },
+    Keepalived(Keepalived),
+}
+
+impl Daemon {
+    /// Every process of the daemon (keepalived: its parent and VRRP child).
+    fn pids(&self) -> Vec<u32> {
+        match self {
+            Daemon::Baton { proc, .. } => proc.pid().into_iter().collect(),
+            Daemon::Keepalived(k) => {
+                let mut v: Vec<u32> = k.pid().into_iter().collect();
+                if let Some(c) = std::fs::read_to_string(k.dir().join("vrrp.pid"))
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                {
+                    v.push(c);
+                }
+                v
+            }
+        }
+    }
+
+    /// State transitions so far: Baton's counters, keepalived's log lines.
+    fn transitions(&self) -> u64 {
+        match self {
+            Daemon::Baton { socket, .. } => baton::control::query_status(socket)
+                .map(|s| s.instances.iter().map(|i| i.counters.transitions).sum())
+                .unwrap_or(0),
+            Daemon::Keepalived(k) => k.log().lines().filter(|l| l.contains("Entering ")).count() as u64,
+        }
+    }
+
+    fn log(&self) -> String {
+        match self {
+            Daemon::Baton { proc, .. } => proc.log(),
+            Daemon::Keepalived(k) => k.log(),
+        }
+    }
+
+    fn stop(&mut self) {
+        match self {
+            Daemon::Baton { proc, .. } => {
+                let _ = proc.stop();
+            }
+            Daemon::Keepalived(k) => {
+                let _ = k.stop();
+            }
+        }
+    }
+}
+
+/// CPU time of `pids`, every thread, to the nanosecond: the first field of
+/// /proc/PID/task/TID/schedstat (/proc/PID/stat counts 10 ms ticks, too
+/// coarse for a daemon that is mostly asleep). Threads that have exited by
+/// the second reading drop out of it; these daemons do not start any.
+fn cpu(pids: &[u32]) -> Duration {
+    let mut ns = 0u64;
+    for pid in pids {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            if let Some(v) = std::fs::read_to_string(t.path().join("schedstat"))
+                .ok()
+                .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+            {
+                ns += v;
+            }
+        }
+    }
+    Duration::from_nanos(ns)
+}
+
+/// Resident memory of `pids`, in KiB.
+fn rss_kib(pids: &[u32]) -> u64 {
+    pids.iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+        .filter_map(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .sum()
+}
+
+fn vips(n: usize) -> Vec<IpAddr> {
+    (1..=n)
+        .map(|k| {
+            if k <= 250 {
+                IpAddr::from([198, 51, 100, k as u8])
+            } else {
+                let j = (k - 250) as u16;
+                IpAddr::from([0x2001, 0xdb8, 1, 0, 0, 0, 0, j])
+            }
+        })
+        .collect()
+}
+
+/// VRID and VIP spec of instance `k` (1-based).
+fn instance(k: usize) -> (u8, String) {
+    if k <= 250 {
+        (k as u8, format!("198.51.100.{k}/24"))
+    } else {
+        ((k - 250) as u8, format!("2001:db8:1::{:x}/64", k - 250))
+    }
+}
+
+fn baton_conf(host: &str, prio: u8, n: usize, advert: Duration, socket: &Path) -> String {
+    let mut s = format!(
+        "# Generated by scale-bench.\nrouter_id = {host:?}\nsocket = {:?}\n",
+        socket.display().to_string()
+    );
+    for k in 1..=n {
+        let (vrid, vip) = instance(k);
+        s.push_str(&format!(
+            "\n[[instance]]\nname = \"VI_{k}\"\ninterface = \"eth0\"\nvrid = {vrid}\npriority = {prio}\n\
+             version = 3\nadvert_interval = \"{}ms\"\nvips = [\"{vip} dev eth0\"]\n\
+             garp = {{ delay = \"0s\", repeat = 1 }}\n",
+            advert.as_millis()
+        ));
+    }
+    s
+}
+
+fn ka_conf(host: &str, prio: u8, n: usize, advert: Duration) -> String {
+    let insts: Vec<KaInstance> = (1..=n)
+        .map(|k| {
+            let (vrid, vip) = instance(k);
+            let mut i = KaInstance::new(&format!("VI_{k}"), vrid, prio, "BACKUP");
+            i.version = 3;
+            i.advert_int = advert.as_secs_f64();
+            i.vips = vec![format!("{vip} dev eth0")];
+            // As Baton's: one announcement on becoming Master, none later.
+            i.extra = "    garp_master_delay 0\n    garp_master_repeat 1\n".into();
+            i
+        })
+        .collect();
+    lab::keepalived_conf_multi(&format!("scale-{host}"), &[], &insts)
+}
+
+fn start(
+    lab: &Lab,
+    imp: Impl,
+    host: &str,
+    prio: u8,
+    n: usize,
+    advert: Duration,
+    bin: &Path,
+) -> std::io::Result<Daemon> {
+    match imp {
+        Impl::Baton => {
+            let socket = lab.dir().join(format!("{host}.sock"));
+            let conf = lab.dir().join(format!("{host}.toml"));
+            std::fs::write(&conf, baton_conf(host, prio, n, advert, &socket))?;
+            let log = lab.dir().join(format!("{host}-baton.log"));
+            let args = [
+                "env".as_ref(),
+                "NO_COLOR=1".as_ref(),
+                bin.as_os_str(),
+                "run".as_ref(),
+                "--config".as_ref(),
+                conf.as_os_str(),
+            ];
+            Ok(Daemon::Baton {
+                proc: LabProcess::start(lab, host, &args, &log)?,
+                socket,
+            })
+        }
+        Impl::Keepalived => Ok(Daemon::Keepalived(Keepalived::start(
+            lab,
+            host,
+            &ka_conf(host, prio, n, advert),
+        )?)),
+    }
+}
+
+/// How many of `want` are on `host`'s eth0.
+fn held(lab: &Lab, host: &str, want: &BTreeSet<IpAddr>) -> usize {
+    lab.addresses(host)
+        .iter()
+        .filter(|(a, _)| want.contains(a))
+        .count()
+}
+
+struct Result1 {
+    election: Duration,
+    cpu_master: Duration,
+    cpu_backup: Duration,
+    rss_master_kib: u64,
+    rss_backup_kib: u64,
+    transitions: u64,
+    failover: Duration,
+}
+
+fn run(imp: Impl, n: usize, advert: Duration, window: Duration, bin: &Path) -> std::io::Result<Result1> {
+    let lab = Lab::new(LabSpec::new(2))?;
+    let want: BTreeSet<IpAddr> = vips(n).into_iter().collect();
+    let t0 = Instant::now();
+    let mut a = start(&lab, imp, "lb01", 150, n, advert, bin)?;
+    let mut b = start(&lab, imp, "lb02", 100, n, advert, bin)?;
+    let limit = advert * 4 + Duration::from_secs(30);
+    let converged = lab::wait_until(limit, Duration::from_millis(20), || {
+        held(&lab, "lb01", &want) == n && held(&lab, "lb02", &want) == 0
+    });
+    let election = t0.elapsed();
+    let fail = |what: String, a: &Daemon, b: &Daemon| {
+        let tail = |d: &Daemon| {
+            let l = d.log();
+            let lines: Vec<&str> = l.lines().collect();
+            lines[lines.len().saturating_sub(15)..].join("\n")
+        };
+        std::io::Error::other(format!(
+            "{}: {what}\n--- lb01\n{}\n--- lb02\n{}",
+            imp.label(),
+            tail(a),
+            tail(b)
+        ))
+    };
+    if !converged {
+        let msg = format!(
+            "not converged after {limit:?}: lb01 holds {}, lb02 {} of {n}",
+            held(&lab, "lb01", &want),
+            held(&lab, "lb02", &want)
+        );
+        let e = fail(msg, &a, &b);
+        a.stop();
+        b.stop();
+        return Err(e);
+    }
+    // Let the election's announcements and the backups' first timers pass.
+    std::thread::sleep(advert * 4);
+    let (pa, pb) = (a.pids(), b.pids());
+    let (ca, cb) = (cpu(&pa), cpu(&pb));
+    let tr0 = a.transitions() + b.transitions();
+    std::thread::sleep(window);
+    let (cpu_master, cpu_backup) = (cpu(&pa) - ca, cpu(&pb) - cb);
+    let transitions = (a.transitions() + b.transitions()).saturating_sub(tr0);
+    let (rss_master_kib, rss_backup_kib) = (rss_kib(&pa), rss_kib(&pb));
+    let still = held(&lab, "lb01", &want) == n && held(&lab, "lb02", &want) == 0;
+    if !still {
+        let e = fail("VIPs moved during the steady window".into(), &a, &b);
+        a.stop();
+        b.stop();
+        return Err(e);
+    }
+
+    lab.link_down("lb01")?;
+    let t = Instant::now();
+    let moved = lab::wait_until(
+        advert * 4 + Duration::from_secs(10),
+        Duration::from_millis(5),
+        || held(&lab, "lb02", &want) == n,
+    );
+    let failover = t.elapsed();
+    let r = if moved {
+        Ok(Result1 {
+            election,
+            cpu_master,
+            cpu_backup,
+            rss_master_kib,
+            rss_backup_kib,
+            transitions,
+            failover,
+        })
+    } else {
+        Err(fail(
+            format!("after link down lb02 holds {} of {n}", held(&lab, "lb02", &want)),
+            &a,
+            &b,
+        ))
+    };
+    a.stop();
+    b.stop();
+    r
+}
+
+fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = arg(&args, "--instances").unwrap_or(500).clamp(1, 500);
+    let advert = Duration::from_millis(arg(&args, "--advert-ms").unwrap_or(1000u64).clamp(10, 40_950));
+    let window = Duration::from_secs(arg(&args, "--window-s").unwrap_or(20u64).max(1));
+    let only: Option<String> = arg(&args, "--only");
+    let bin = match std::env::var_os("BATON_BIN") {
+        Some(b) => PathBuf::from(b),
+        None => {
+            eprintln!("scale-bench: set BATON_BIN to the baton binary (scripts/bench-scale does)");
+            return ExitCode::FAILURE;
+        }
+    };
+    let imps: Vec<Impl> = [Impl::Baton, Impl::Keepalived]
+        .into_iter()
+        .filter(|i| match only.as_deref() {
+            Some("baton") => *i == Impl::Baton,
+            Some("keepalived") => *i == Impl::Keepalived,
+            _ => true,
+        })
+        .collect();
+    println!(
+        "scale-bench: {n} instances ({} IPv4, {} IPv6), VRRPv3 every {} ms, steady window {} s",
+        n.min(250),
+        n.saturating_sub(250),
+        advert.as_millis(),
+        window.as_secs()
+    );
+    let mut results = Vec::new();
+    for imp in imps {
+        match run(imp, n, advert, window, &bin) {
+            Ok(r) => {
+                println!(
+                    "{}: election {:.2} s; CPU master {:.2} s, backup {:.2} s over {} s; RSS {} / {} KiB; \
+                     transitions in window {}; link down -> all on lb02 {:.0} ms",
+                    imp.label(),
+                    r.election.as_secs_f64(),
+                    r.cpu_master.as_secs_f64(),
+                    r.cpu_backup.as_secs_f64(),
+                    window.as_secs(),
+                    r.rss_master_kib,
+                    r.rss_backup_kib,
+                    r.transitions,
+                    r.failover.as_secs_f64() * 1e3
+                );
+                results.push((imp, r));
+            }
+            Err(e) => {
+                eprintln!("scale-bench: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let pct = |d: Duration| 100.0 * d.as_secs_f64() / window.as_secs_f64();
+    println!(
+        "\n| {n} instances, adverts every {} ms | {} | keepalived/Baton |",
+        advert.as_millis(),
+        results
+            .iter()
+            .map(|(i, _)| i.label())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    println!("|---|{}---:|", "---:|".repeat(results.len()));
+    let row = |name: &str, f: &dyn Fn(&Result1) -> f64, fmt: &dyn Fn(f64) -> String| {
+        let vals: Vec<f64> = results.iter().map(|(_, r)| f(r)).collect();
+        let ratio = match vals.as_slice() {
+            [b, k] if *b > 0.0 => format!("{:.1}x", k / b),
+            _ => String::new(),
+        };
+        println!(
+            "| {name} | {} | {ratio} |",
+            vals.iter().map(|v| fmt(*v)).collect::<Vec<_>>().join(" | ")
+        );
+    };
+    let p = |v: f64| format!("{v:.3} %");
+    row("CPU, master (lb01), % of one core", &|r| pct(r.cpu_master), &p);
+    row("CPU, backup (lb02), % of one core", &|r| pct(r.cpu_backup), &p);
+    row(
+        "resident memory, master (MiB)",
+        &|r| r.rss_master_kib as f64 / 1024.0,
+        &|v| format!("{v:.1}"),
+    );
+    row(
+        "resident memory, backup (MiB)",
+        &|r| r.rss_backup_kib as f64 / 1024.0,
+        &|v| format!("{v:.1}"),
+    );
+    row(
+        "election: start -> all VIPs on lb01 (s)",
+        &|r| r.election.as_secs_f64(),
+        &|v| format!("{v:.2}"),
+    );
+    row(
+        "link down -> all VIPs on lb02 (ms)",
+        &|r| r.failover.as_secs_f64() * 1e3,
+        &|v| format!("{v:.0}"),
+    );
+    row(
+        "transitions in the steady window",
+        &|r| r.transitions as f64,
+        &|v| format!("{v:.0}"),
+    );
+    if results.iter().any(|(_, r)| r.transitions > 0) {
+        println!("\nspurious transitions in a steady window");
+        return ExitCode::from(3);
+    }
+    ExitCode::SUCCESS
+}

@@ -96,5 +96,14 @@ pub fn have(program: &str) -> bool {
 
 pub use baton::lab::{GapMeasurement, measure_gap};
 
+/// The value after `--name` on a benchmark's command line, parsed.
+pub fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+}
+
 pub mod baton;
+pub mod bench;
 pub mod inject;

@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use baton::lab::{self, KaInstance, Keepalived, Lab, LabProcess, LabSpec, Pinger};
+use baton_e2e::bench::BenchDaemon as Daemon;
 use socket2::{Domain, Protocol, Socket, Type};
 
 const VIP: &str = "192.0.2.100";
@@ -54,26 +55,6 @@ const SETTINGS: [Setting; 3] = [
 enum Impl {
     Baton,
     Keepalived,
-}
-
-enum Daemon {
-    Baton(LabProcess),
-    Keepalived(Keepalived),
-}
-
-impl Daemon {
-    fn stop(&mut self) -> std::io::Result<()> {
-        match self {
-            Daemon::Baton(p) => p.stop().map(|_| ()),
-            Daemon::Keepalived(k) => k.stop(),
-        }
-    }
-    fn log(&self) -> String {
-        match self {
-            Daemon::Baton(p) => p.log(),
-            Daemon::Keepalived(k) => k.log(),
-        }
-    }
 }
 
 fn baton_conf(host: &str, prio: u8, s: Setting, dir: &std::path::Path) -> String {
@@ -111,7 +92,10 @@ fn start(
                 "--config".as_ref(),
                 conf.as_os_str(),
             ];
-            Ok(Daemon::Baton(LabProcess::start(lab, host, &args, &log)?))
+            Ok(Daemon::Baton {
+                proc: LabProcess::start(lab, host, &args, &log)?,
+                socket: lab.dir().join(format!("{host}.sock")),
+            })
         }
         Impl::Keepalived => {
             let mut k = KaInstance::new("VI_1", 51, prio, if prio == 150 { "MASTER" } else { "BACKUP" });
@@ -272,24 +256,9 @@ fn ms(d: Duration) -> String {
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let runs: usize = args
-        .iter()
-        .position(|a| a == "--runs")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
-    let ping = Duration::from_millis(
-        args.iter()
-            .position(|a| a == "--ping-ms")
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(2),
-    );
-    let only = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1))
-        .cloned();
+    let runs: usize = baton_e2e::arg(&args, "--runs").unwrap_or(3);
+    let ping = Duration::from_millis(baton_e2e::arg(&args, "--ping-ms").unwrap_or(2));
+    let only: Option<String> = baton_e2e::arg(&args, "--only");
     if !nix::unistd::geteuid().is_root() {
         eprintln!("failover-bench: needs root (network namespaces)");
         return std::process::ExitCode::FAILURE;

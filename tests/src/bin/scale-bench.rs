@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use baton::lab::{self, KaInstance, Keepalived, Lab, LabProcess, LabSpec};
+use baton::lab::{self, KaInstance, Keepalived, Lab, LabSpec};
+use baton_e2e::arg;
+use baton_e2e::bench::BenchDaemon as Daemon;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Impl {
@@ -39,55 +41,14 @@ impl Impl {
     }
 }
 
-enum Daemon {
-    Baton { proc: LabProcess, socket: PathBuf },
-    Keepalived(Keepalived),
-}
-
-impl Daemon {
-    /// Every process of the daemon (keepalived: its parent and VRRP child).
-    fn pids(&self) -> Vec<u32> {
-        match self {
-            Daemon::Baton { proc, .. } => proc.pid().into_iter().collect(),
-            Daemon::Keepalived(k) => {
-                let mut v: Vec<u32> = k.pid().into_iter().collect();
-                if let Some(c) = std::fs::read_to_string(k.dir().join("vrrp.pid"))
-                    .ok()
-                    .and_then(|s| s.trim().parse().ok())
-                {
-                    v.push(c);
-                }
-                v
-            }
-        }
-    }
-
-    /// State transitions so far: Baton's counters, keepalived's log lines.
-    fn transitions(&self) -> u64 {
-        match self {
-            Daemon::Baton { socket, .. } => baton::control::query_status(socket)
-                .map(|s| s.instances.iter().map(|i| i.counters.transitions).sum())
-                .unwrap_or(0),
-            Daemon::Keepalived(k) => k.log().lines().filter(|l| l.contains("Entering ")).count() as u64,
-        }
-    }
-
-    fn log(&self) -> String {
-        match self {
-            Daemon::Baton { proc, .. } => proc.log(),
-            Daemon::Keepalived(k) => k.log(),
-        }
-    }
-
-    fn stop(&mut self) {
-        match self {
-            Daemon::Baton { proc, .. } => {
-                let _ = proc.stop();
-            }
-            Daemon::Keepalived(k) => {
-                let _ = k.stop();
-            }
-        }
+/// State transitions so far: Baton's counters, keepalived's log lines.
+fn transitions(d: &Daemon) -> u64 {
+    match d {
+        Daemon::Baton { .. } => d
+            .status()
+            .map(|s| s.instances.iter().map(|i| i.counters.transitions).sum())
+            .unwrap_or(0),
+        Daemon::Keepalived(k) => k.log().lines().filter(|l| l.contains("Entering ")).count() as u64,
     }
 }
 
@@ -195,16 +156,8 @@ fn start(
             let conf = lab.dir().join(format!("{host}.toml"));
             std::fs::write(&conf, baton_conf(host, prio, n, advert, &socket))?;
             let log = lab.dir().join(format!("{host}-baton.log"));
-            let args = [
-                "env".as_ref(),
-                "NO_COLOR=1".as_ref(),
-                bin.as_os_str(),
-                "run".as_ref(),
-                "--config".as_ref(),
-                conf.as_os_str(),
-            ];
             Ok(Daemon::Baton {
-                proc: LabProcess::start(lab, host, &args, &log)?,
+                proc: baton_e2e::baton::spawn_baton(lab, host, bin, &conf, None, &log)?,
                 socket,
             })
         }
@@ -265,24 +218,24 @@ fn run(imp: Impl, n: usize, advert: Duration, window: Duration, bin: &Path) -> s
             held(&lab, "lb02", &want)
         );
         let e = fail(msg, &a, &b);
-        a.stop();
-        b.stop();
+        let _ = a.stop();
+        let _ = b.stop();
         return Err(e);
     }
     // Let the election's announcements and the backups' first timers pass.
     std::thread::sleep(advert * 4);
     let (pa, pb) = (a.pids(), b.pids());
     let (ca, cb) = (cpu(&pa), cpu(&pb));
-    let tr0 = a.transitions() + b.transitions();
+    let tr0 = transitions(&a) + transitions(&b);
     std::thread::sleep(window);
     let (cpu_master, cpu_backup) = (cpu(&pa) - ca, cpu(&pb) - cb);
-    let transitions = (a.transitions() + b.transitions()).saturating_sub(tr0);
+    let transitions = (transitions(&a) + transitions(&b)).saturating_sub(tr0);
     let (rss_master_kib, rss_backup_kib) = (rss_kib(&pa), rss_kib(&pb));
     let still = held(&lab, "lb01", &want) == n && held(&lab, "lb02", &want) == 0;
     if !still {
         let e = fail("VIPs moved during the steady window".into(), &a, &b);
-        a.stop();
-        b.stop();
+        let _ = a.stop();
+        let _ = b.stop();
         return Err(e);
     }
 
@@ -311,16 +264,9 @@ fn run(imp: Impl, n: usize, advert: Duration, window: Duration, bin: &Path) -> s
             &b,
         ))
     };
-    a.stop();
-    b.stop();
+    let _ = a.stop();
+    let _ = b.stop();
     r
-}
-
-fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
 }
 
 fn main() -> ExitCode {

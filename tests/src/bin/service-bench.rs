@@ -40,10 +40,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use baton::lab::{
-    self, HttpProber, HttpServer, KaInstance, KaScript, Keepalived, Lab, LabProcess, LabSpec, ProbeReport,
-};
-use baton::status::{Status, TrackStatus};
+use baton::lab::{self, HttpProber, HttpServer, KaInstance, KaScript, Keepalived, Lab, LabSpec, ProbeReport};
+use baton::status::TrackStatus;
+use baton_e2e::arg;
+use baton_e2e::bench::BenchDaemon as Daemon;
 
 const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
 /// The client's GET period.
@@ -95,46 +95,15 @@ impl Rng {
     }
 }
 
-enum Daemon {
-    Baton { proc: LabProcess, socket: PathBuf },
-    Keepalived(Keepalived),
-}
-
-impl Daemon {
-    fn log(&self) -> String {
-        match self {
-            Daemon::Baton { proc, .. } => proc.log(),
-            Daemon::Keepalived(k) => k.log(),
-        }
-    }
-
-    fn status(&self) -> Option<Status> {
-        match self {
-            Daemon::Baton { socket, .. } => baton::control::query_status(socket).ok(),
-            Daemon::Keepalived(_) => None,
-        }
-    }
-
-    fn track(&self) -> Option<TrackStatus> {
-        self.status()?
-            .instances
-            .into_iter()
-            .next()?
-            .tracks
-            .into_iter()
-            .find(|t| t.name == "web")
-    }
-
-    fn stop(&mut self) {
-        match self {
-            Daemon::Baton { proc, .. } => {
-                let _ = proc.stop();
-            }
-            Daemon::Keepalived(k) => {
-                let _ = k.stop();
-            }
-        }
-    }
+/// lb01's `web` track, from Baton's status.
+fn track(d: &Daemon) -> Option<TrackStatus> {
+    d.status()?
+        .instances
+        .into_iter()
+        .next()?
+        .tracks
+        .into_iter()
+        .find(|t| t.name == "web")
 }
 
 /// One node: its daemon and its service (two listeners).
@@ -180,15 +149,7 @@ fn start_node(lab: &Lab, imp: Impl, host: &'static str, prio: u8, bin: &Path) ->
             std::fs::write(&conf, baton_conf(host, prio, lab.dir()))?;
             let socket = lab.dir().join(format!("{host}.sock"));
             let log = lab.dir().join(format!("{host}-baton.log"));
-            let args = [
-                "env".as_ref(),
-                "NO_COLOR=1".as_ref(),
-                bin.as_os_str(),
-                "run".as_ref(),
-                "--config".as_ref(),
-                conf.as_os_str(),
-            ];
-            let proc = LabProcess::start(lab, host, &args, &log)?;
+            let proc = baton_e2e::baton::spawn_baton(lab, host, bin, &conf, None, &log)?;
             Daemon::Baton { proc, socket }
         }
         Impl::Keepalived => {
@@ -232,10 +193,9 @@ fn wait_for<F: FnMut() -> bool>(what: &str, limit: Duration, f: F) -> std::io::R
 /// Both nodes' health checks are passing (and have run a few times).
 fn checks_good(nodes: &[Node]) -> bool {
     nodes.iter().all(|n| match &n.daemon {
-        Daemon::Baton { .. } => n
-            .daemon
-            .track()
-            .is_some_and(|t| t.good && t.runs >= 3 && t.last_healthy == Some(true)),
+        Daemon::Baton { .. } => {
+            track(&n.daemon).is_some_and(|t| t.good && t.runs >= 3 && t.last_healthy == Some(true))
+        }
         // keepalived runs the script every second and logs its changes.
         Daemon::Keepalived(k) => {
             let log = k.log();
@@ -310,7 +270,7 @@ fn run_once(imp: Impl, bin: &Path, frac: f64) -> std::io::Result<RunResult> {
             if lab.holders(vip) != ["lb01"] {
                 return Err(std::io::Error::other("the VIP left lb01 before the stop"));
             }
-            let track_before = nodes[0].daemon.track();
+            let track_before = track(&nodes[0].daemon);
 
             // Phase: a health check of lb01 was just answered; then a random
             // fraction of the check interval.
@@ -356,7 +316,7 @@ fn run_once(imp: Impl, bin: &Path, frac: f64) -> std::io::Result<RunResult> {
             }
             let outage = outage_after(&report, stop)
                 .ok_or_else(|| std::io::Error::other(format!("no answer after the stop: {report}")))?;
-            let track_after = nodes[0].daemon.track();
+            let track_after = track(&nodes[0].daemon);
             Ok(RunResult {
                 phase,
                 outage,
@@ -372,7 +332,7 @@ fn run_once(imp: Impl, bin: &Path, frac: f64) -> std::io::Result<RunResult> {
             }
         }
         for n in &mut nodes {
-            n.daemon.stop();
+            let _ = n.daemon.stop();
         }
         drop(nodes);
         out
@@ -396,13 +356,6 @@ fn median(v: &[Duration]) -> Duration {
 
 fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
-}
-
-fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
 }
 
 fn main() -> ExitCode {

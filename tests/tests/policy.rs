@@ -220,7 +220,8 @@ fn service_death_moves_the_vip_and_back() {
     note(&format!(
         "policy e2e: service death -> track bad {:.1} ms, VIP on lb02 {:.1} ms (detected+moved {:.1} ms wall); \
          client-visible HTTP outage {:.1} ms (bound {:.0} ms); service back -> good {:.1} ms, lb01 master {:.1} ms, \
-         client gap at preempt {:.1} ms; lb01 evaluations: {} runs, last {} us, {} fuel; client: {report}",
+         client gap at preempt {:.1} ms; lb01 evaluations: {} runs, last {} us, {} fuel, CPU mean {} us; \
+         client: {report}",
         ms(bad),
         ms(moved),
         ms(t.elapsed()),
@@ -232,8 +233,17 @@ fn service_death_moves_the_vip_and_back() {
         ta.runs,
         ta.last_elapsed_us,
         ta.last_fuel,
+        ta.mean_cpu_us,
     ));
     let _ = t2;
+    // A thread cannot spend more CPU than its wall time; a check spends some.
+    assert!(
+        ta.mean_cpu_us > 0 && ta.last_cpu_us <= ta.last_elapsed_us + 50,
+        "CPU per evaluation: mean {} us, last {} us of {} us",
+        ta.mean_cpu_us,
+        ta.last_cpu_us,
+        ta.last_elapsed_us
+    );
     assert!(
         outage > Duration::ZERO && outage < OUTAGE_BOUND,
         "client-visible outage {outage:?} (bound {OUTAGE_BOUND:?}): {report}\n{}",
@@ -557,7 +567,7 @@ fn policy_test_command() {
         out.contains("decision:     failed: tcp 127.0.0.1:1: refused"),
         "{out}"
     );
-    assert!(out.contains("instructions: "), "{out}");
+    assert!(out.contains("instructions: ") && out.contains("cpu: "), "{out}");
     let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
     let port = listener.local_addr().expect("addr").port();
     let (code, out) = run(port);

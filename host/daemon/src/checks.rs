@@ -221,6 +221,9 @@ pub struct TrackRun {
     pub last_reason: Option<String>,
     pub last_elapsed: Duration,
     pub last_fuel: u64,
+    /// CPU of the last evaluation, and of all of them.
+    pub last_cpu: Duration,
+    pub cpu_total: Duration,
     /// When the last evaluation completed.
     pub last_at: Option<Instant>,
 }
@@ -259,6 +262,8 @@ impl TrackRun {
             last_reason: None,
             last_elapsed: Duration::ZERO,
             last_fuel: 0,
+            last_cpu: Duration::ZERO,
+            cpu_total: Duration::ZERO,
             last_at: None,
         }
     }
@@ -293,6 +298,8 @@ impl TrackRun {
         let healthy = ev.is_healthy();
         let reason = ev.failure_reason();
         let weight = ev.outcome.as_ref().ok().and_then(|v| v.weight);
+        self.last_cpu = ev.cpu;
+        self.cpu_total += ev.cpu;
         self.complete_with(healthy, reason, weight, ev.elapsed, ev.fuel_consumed, now)
     }
 
@@ -619,6 +626,7 @@ pub fn render_evaluation(label: &str, policy: &LoadedPolicy, load_time: Duration
         ))
     );
     let _ = writeln!(s, "elapsed:      {}", format_duration_us(ev.elapsed));
+    let _ = writeln!(s, "cpu:          {}", format_duration_us(ev.cpu));
     let _ = writeln!(s, "instructions: {} (fuel consumed)", ev.fuel_consumed);
     if ev.logs.is_empty() {
         let _ = writeln!(s, "logs:         -");

@@ -1019,6 +1019,8 @@ impl Daemon {
                                 last_reason: t.last_reason.clone(),
                                 last_failure: t.tracker.last_reason().map(String::from),
                                 last_elapsed_us: t.last_elapsed.as_micros() as u64,
+                                last_cpu_us: t.last_cpu.as_micros() as u64,
+                                mean_cpu_us: (t.cpu_total.as_micros() / u128::from(t.runs.max(1))) as u64,
                                 last_fuel: t.last_fuel,
                                 last_ms_ago: t
                                     .last_at

@@ -77,6 +77,11 @@ pub struct TrackStatus {
     /// Why the last failed evaluation failed, even if healthy since.
     pub last_failure: Option<String>,
     pub last_elapsed_us: u64,
+    /// CPU time of the last evaluation, and the mean over all of them.
+    #[serde(default)]
+    pub last_cpu_us: u64,
+    #[serde(default)]
+    pub mean_cpu_us: u64,
     /// Fuel the last evaluation consumed (about one unit per wasm instruction).
     pub last_fuel: u64,
     pub last_ms_ago: Option<u64>,
@@ -199,7 +204,7 @@ impl Status {
                 };
                 let _ = writeln!(
                     s,
-                    "{:13}track {} ({}): {}, effect {}, runs {}, last {:.3} ms {} fuel: {}",
+                    "{:13}track {} ({}): {}, effect {}, runs {}, last {:.3} ms (CPU {:.3} ms, mean {:.3} ms) {} fuel: {}",
                     "",
                     t.name,
                     if t.good { "good" } else { "bad" },
@@ -207,6 +212,8 @@ impl Status {
                     t.effect,
                     t.runs,
                     t.last_elapsed_us as f64 / 1000.0,
+                    t.last_cpu_us as f64 / 1000.0,
+                    t.mean_cpu_us as f64 / 1000.0,
                     t.last_fuel,
                     last
                 );

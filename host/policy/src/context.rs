@@ -172,6 +172,9 @@ pub struct Evaluation {
     pub outcome: Result<Verdict, EvalError>,
     /// Wall time from start to end of the evaluation (instantiate + call).
     pub elapsed: Duration,
+    /// CPU time the evaluating thread spent on it (instantiation, guest code,
+    /// host calls; not the time it slept or waited on a probe).
+    pub cpu: Duration,
     /// Fuel consumed by guest code: roughly a count of executed wasm instructions.
     /// Exact when the guest returned; when it trapped (deadline, panic...) it can be
     /// an undercount, as wasmtime keeps the running count in a register between
@@ -209,6 +212,7 @@ impl Evaluation {
         Evaluation {
             outcome: Err(err),
             elapsed: Duration::ZERO,
+            cpu: Duration::ZERO,
             fuel_consumed: 0,
             logs: Vec::new(),
             denials: Vec::new(),

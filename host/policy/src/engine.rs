@@ -430,6 +430,7 @@ impl LoadedPolicy {
     /// an [`EvalError`].
     pub fn evaluate(&self, ctx: EvalContext) -> Evaluation {
         let start = Instant::now();
+        let cpu_start = thread_cpu();
         let engine = PolicyEngine {
             inner: self.engine.clone(),
         };
@@ -489,11 +490,18 @@ impl LoadedPolicy {
         Evaluation {
             outcome,
             elapsed,
+            cpu: thread_cpu().saturating_sub(cpu_start),
             fuel_consumed,
             logs,
             denials,
         }
     }
+}
+
+/// This thread's CPU time so far.
+fn thread_cpu() -> Duration {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .map_or(Duration::ZERO, Duration::from)
 }
 
 fn convert_verdict(v: host::WitVerdict) -> Verdict {

@@ -521,11 +521,19 @@ fn main() -> ExitCode {
                 f.sort_unstable();
                 f[f.len() / 2]
             };
+            let cpu = |v: &[&TrackStatus]| {
+                median(
+                    &v.iter()
+                        .map(|t| Duration::from_micros(t.mean_cpu_us))
+                        .collect::<Vec<_>>(),
+                )
+            };
             print!(
                 "\nBaton's evaluation cost (lb01, `baton status --json` tracks, median over runs): \
-                 healthy {:.0} us / {} fuel",
+                 healthy {:.0} us wall / {} fuel, CPU per evaluation {:.0} us (mean of each run's checks)",
                 us(&before).as_secs_f64() * 1e6,
-                fuel(&before)
+                fuel(&before),
+                cpu(&before).as_secs_f64() * 1e6
             );
             if !after.is_empty() {
                 print!(

@@ -96,10 +96,19 @@ impl<T: Policy> bindings::Guest for T {
 
 /// Exports a [`Policy`] implementation as this component's `check`.
 ///
-/// ```rust,ignore
+/// ```rust
+/// use baton_guest::{Facts, Policy, Result, Settings, Verdict, healthy};
+///
 /// struct Mine;
-/// impl baton_guest::Policy for Mine { /* ... */ }
+///
+/// impl Policy for Mine {
+///     fn check(_settings: &Settings, _facts: &Facts) -> Result<Verdict> {
+///         Ok(healthy())
+///     }
+/// }
+///
 /// baton_guest::export_health!(Mine);
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! export_health {

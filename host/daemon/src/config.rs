@@ -240,10 +240,15 @@ pub struct InstanceConfig {
 
 impl InstanceConfig {
     /// The family of its addresses.
+    /// Whether traffic to the VIPs is delivered: Accept_Mode, or the owner.
+    pub fn accepts_vip_traffic(&self) -> bool {
+        self.accept || self.priority == 255
+    }
+
     /// The VIPs this node must not accept traffic for (Accept_Mode false,
     /// not the owner).
     pub fn no_accept_vips(&self) -> Vec<IpAddr> {
-        if self.accept || self.priority == 255 {
+        if self.accepts_vip_traffic() {
             return Vec::new();
         }
         self.vips.iter().map(|v| v.addr).collect()

@@ -984,7 +984,7 @@ impl Daemon {
                     }),
                     vips: inst.vip_strings(),
                     holding_vips: inst.holding,
-                    accepts_vip_traffic: inst.cfg.no_accept_vips().is_empty(),
+                    accepts_vip_traffic: inst.cfg.accepts_vip_traffic(),
                     advert_interval_ms: ms(inst.cfg.advert_interval),
                     master_down_interval_ms: ms(v.master_down_interval()),
                     last_transition: v.last_transition().map(|t| TransitionStatus {

@@ -572,15 +572,7 @@ pub(crate) fn hex(d: &[u8]) -> String {
 
 /// Parses a 64-hex-digit sha256 (as written in a config's `sha256 = "..."`).
 pub fn parse_sha256(s: &str) -> Result<[u8; 32], PolicyError> {
-    let s = s.trim();
-    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(PolicyError::Grant(format!("sha256 {s:?} is not 64 hex digits")));
-    }
-    let mut out = [0u8; 32];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap_or(0);
-    }
-    Ok(out)
+    baton_config::parse_sha256(s).map_err(PolicyError::Grant)
 }
 
 #[cfg(test)]

@@ -12,13 +12,13 @@ use baton_vrrp::{Auth, Family, V3Checksum, Version};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::suggest::closest;
-use super::vip::{ifname_problem, parse_vip};
-use super::{
+use crate::duration::{format_duration, parse_duration};
+use crate::suggest::closest;
+use crate::vip::{ifname_problem, parse_vip};
+use crate::{
     BUILTIN_POLICIES, Config, DEFAULT_SOCKET, Garp, InstanceConfig, Policy, PolicySource, Remedy, SplitBrain,
     Track, Vip,
 };
-use crate::duration::{format_duration, parse_duration};
 
 type Value<'i> = Spanned<DeValue<'i>>;
 type Errors = Vec<(usize, String)>;
@@ -450,7 +450,7 @@ impl<'t> Cx<'t> {
             Some(v) => self.word(v, "router_id").map(str::to_string),
             None => None,
         }
-        .unwrap_or_else(super::hostname);
+        .unwrap_or_else(crate::hostname);
         let socket = doc
             .get("socket")
             .and_then(|v| self.path(v, "socket"))
@@ -676,7 +676,7 @@ impl<'t> Cx<'t> {
         };
         let sha256 = t.get("sha256").and_then(|hv| {
             let s = self.string(hv, "sha256")?;
-            match decode_sha256(s) {
+            match crate::parse_sha256(s).ok() {
                 Some(d) => Some(d),
                 None => {
                     self.err(hv.span().start, "sha256: expected 64 hexadecimal digits");
@@ -696,7 +696,7 @@ impl<'t> Cx<'t> {
                 let Some(s) = self.string(item, "allow") else {
                     continue;
                 };
-                match baton_policy::NetPattern::parse(s) {
+                match crate::NetPattern::parse(s) {
                     Ok(_) if allow.iter().any(|a| a == s) => {
                         self.err(item.span().start, format!("allow: `{s}` is listed twice"));
                     }
@@ -1561,20 +1561,4 @@ impl<'t> Cx<'t> {
             }
         }
     }
-}
-
-fn decode_sha256(s: &str) -> Option<[u8; 32]> {
-    let b = s.as_bytes();
-    if b.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    if !b.iter().all(u8::is_ascii_hexdigit) {
-        return None;
-    }
-    for (i, pair) in b.chunks(2).enumerate() {
-        let hex = std::str::from_utf8(pair).ok()?;
-        out[i] = u8::from_str_radix(hex, 16).ok()?;
-    }
-    Some(out)
 }

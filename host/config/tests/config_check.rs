@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use baton::config::{self, Config, Family, Garp, PolicySource};
+use baton_config::{self as config, Config, Family, Garp, PolicySource};
 use baton_vrrp::{Auth, V3Checksum, Version};
 
 const FILE: &str = "t.toml";

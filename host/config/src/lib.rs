@@ -1,4 +1,6 @@
-//! The daemon's TOML configuration: its types, its parser and `baton check`.
+//! baton-config: Baton's configuration as a typed model, its validation,
+//! and its front ends (TOML today; keepalived.conf next). No I/O beyond
+//! reading the config file.
 //!
 //! Every mistake is an error, never a warning, reported as
 //! `FILE:LINE:COL: message` with the 1-based line and column (in characters)
@@ -50,6 +52,8 @@
 //! ```
 
 mod check;
+pub mod duration;
+mod net;
 mod suggest;
 mod syntax;
 mod vip;
@@ -64,9 +68,11 @@ use std::time::Duration;
 pub use baton_vrrp::Family;
 use baton_vrrp::{Auth, V3Checksum, Version};
 
+pub use net::{NetPattern, parse_sha256};
 pub use vip::parse_vip;
 
-pub use crate::DEFAULT_SOCKET;
+/// Where the control socket lives unless the config or `--socket` say otherwise.
+pub const DEFAULT_SOCKET: &str = "/run/baton/baton.sock";
 
 /// The policies built into the binary, named `builtin:NAME` in `source`.
 pub const BUILTIN_POLICIES: &[&str] = &[

@@ -16,8 +16,8 @@ use crate::duration::{format_duration, parse_duration};
 use crate::suggest::closest;
 use crate::vip::{ifname_problem, parse_vip};
 use crate::{
-    BUILTIN_POLICIES, Config, DEFAULT_SOCKET, Garp, InstanceConfig, Policy, PolicySource, Remedy, SplitBrain,
-    Track, Vip,
+    BUILTIN_POLICIES, Check, Config, DEFAULT_SOCKET, Garp, InstanceConfig, Policy, PolicySource, Remedy,
+    SplitBrain, Track, Vip,
 };
 
 type Value<'i> = Spanned<DeValue<'i>>;
@@ -29,6 +29,7 @@ const TOP_KEYS: &[&str] = &[
     "log_file",
     "garp",
     "policy",
+    "check",
     "remedy",
     "instance",
 ];
@@ -140,8 +141,10 @@ const AUTH_ALIASES: &[(&str, &str)] = &[
     ("auth_pass", "it is `password` here"),
     ("pass", "it is `password` here"),
 ];
+const CHECK_KEYS: &[&str] = &["name", "policy", "interval", "timeout", "config"];
 const TRACK_KEYS: &[&str] = &[
     "policy",
+    "check",
     "interval",
     "timeout",
     "weight",
@@ -530,6 +533,31 @@ impl<'t> Cx<'t> {
             }
         }
 
+        let mut checks: Vec<Check> = Vec::new();
+        if let Some(v) = doc.get("check")
+            && let Some(items) = self.array_of_tables(v, "check")
+        {
+            let mut seen: HashMap<String, usize> = HashMap::new();
+            for item in items {
+                let Some((check, name_at)) = self.check_table(item, &known) else {
+                    continue;
+                };
+                if let Some(first) = seen.get(&check.name) {
+                    let line = self.line_of(*first);
+                    self.err(
+                        name_at,
+                        format!(
+                            "duplicate check name `{}` (first defined at line {line})",
+                            check.name
+                        ),
+                    );
+                } else {
+                    seen.insert(check.name.clone(), name_at);
+                    checks.push(check);
+                }
+            }
+        }
+
         let mut instances = Vec::new();
         let mut placed: Vec<Placed> = Vec::new();
         match doc.get("instance") {
@@ -543,7 +571,7 @@ impl<'t> Cx<'t> {
                         );
                     }
                     for item in items {
-                        if let Some((i, p)) = self.instance(item, &known, &garp) {
+                        if let Some((i, p)) = self.instance(item, &known, &checks, &garp) {
                             instances.push(i);
                             placed.push(p);
                         }
@@ -560,9 +588,68 @@ impl<'t> Cx<'t> {
             log_file,
             garp,
             policies,
+            checks,
             remedies,
             instances,
         }
+    }
+
+    /// One `[[check]]`, and where its name is.
+    fn check_table(&mut self, v: &Value<'_>, policies: &[Known]) -> Option<(Check, usize)> {
+        let DeValue::Table(t) = v.get_ref() else {
+            return None;
+        };
+        let before = self.errs.len();
+        self.known_keys(
+            t,
+            CHECK_KEYS,
+            "[[check]]",
+            &[(
+                "weight",
+                "weight, rise and fall belong to each [[instance.track]] that tracks the check",
+            )],
+        );
+        let name = match t.get("name") {
+            Some(nv) => self
+                .word(nv, "check.name")
+                .map(|n| (n.to_string(), nv.span().start)),
+            None => {
+                self.err(v.span().start, "[[check]] without `name`");
+                None
+            }
+        };
+        let policy = match t.get("policy") {
+            Some(pv) => self.policy_ref(pv, "check.policy", policies, false),
+            None => {
+                self.err(v.span().start, "[[check]] without `policy`");
+                None
+            }
+        };
+        let interval = t.get("interval").map_or(Some(Duration::from_secs(1)), |iv| {
+            self.duration(iv, "check.interval", TRACK_INTERVAL_MIN, HOUR)
+        });
+        let timeout = match t.get("timeout") {
+            None => interval,
+            Some(tv) => self.duration(tv, "check.timeout", Duration::from_millis(1), HOUR),
+        };
+        let config = t
+            .get("config")
+            .map(|cv| self.settings(cv, "check.config"))
+            .unwrap_or_default();
+        if self.errs.len() != before {
+            return None;
+        }
+        let ((name, at), policy, interval, timeout) = (name?, policy?, interval?, timeout?);
+        Some((
+            Check {
+                name,
+                policy,
+                interval,
+                timeout,
+                config,
+            },
+            at,
+        ))
     }
 
     fn line_of(&self, at: usize) -> usize {
@@ -928,6 +1015,7 @@ impl<'t> Cx<'t> {
         &mut self,
         v: &Value<'_>,
         policies: &[Known],
+        checks: &[Check],
         global_garp: &Garp,
     ) -> Option<(InstanceConfig, Placed)> {
         let DeValue::Table(t) = v.get_ref() else {
@@ -1169,19 +1257,24 @@ impl<'t> Cx<'t> {
         {
             let mut seen: Vec<(String, usize)> = Vec::new();
             for item in items {
-                if let Some((tr, at)) = self.track(item, policies) {
-                    if let Some((_, first)) = seen.iter().find(|(p, _)| *p == tr.policy) {
+                if let Some((tr, at)) = self.track(item, policies, checks) {
+                    if let Some((_, first)) = seen.iter().find(|(p, _)| p == tr.name()) {
                         let line = self.line_of(*first);
+                        let key = if tr.check.is_some() {
+                            "track.check"
+                        } else {
+                            "track.policy"
+                        };
                         self.err(
                             at,
                             format!(
-                                "track.policy: `{}` is already tracked by this instance (line {line})",
-                                tr.policy
+                                "{key}: `{}` is already tracked by this instance (line {line})",
+                                tr.name()
                             ),
                         );
                         continue;
                     }
-                    seen.push((tr.policy.clone(), at));
+                    seen.push((tr.name().to_string(), at));
                     tracks.push(tr);
                 }
             }
@@ -1429,7 +1522,7 @@ impl<'t> Cx<'t> {
     }
 
     /// A track and the offset of its policy name.
-    fn track(&mut self, v: &Value<'_>, policies: &[Known]) -> Option<(Track, usize)> {
+    fn track(&mut self, v: &Value<'_>, policies: &[Known], checks: &[Check]) -> Option<(Track, usize)> {
         let DeValue::Table(t) = v.get_ref() else {
             return None;
         };
@@ -1443,12 +1536,18 @@ impl<'t> Cx<'t> {
                 ("settings", "per-instance settings are `config`"),
             ],
         );
+        if let Some(cv) = t.get("check") {
+            return self.check_track(t, cv, checks, before);
+        }
         let policy = match t.get("policy") {
             Some(pv) => self
                 .policy_ref(pv, "track.policy", policies, false)
                 .map(|p| (p, pv.span().start)),
             None => {
-                self.err(v.span().start, "[[instance.track]] without `policy`");
+                self.err(
+                    v.span().start,
+                    "[[instance.track]] without `policy` (its own check) or `check` (a [[check]] of the node)",
+                );
                 None
             }
         };
@@ -1459,18 +1558,7 @@ impl<'t> Cx<'t> {
             None => interval,
             Some(tv) => self.duration(tv, "track.timeout", Duration::from_millis(1), HOUR),
         };
-        let weight = t.get("weight").map_or(Some(0), |wv| {
-            self.int(wv, "track.weight", -WEIGHT_MAX..=WEIGHT_MAX)
-        });
-        let rise = t
-            .get("rise")
-            .map_or(Some(1), |rv| self.int(rv, "track.rise", 1..=i128::from(u32::MAX)));
-        let fall = t
-            .get("fall")
-            .map_or(Some(1), |fv| self.int(fv, "track.fall", 1..=i128::from(u32::MAX)));
-        let init_fail = t
-            .get("init_fail")
-            .map_or(Some(false), |bv| self.boolean(bv, "track.init_fail"));
+        let (weight, rise, fall, init_fail) = self.tracker_settings(t);
         let config = t
             .get("config")
             .map(|cv| self.settings(cv, "track.config"))
@@ -1483,6 +1571,7 @@ impl<'t> Cx<'t> {
         Some((
             Track {
                 policy,
+                check: None,
                 interval,
                 timeout,
                 weight: weight as i32,
@@ -1493,6 +1582,79 @@ impl<'t> Cx<'t> {
             },
             at,
         ))
+    }
+
+    /// A track that follows a node-level `[[check]]`: weight, rise, fall and
+    /// init_fail are its own; the rest is the check's.
+    fn check_track(
+        &mut self,
+        t: &DeTable<'_>,
+        cv: &Value<'_>,
+        checks: &[Check],
+        before: usize,
+    ) -> Option<(Track, usize)> {
+        for key in ["policy", "interval", "timeout", "config"] {
+            if let Some((k, _)) = t.get_key_value(key) {
+                self.err(
+                    k.span().start,
+                    format!("track.{key}: a track with `check` takes its {key} from the [[check]]"),
+                );
+            }
+        }
+        let check = self.string(cv, "track.check").and_then(|name| {
+            let found = checks.iter().find(|c| c.name == name);
+            if found.is_none() {
+                let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+                let hint = match closest(name, &names) {
+                    Some(c) => format!(" (did you mean `{c}`?)"),
+                    None => String::new(),
+                };
+                self.err(
+                    cv.span().start,
+                    format!("track.check: no [[check]] named `{name}`{hint}"),
+                );
+            }
+            found.cloned()
+        });
+        let (weight, rise, fall, init_fail) = self.tracker_settings(t);
+        if self.errs.len() != before {
+            return None;
+        }
+        let (check, weight, rise, fall, init_fail) = (check?, weight?, rise?, fall?, init_fail?);
+        Some((
+            Track {
+                policy: check.policy.clone(),
+                check: Some(check.name.clone()),
+                interval: check.interval,
+                timeout: check.timeout,
+                weight: weight as i32,
+                rise: rise as u32,
+                fall: fall as u32,
+                init_fail,
+                config: BTreeMap::new(),
+            },
+            cv.span().start,
+        ))
+    }
+
+    /// A track's weight, rise, fall and init_fail, with their defaults.
+    fn tracker_settings(
+        &mut self,
+        t: &DeTable<'_>,
+    ) -> (Option<i128>, Option<i128>, Option<i128>, Option<bool>) {
+        let weight = t.get("weight").map_or(Some(0), |wv| {
+            self.int(wv, "track.weight", -WEIGHT_MAX..=WEIGHT_MAX)
+        });
+        let rise = t
+            .get("rise")
+            .map_or(Some(1), |rv| self.int(rv, "track.rise", 1..=i128::from(u32::MAX)));
+        let fall = t
+            .get("fall")
+            .map_or(Some(1), |fv| self.int(fv, "track.fall", 1..=i128::from(u32::MAX)));
+        let init_fail = t
+            .get("init_fail")
+            .map_or(Some(false), |bv| self.boolean(bv, "track.init_fail"));
+        (weight, rise, fall, init_fail)
     }
 
     fn split_brain(&mut self, v: &Value<'_>, t: &DeTable<'_>, policies: &[Known]) -> Option<SplitBrain> {

@@ -97,6 +97,8 @@ pub struct Config {
     /// The global `[garp]` defaults (each instance has its own, merged, copy).
     pub garp: Garp,
     pub policies: Vec<Policy>,
+    /// `[[check]]`: health checks run once per node, tracked by many instances.
+    pub checks: Vec<Check>,
     /// `[[remedy]]`: commands a policy may run by name.
     pub remedies: Vec<Remedy>,
     pub instances: Vec<InstanceConfig>,
@@ -109,6 +111,10 @@ impl Config {
 
     pub fn policy(&self, name: &str) -> Option<&Policy> {
         self.policies.iter().find(|p| p.name == name)
+    }
+
+    pub fn check(&self, name: &str) -> Option<&Check> {
+        self.checks.iter().find(|c| c.name == name)
     }
 
     pub fn instance(&self, name: &str) -> Option<&InstanceConfig> {
@@ -244,8 +250,15 @@ pub struct InstanceConfig {
     pub split_brain: Option<SplitBrain>,
 }
 
+impl Track {
+    /// What it goes by in status, logs and weight sources: its check's name,
+    /// or its policy's.
+    pub fn name(&self) -> &str {
+        self.check.as_deref().unwrap_or(&self.policy)
+    }
+}
+
 impl InstanceConfig {
-    /// The family of its addresses.
     /// Whether traffic to the VIPs is delivered: Accept_Mode, or the owner.
     pub fn accepts_vip_traffic(&self) -> bool {
         self.accept || self.priority == 255
@@ -260,6 +273,7 @@ impl InstanceConfig {
         self.vips.iter().map(|v| v.addr).collect()
     }
 
+    /// The family of its addresses.
     pub fn family(&self) -> Family {
         self.vips.first().map_or(Family::V4, |v| Family::of(&v.addr))
     }
@@ -292,11 +306,29 @@ impl InstanceConfig {
     }
 }
 
-/// `[[instance.track]]`: a health policy run periodically.
+/// `[[check]]`: a health policy evaluated once per `interval` for the whole
+/// node, however many instances track it (keepalived's `vrrp_script`). Its
+/// evaluations see no instance facts.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Track {
+pub struct Check {
+    pub name: String,
     /// Names a [`Policy`].
     pub policy: String,
+    pub interval: Duration,
+    pub timeout: Duration,
+    /// Merged over the policy's `config`.
+    pub config: BTreeMap<String, String>,
+}
+
+/// `[[instance.track]]`: a health policy run periodically for this instance
+/// (`policy = ...`), or a node-level [`Check`] it follows (`check = ...`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Track {
+    /// Names a [`Policy`] (a check's policy when `check` is set).
+    pub policy: String,
+    /// The [`Check`] this track follows; `None`: the instance runs its own.
+    /// With a check, `interval`, `timeout` and `config` are the check's.
+    pub check: Option<String>,
     pub interval: Duration,
     pub timeout: Duration,
     /// Added to the priority while failed; 0: FAULT while failed.

@@ -662,6 +662,7 @@ mod tests {
     fn track(policy: &str, weight: i32) -> Track {
         Track {
             policy: policy.into(),
+            check: None,
             interval: Duration::from_millis(20),
             timeout: Duration::from_millis(20),
             weight,

@@ -1,13 +1,16 @@
-//! baton: the daemon. It owns the TOML config and its validation, the tokio
-//! driver that runs baton-vrrp instances over baton-net's Linux I/O, the
-//! control socket and `baton status`, and the network-namespace lab.
+//! baton: the daemon and its command line. It owns the tokio driver that
+//! feeds the node (baton-node) time, packets, link events and results and
+//! has [`io`] carry out its effects on Linux (baton-net, baton-policy), policy
+//! loading and `baton policy test`, the control socket, logging, and the
+//! `baton lab` demo. The config is baton-config's; the status, baton-node's.
 
 pub mod checks;
 pub mod control;
 pub mod demo;
 pub mod driver;
+pub mod io;
 pub mod lab;
 pub mod logging;
-pub mod status;
 
 pub use baton_config::{self as config, DEFAULT_SOCKET, duration};
+pub use baton_node::status;

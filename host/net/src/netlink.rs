@@ -196,6 +196,19 @@ impl Netlink {
         one_link(req, &what).await
     }
 
+    /// Every link of the namespace.
+    pub async fn links(&self) -> io::Result<Vec<Link>> {
+        let msgs: Vec<LinkMessage> = self
+            .handle
+            .link()
+            .get()
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| nl_error(e, "listing links"))?;
+        Ok(msgs.iter().filter_map(link_from_msg).collect())
+    }
+
     /// The link with `index`; `ErrorKind::NotFound` if there is none.
     pub async fn link_by_index(&self, index: u32) -> io::Result<Link> {
         let what = format!("looking up interface index {index}");

@@ -163,6 +163,8 @@ pub enum ConfigError {
     V3Auth,
     Interval(Version, Duration),
     BadPassword(usize),
+    /// A reconfiguration changed the VRID or the family.
+    Identity,
 }
 
 impl fmt::Display for ConfigError {
@@ -190,6 +192,7 @@ impl fmt::Display for ConfigError {
                 )
             }
             ConfigError::BadPassword(n) => write!(f, "password of {n} bytes: it must be 1..=8"),
+            ConfigError::Identity => write!(f, "the VRID and the address family cannot change in place"),
         }
     }
 }
@@ -511,6 +514,38 @@ impl Instance {
                 }
             }
         }
+    }
+
+    /// Applies a reloaded config in place. Nothing happens that the change
+    /// itself does not call for: no transition, and no advert beyond the one a
+    /// Master sends at once when its priority changes (as for
+    /// [`Command::SetPriority`]). A new advert interval takes effect from the
+    /// next advert (Master) or the next Master_Down_Interval (Backup). The VRID
+    /// and family must stay: changing them makes another virtual router.
+    pub fn reconfigure(&mut self, now: Instant, cfg: Config) -> Result<(), ConfigError> {
+        cfg.validate()?;
+        if cfg.vrid != self.cfg.vrid || cfg.family() != self.cfg.family() {
+            return Err(ConfigError::Identity);
+        }
+        let before = self.effective_priority();
+        let interval_changed = cfg.advert_interval != self.cfg.advert_interval;
+        self.cfg = cfg;
+        if interval_changed {
+            match self.state {
+                State::Master => {
+                    self.master_adver_interval = self.cfg.advert_interval;
+                    let next = now + self.cfg.advert_interval;
+                    self.adver_at = Some(self.adver_at.map_or(next, |t| t.min(next)));
+                }
+                // v3 keeps the interval it learnt from the Master it hears.
+                State::Backup if self.cfg.version == Version::V2 || self.master.is_none() => {
+                    self.master_adver_interval = self.cfg.advert_interval;
+                }
+                _ => {}
+            }
+        }
+        self.priority_changed(now, before);
+        Ok(())
     }
 
     /// A Backup that was about to preempt a lower-priority Master may no longer

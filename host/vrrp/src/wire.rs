@@ -48,7 +48,7 @@ impl Version {
 }
 
 /// Address family of a virtual router; also the family of its adverts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Family {
     V4,
     V6,

@@ -1,0 +1,337 @@
+//! Executes the node's effects on Linux and answers them: raw VRRP sockets
+//! (each read by a task of its own), VIPs over netlink, gratuitous ARP /
+//! unsolicited NA, the accept-mode nftables table, policy evaluations on the
+//! worker pool. Nothing here decides anything: a failure is handed back to
+//! the node, which does.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use baton_net::{Link, LinkEvent, Netlink, RecvError, VrrpSocket};
+use baton_node::{
+    CheckKey, CheckResult, CheckRun, Effect, Event, InstanceFacts, Level, Node, RunId, SocketKey, VipOp,
+};
+use baton_policy::{
+    EvalContext, Evaluation, Facts, Grants, InstanceStatus as PolicyInstance, PolicyRunner, VrrpState,
+};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::checks::{self, Loaded};
+use crate::config::{Config, Vip};
+
+/// What the I/O side reports back to the loop.
+#[derive(Debug)]
+pub enum Input {
+    /// A packet and when it arrived (taken before the channel hop, so the
+    /// Master_Down_Timer restarts from the arrival, not from our processing).
+    Packet(SocketKey, Instant, Result<baton_net::Received, RecvError>),
+    /// An evaluation ended.
+    Check {
+        run: RunId,
+        key: CheckKey,
+        result: Box<CheckResult>,
+    },
+}
+
+struct OpenSocket {
+    socket: Arc<VrrpSocket>,
+    reader: JoinHandle<()>,
+}
+
+/// The executor.
+pub struct Io {
+    pub nl: Netlink,
+    sockets: HashMap<SocketKey, OpenSocket>,
+    /// Links by name, kept current from link events.
+    links: HashMap<String, Link>,
+    announcer: baton_net::Announcer,
+    runner: PolicyRunner,
+    /// The loaded policies of the config in force, by name.
+    pub policies: Loaded,
+    /// The config in force (grants come from it).
+    pub cfg: Config,
+    /// Grants per check, built on first use after each reload.
+    grants: HashMap<CheckKey, Arc<Grants>>,
+    packets: mpsc::Sender<Input>,
+    results: mpsc::UnboundedSender<Input>,
+}
+
+impl std::fmt::Debug for Io {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Io")
+            .field("sockets", &self.sockets.len())
+            .finish()
+    }
+}
+
+impl Io {
+    pub fn new(
+        nl: Netlink,
+        links: Vec<Link>,
+        runner: PolicyRunner,
+        policies: Loaded,
+        cfg: Config,
+        packets: mpsc::Sender<Input>,
+        results: mpsc::UnboundedSender<Input>,
+    ) -> Io {
+        Io {
+            nl,
+            sockets: HashMap::new(),
+            links: links.into_iter().map(|l| (l.name.clone(), l)).collect(),
+            announcer: baton_net::Announcer::new(),
+            runner,
+            policies,
+            cfg,
+            grants: HashMap::new(),
+            packets,
+            results,
+        }
+    }
+
+    /// A reload was applied: its policies and grants from now on.
+    pub fn swap(&mut self, cfg: Config, policies: Loaded) {
+        self.cfg = cfg;
+        self.policies = policies;
+        self.grants.clear();
+    }
+
+    /// Keeps the link table current; returns the link's name and state.
+    pub fn link_event(&mut self, ev: &LinkEvent) -> (String, bool) {
+        match ev {
+            LinkEvent::Changed(l) => {
+                self.links.insert(l.name.clone(), l.clone());
+                (l.name.clone(), l.up)
+            }
+            LinkEvent::Removed { name, .. } => {
+                self.links.remove(name);
+                (name.clone(), false)
+            }
+        }
+    }
+
+    async fn link(&mut self, name: &str) -> Result<Link, String> {
+        if let Some(l) = self.links.get(name) {
+            return Ok(l.clone());
+        }
+        let l = self.nl.link_by_name(name).await.map_err(|e| e.to_string())?;
+        self.links.insert(name.to_string(), l.clone());
+        Ok(l)
+    }
+
+    /// Carries out every effect the node has, in order, answering those that
+    /// can fail at once.
+    pub async fn execute(&mut self, node: &mut Node) {
+        while let Some(effect) = node.poll_effect() {
+            match effect {
+                Effect::OpenSocket { key, multicast } => {
+                    let r = self.open_socket(&key, multicast).await;
+                    node.handle_socket_result(Instant::now(), &key, r);
+                }
+                Effect::CloseSocket { key } => {
+                    if let Some(s) = self.sockets.remove(&key) {
+                        s.reader.abort();
+                    }
+                }
+                Effect::Send {
+                    socket, dst, packet, ..
+                } => {
+                    if let Some(s) = self.sockets.get(&socket)
+                        && let Err(e) = s.socket.send(&packet, dst).await
+                    {
+                        tracing::debug!("sending advert on {socket} to {dst}: {e}");
+                    }
+                }
+                Effect::AddVip { instance, vip } => {
+                    let t0 = Instant::now();
+                    let r = self.add_vip(&vip).await;
+                    tracing::debug!("VIP {vip} added in {:?}", t0.elapsed());
+                    node.handle_vip_result(Instant::now(), instance, &vip, VipOp::Add, r);
+                }
+                Effect::RemoveVip { instance, vip } => {
+                    let r = self.remove_vip(&vip).await;
+                    node.handle_vip_result(Instant::now(), instance, &vip, VipOp::Remove, r);
+                }
+                Effect::Announce { vip, source, .. } => self.announce(&vip, source).await,
+                Effect::SetFirewall { drop } => {
+                    let r = baton_net::firewall::set_no_accept(&drop).map_err(|e| e.to_string());
+                    node.handle_firewall_result(Instant::now(), r);
+                }
+                Effect::RunCheck(run) => self.run_check(*run),
+                Effect::Event(ev) => log_event(&ev),
+            }
+        }
+    }
+
+    async fn open_socket(&mut self, key: &SocketKey, multicast: bool) -> Result<(), String> {
+        if let Some(old) = self.sockets.remove(key) {
+            old.reader.abort();
+        }
+        let link = self.link(&key.interface).await?;
+        let socket = VrrpSocket::open(link.index, &link.name, key.family, key.source, multicast)
+            .map_err(|e| e.to_string())?;
+        let socket = Arc::new(socket);
+        let sock = socket.clone();
+        let tx = self.packets.clone();
+        let k = key.clone();
+        let reader = tokio::spawn(async move {
+            loop {
+                let r = sock.recv().await;
+                let at = Instant::now();
+                // A socket error (a downed link, say) is reported and retried,
+                // never fatal: the link may come back.
+                let pause = matches!(r, Err(RecvError::Io(_)));
+                if tx.send(Input::Packet(k.clone(), at, r)).await.is_err() {
+                    break;
+                }
+                if pause {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        });
+        self.sockets.insert(key.clone(), OpenSocket { socket, reader });
+        Ok(())
+    }
+
+    async fn add_vip(&mut self, vip: &Vip) -> Result<(), String> {
+        let link = self.link(&vip.dev).await?;
+        self.nl
+            .add_address(link.index, vip.addr, vip.prefix_len, vip.label.as_deref())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn remove_vip(&mut self, vip: &Vip) -> Result<(), String> {
+        // A device that is gone took its addresses with it.
+        let Ok(link) = self.link(&vip.dev).await else {
+            return Ok(());
+        };
+        self.nl
+            .del_address(link.index, vip.addr, vip.prefix_len)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn announce(&mut self, vip: &Vip, source: IpAddr) {
+        let Ok(link) = self.link(&vip.dev).await else {
+            return;
+        };
+        let Some(mac) = link.mac else { return };
+        let r = match (vip.addr, source) {
+            (IpAddr::V4(v), _) => self.announcer.garp(link.index, mac, v),
+            (IpAddr::V6(v), IpAddr::V6(src)) => self.announcer.na(link.index, src, mac, v, true),
+            (IpAddr::V6(_), IpAddr::V4(_)) => return,
+        };
+        if let Err(e) = r {
+            tracing::debug!("announcing {}: {e}", vip.addr);
+        }
+    }
+
+    fn run_check(&mut self, run: CheckRun) {
+        let Some(policy) = self.policies.get(&run.policy).cloned() else {
+            // The node only runs checks of a config whose policies loaded.
+            let result = CheckResult {
+                reason: Some(format!("policy {} is not loaded", run.policy)),
+                ..CheckResult::default()
+            };
+            let _ = self.results.send(Input::Check {
+                run: run.run,
+                key: run.key,
+                result: Box::new(result),
+            });
+            return;
+        };
+        let grants = match self.grants.get(&run.key) {
+            Some(g) => g.clone(),
+            None => match checks::grants_for(&self.cfg, &run.policy, &run.settings) {
+                Ok(g) => {
+                    let g = Arc::new(g);
+                    self.grants.insert(run.key.clone(), g.clone());
+                    g
+                }
+                Err(e) => {
+                    tracing::error!("{}: {e}", run.key);
+                    Arc::new(Grants::default())
+                }
+            },
+        };
+        let instances = Arc::new(run.instances.iter().map(policy_instance).collect());
+        let facts = Facts {
+            router_id: run.router_id.clone(),
+            instance: run.instance.as_ref().map(policy_instance).unwrap_or_default(),
+            run: run.runs,
+            last_healthy: run.last_healthy,
+        };
+        let ctx = EvalContext::new(facts)
+            .with_settings(run.settings.iter().cloned())
+            .with_grants(grants)
+            .with_instances(instances)
+            .with_budget(run.timeout);
+        let tx = self.results.clone();
+        let (id, key) = (run.run, run.key);
+        self.runner.submit(policy, ctx, move |ev| {
+            let _ = tx.send(Input::Check {
+                run: id,
+                key,
+                result: Box::new(check_result(&ev)),
+            });
+        });
+    }
+}
+
+/// What a policy sees of an instance.
+fn policy_instance(f: &InstanceFacts) -> PolicyInstance {
+    PolicyInstance {
+        name: f.name.clone(),
+        interface: f.interface.clone(),
+        vrid: f.vrid,
+        state: match f.state {
+            Some(baton_vrrp::State::Backup) => VrrpState::Backup,
+            Some(baton_vrrp::State::Master) => VrrpState::Master,
+            Some(baton_vrrp::State::Fault) => VrrpState::Fault,
+            Some(baton_vrrp::State::Initialize) | None => VrrpState::Initialize,
+        },
+        base_priority: f.base_priority,
+        effective_priority: f.effective_priority,
+        master: f.master.map(|m| m.to_string()),
+        vips: f.vips.clone(),
+        holding_vips: f.holding_vips,
+    }
+}
+
+/// An evaluation's outcome as the node takes it.
+pub fn check_result(ev: &Evaluation) -> CheckResult {
+    use baton_node::LogLevel as L;
+    CheckResult {
+        healthy: ev.is_healthy(),
+        reason: ev.failure_reason(),
+        weight: ev.outcome.as_ref().ok().and_then(|v| v.weight),
+        elapsed: ev.elapsed,
+        cpu: ev.cpu,
+        fuel: ev.fuel_consumed,
+        logs: ev
+            .logs
+            .iter()
+            .map(|(level, msg)| {
+                let l = match level {
+                    baton_policy::LogLevel::Trace | baton_policy::LogLevel::Debug => L::Debug,
+                    baton_policy::LogLevel::Info => L::Info,
+                    baton_policy::LogLevel::Warn => L::Warn,
+                    baton_policy::LogLevel::Error => L::Error,
+                };
+                (l, msg.clone())
+            })
+            .collect(),
+    }
+}
+
+pub fn log_event(ev: &Event) {
+    match ev.level() {
+        Level::Debug => tracing::debug!("{ev}"),
+        Level::Info => tracing::info!("{ev}"),
+        Level::Warn => tracing::warn!("{ev}"),
+        Level::Error => tracing::error!("{ev}"),
+    }
+}

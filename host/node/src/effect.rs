@@ -1,0 +1,440 @@
+//! What the node asks of the world (effects), what it is told back (results)
+//! and what it reports (events, for logs and, next, notifications).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use baton_config::Vip;
+use baton_vrrp::{Family, Reason, State};
+
+/// An instance, stable for the node's lifetime: a reload that keeps an
+/// instance's identity (name, interface, VRID, family) keeps its id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InstanceId(pub u32);
+
+/// One raw VRRP socket: shared by every instance on one interface, family and
+/// source address.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SocketKey {
+    pub interface: String,
+    pub family: Family,
+    pub source: IpAddr,
+}
+
+impl fmt::Display for SocketKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} from {}",
+            self.interface,
+            family_name(self.family),
+            self.source
+        )
+    }
+}
+
+/// Which check an evaluation is for.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CheckKey {
+    /// A `[[check]]`: once per node, whatever tracks it.
+    Node(String),
+    /// An instance's own `[[instance.track]]` with `policy = ...`.
+    Track { instance: String, policy: String },
+}
+
+impl fmt::Display for CheckKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckKey::Node(name) => write!(f, "check {name}"),
+            CheckKey::Track { instance, policy } => write!(f, "instance {instance}: check {policy}"),
+        }
+    }
+}
+
+/// One evaluation handed out; its result names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RunId(pub u64);
+
+/// What a policy sees of one instance.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InstanceFacts {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    pub state: Option<State>,
+    pub base_priority: u8,
+    pub effective_priority: u8,
+    pub master: Option<IpAddr>,
+    /// `ADDR/PREFIX`.
+    pub vips: Vec<String>,
+    pub holding_vips: bool,
+}
+
+/// An evaluation to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckRun {
+    pub run: RunId,
+    pub key: CheckKey,
+    pub policy: String,
+    /// The policy's `config` with the track's or check's merged over it.
+    pub settings: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub router_id: String,
+    /// The tracking instance; `None` for a node-level check.
+    pub instance: Option<InstanceFacts>,
+    /// Every instance of the node (the `vrrp` capability).
+    pub instances: Arc<Vec<InstanceFacts>>,
+    /// Evaluations of this check completed so far.
+    pub runs: u64,
+    pub last_healthy: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// How an evaluation ended.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CheckResult {
+    pub healthy: bool,
+    /// Why it failed.
+    pub reason: Option<String>,
+    /// A weight the policy asked for with this result.
+    pub weight: Option<i32>,
+    pub elapsed: Duration,
+    pub cpu: Duration,
+    pub fuel: u64,
+    /// The policy's own log lines.
+    pub logs: Vec<(LogLevel, String)>,
+}
+
+/// Asks of the world. Executed in the order given; each that can fail is
+/// answered with the matching `Node::handle_*_result`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Open a raw VRRP socket (`multicast`: join the group). Answer:
+    /// `handle_socket_result`.
+    OpenSocket { key: SocketKey, multicast: bool },
+    /// Close it (no instance uses it any more).
+    CloseSocket { key: SocketKey },
+    /// Send one advert (already encoded: VRRP header and payload).
+    Send {
+        instance: InstanceId,
+        socket: SocketKey,
+        dst: IpAddr,
+        packet: Vec<u8>,
+    },
+    /// Configure a VIP. Answer: `handle_vip_result`.
+    AddVip { instance: InstanceId, vip: Vip },
+    /// Remove a VIP (absent already counts as done). Answer: `handle_vip_result`.
+    RemoveVip { instance: InstanceId, vip: Vip },
+    /// One gratuitous ARP (IPv4) or unsolicited NA (IPv6, from `source`) for a held VIP.
+    Announce {
+        instance: InstanceId,
+        vip: Vip,
+        source: IpAddr,
+    },
+    /// Make traffic to exactly these addresses be dropped (Accept_Mode
+    /// false); empty removes the rules. Answer: `handle_firewall_result`.
+    SetFirewall { drop: Vec<IpAddr> },
+    /// Evaluate a policy. Answer: `handle_check_result`.
+    RunCheck(Box<CheckRun>),
+    /// Something worth telling: log it (and, next, notify).
+    Event(Event),
+}
+
+/// Why an instance is in FAULT.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FaultCause {
+    /// Its interface or a `track_interfaces` link is down (or missing).
+    LinkDown(String),
+    /// A weight-0 track is bad.
+    Track(String),
+    /// A VIP could not be configured, again and again: it cannot serve.
+    VipAdd { addr: IpAddr },
+    /// Its VRRP socket could not be opened.
+    NoSocket(String),
+}
+
+impl fmt::Display for FaultCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultCause::LinkDown(name) => write!(f, "link {name} down"),
+            FaultCause::Track(name) => write!(f, "track {name} failed"),
+            FaultCause::VipAdd { addr } => write!(f, "VIP {addr} cannot be added"),
+            FaultCause::NoSocket(ifname) => write!(f, "no VRRP socket on {ifname}"),
+        }
+    }
+}
+
+/// Who adds to an instance's priority.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WeightSource {
+    /// A track, by its name (its check's or policy's).
+    Track(String),
+}
+
+impl fmt::Display for WeightSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WeightSource::Track(name) => f.write_str(name),
+        }
+    }
+}
+
+/// A VIP operation, for results and events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VipOp {
+    Add,
+    Remove,
+}
+
+/// How loud an event is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// What happened, with its evidence.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    Transition {
+        instance: String,
+        vrid: u8,
+        interface: String,
+        from: State,
+        to: State,
+        reason: Reason,
+        priority: u8,
+    },
+    /// A track's effect on its instance changed.
+    Track {
+        instance: String,
+        track: String,
+        good: bool,
+        effect: baton_vrrp::track::Effect,
+        reason: Option<String>,
+    },
+    /// A check's result differs from its previous one.
+    CheckResult {
+        key: CheckKey,
+        healthy: bool,
+        reason: Option<String>,
+        run: u64,
+        elapsed: Duration,
+    },
+    PolicyLog {
+        key: CheckKey,
+        level: LogLevel,
+        message: String,
+    },
+    /// Another router claims mastership: we announce again.
+    Reannounce {
+        instance: String,
+    },
+    VipFailed {
+        instance: String,
+        vip: Vip,
+        op: VipOp,
+        error: String,
+        attempt: u32,
+    },
+    /// A VIP left configured by an earlier run, being removed.
+    Leftover {
+        instance: String,
+        vip: Vip,
+    },
+    SocketFailed {
+        key: SocketKey,
+        error: String,
+    },
+    Firewall {
+        drop: usize,
+        error: Option<String>,
+    },
+    PriorityChanged {
+        instance: String,
+        from: u8,
+        to: u8,
+    },
+    InstanceAdded {
+        instance: String,
+    },
+    InstanceRemoved {
+        instance: String,
+    },
+    Reloaded {
+        generation: u64,
+        summary: String,
+    },
+    ReloadFailed {
+        error: String,
+    },
+}
+
+impl Event {
+    pub fn level(&self) -> Level {
+        match self {
+            Event::Transition { from, to, .. } => {
+                if *to == State::Fault || *from == State::Master {
+                    Level::Warn
+                } else {
+                    Level::Info
+                }
+            }
+            Event::Track { good, .. } => {
+                if *good {
+                    Level::Info
+                } else {
+                    Level::Warn
+                }
+            }
+            Event::CheckResult { .. } => Level::Info,
+            Event::PolicyLog { level, .. } => match level {
+                LogLevel::Error => Level::Error,
+                LogLevel::Warn => Level::Warn,
+                LogLevel::Info | LogLevel::Debug => Level::Debug,
+            },
+            Event::Reannounce { .. } => Level::Info,
+            Event::VipFailed { .. } | Event::SocketFailed { .. } | Event::ReloadFailed { .. } => Level::Error,
+            Event::Leftover { .. } => Level::Warn,
+            Event::Firewall { error, .. } => {
+                if error.is_some() {
+                    Level::Error
+                } else {
+                    Level::Info
+                }
+            }
+            Event::PriorityChanged { .. }
+            | Event::InstanceAdded { .. }
+            | Event::InstanceRemoved { .. }
+            | Event::Reloaded { .. } => Level::Info,
+        }
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Transition {
+                instance,
+                vrid,
+                interface,
+                from,
+                to,
+                reason,
+                priority,
+            } => write!(
+                f,
+                "instance {instance} (vrid {vrid} on {interface}): {} -> {}: {reason} (priority {priority})",
+                from.as_str().to_uppercase(),
+                to.as_str().to_uppercase()
+            ),
+            Event::Track {
+                instance,
+                track,
+                good,
+                effect,
+                reason,
+            } => {
+                let effect = effect_text(*effect);
+                if *good {
+                    write!(
+                        f,
+                        "instance {instance}: track {track} is good again; effect: {effect}"
+                    )
+                } else {
+                    let why = reason.as_deref().unwrap_or("failed");
+                    write!(
+                        f,
+                        "instance {instance}: track {track} is bad: {why}; effect: {effect}"
+                    )
+                }
+            }
+            Event::CheckResult {
+                key,
+                healthy,
+                reason,
+                run,
+                elapsed,
+            } => match (healthy, reason) {
+                (false, r) => write!(
+                    f,
+                    "{key} failed: {} (run {run}, {elapsed:?})",
+                    r.as_deref().unwrap_or("failed")
+                ),
+                (true, _) => write!(f, "{key} healthy (run {run}, {elapsed:?})"),
+            },
+            Event::PolicyLog { key, message, .. } => write!(f, "{key}: policy: {message}"),
+            Event::Reannounce { instance } => write!(
+                f,
+                "instance {instance}: another router claims to be master: re-announcing the VIPs"
+            ),
+            Event::VipFailed {
+                instance,
+                vip,
+                op,
+                error,
+                attempt,
+            } => {
+                let verb = match op {
+                    VipOp::Add => "adding",
+                    VipOp::Remove => "removing",
+                };
+                write!(
+                    f,
+                    "instance {instance}: {verb} VIP {vip}: {error} (attempt {attempt})"
+                )
+            }
+            Event::Leftover { instance, vip } => {
+                write!(
+                    f,
+                    "instance {instance}: removing VIP {vip} left by an earlier run"
+                )
+            }
+            Event::SocketFailed { key, error } => write!(f, "VRRP socket on {key}: {error}"),
+            Event::Firewall { drop, error: None } => {
+                write!(f, "accept = false: dropping traffic to {drop} VIP(s)")
+            }
+            Event::Firewall { drop, error: Some(e) } => {
+                write!(f, "accept = false: cannot set the rules for {drop} VIP(s): {e}")
+            }
+            Event::PriorityChanged { instance, from, to } => {
+                write!(f, "instance {instance}: base priority {from} -> {to}")
+            }
+            Event::InstanceAdded { instance } => write!(f, "instance {instance}: added"),
+            Event::InstanceRemoved { instance } => write!(f, "instance {instance}: removed"),
+            Event::Reloaded { generation, summary } => {
+                write!(f, "reload applied (generation {generation}): {summary}")
+            }
+            Event::ReloadFailed { error } => {
+                write!(f, "reload refused: {error}; keeping the running configuration")
+            }
+        }
+    }
+}
+
+/// An effect in words: "weight -60", "FAULT", "none".
+pub fn effect_text(e: baton_vrrp::track::Effect) -> String {
+    match e {
+        baton_vrrp::track::Effect::Fault => "FAULT".to_string(),
+        baton_vrrp::track::Effect::Weight(0) => "none".to_string(),
+        baton_vrrp::track::Effect::Weight(w) => format!("weight {w:+}"),
+    }
+}
+
+pub fn family_name(f: Family) -> &'static str {
+    match f {
+        Family::V4 => "ipv4",
+        Family::V6 => "ipv6",
+    }
+}

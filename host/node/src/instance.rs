@@ -1,0 +1,427 @@
+//! One instance as the node runs it: the protocol state machine
+//! (baton-vrrp) plus what only the node knows: where its adverts go, which
+//! VIPs are really held, when they are announced, its trackers and its typed
+//! fault causes. It turns the state machine's actions into effects, in the
+//! order that keeps the LAN following the right router: a new Master adds
+//! and announces its VIPs before its first advert; a resigning one sends
+//! priority 0 before it removes them.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use baton_config::InstanceConfig;
+use baton_vrrp::track::{Effect as TrackEffect, TrackConfig, Tracker};
+use baton_vrrp::{Action, Command, Instance, State, Transmit};
+
+use crate::announce::Announcements;
+use crate::effect::{
+    CheckKey, CheckResult, Effect, Event, FaultCause, InstanceFacts, InstanceId, SocketKey, VipOp,
+    WeightSource,
+};
+use crate::vips::{ADD_ATTEMPTS_BEFORE_FAULT, VipRequest, VipSet};
+
+/// How long an instance whose VIPs cannot be added stays in FAULT before it
+/// tries again: 1 s, doubling up to 30 s while it keeps failing.
+pub fn vip_fault_cooldown(strikes: u32) -> Duration {
+    Duration::from_secs(1u64 << strikes.saturating_sub(1).min(5)).min(Duration::from_secs(30))
+}
+
+/// One track of an instance: its tracker applies the check's results with
+/// this instance's weight, rise and fall.
+#[derive(Clone, Debug)]
+pub struct InstTrack {
+    pub cfg: baton_config::Track,
+    pub key: CheckKey,
+    pub tracker: Tracker,
+}
+
+pub fn track_config(t: &baton_config::Track) -> TrackConfig {
+    TrackConfig {
+        weight: t.weight,
+        rise: t.rise,
+        fall: t.fall,
+        init_fail: t.init_fail,
+    }
+}
+
+impl InstTrack {
+    pub fn new(instance: &str, cfg: baton_config::Track) -> InstTrack {
+        InstTrack {
+            key: crate::checks::track_key(instance, &cfg),
+            tracker: Tracker::new(cfg.name(), track_config(&cfg)),
+            cfg,
+        }
+    }
+}
+
+/// Counters the protocol core does not keep.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeCounters {
+    pub send_errors: u64,
+    pub announcements: u64,
+    pub vip_fault_strikes: u32,
+}
+
+#[derive(Debug)]
+pub struct NodeInstance {
+    pub id: InstanceId,
+    pub cfg: InstanceConfig,
+    pub vrrp: Instance,
+    pub primary: IpAddr,
+    pub socket: SocketKey,
+    pub vips: VipSet,
+    pub announce: Announcements,
+    pub tracks: Vec<InstTrack>,
+    pub faults: BTreeSet<FaultCause>,
+    /// Adverts waiting for VIP adds to be answered.
+    held_tx: VecDeque<Transmit>,
+    /// When a VIP-add fault is lifted, to try again.
+    vip_fault_until: Option<Instant>,
+    pub counters: NodeCounters,
+    /// Removed by a reload: kept only until its VIPs are gone.
+    pub removed: bool,
+}
+
+/// Where a multicast or unicast instance sends its adverts.
+pub fn destinations(cfg: &InstanceConfig) -> Vec<IpAddr> {
+    if cfg.unicast_peers.is_empty() {
+        vec![cfg.family().multicast_group()]
+    } else {
+        cfg.unicast_peers.clone()
+    }
+}
+
+pub fn socket_key(cfg: &InstanceConfig, primary: IpAddr) -> SocketKey {
+    SocketKey {
+        interface: cfg.interface.clone(),
+        family: cfg.family(),
+        source: primary,
+    }
+}
+
+impl NodeInstance {
+    pub fn new(id: InstanceId, cfg: InstanceConfig, primary: IpAddr) -> Result<NodeInstance, String> {
+        let vrrp =
+            Instance::new(cfg.vrrp_config(primary)).map_err(|e| format!("instance {}: {e}", cfg.name))?;
+        let tracks = cfg
+            .tracks
+            .iter()
+            .map(|t| InstTrack::new(&cfg.name, t.clone()))
+            .collect();
+        Ok(NodeInstance {
+            id,
+            socket: socket_key(&cfg, primary),
+            vips: VipSet::new(&cfg.vips),
+            primary,
+            vrrp,
+            announce: Announcements::default(),
+            tracks,
+            faults: BTreeSet::new(),
+            held_tx: VecDeque::new(),
+            vip_fault_until: None,
+            counters: NodeCounters::default(),
+            removed: false,
+            cfg,
+        })
+    }
+
+    /// The links whose loss puts it in FAULT: its interface, and `track_interfaces`.
+    pub fn tracked_links(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.cfg.interface.as_str())
+            .chain(self.cfg.track_interfaces.iter().map(String::as_str))
+    }
+
+    /// Raises or clears a fault cause.
+    pub fn set_fault(&mut self, cause: FaultCause, active: bool, now: Instant, out: &mut VecDeque<Effect>) {
+        let changed = if active {
+            self.faults.insert(cause.clone())
+        } else {
+            self.faults.remove(&cause)
+        };
+        if changed {
+            self.vrrp.handle_command(
+                now,
+                Command::SetFault {
+                    cause: cause.to_string(),
+                    active,
+                },
+            );
+            self.drain(now, out);
+        }
+    }
+
+    /// Makes the state machine reflect track `i`'s effect (weight or FAULT).
+    pub fn apply_track(&mut self, i: usize, now: Instant, out: &mut VecDeque<Effect>) {
+        let t = &self.tracks[i];
+        let name = t.cfg.name().to_string();
+        let (weight, fault) = match t.tracker.effect() {
+            TrackEffect::Weight(w) => (w, false),
+            TrackEffect::Fault => (0, true),
+        };
+        self.vrrp.handle_command(
+            now,
+            Command::SetWeight {
+                source: WeightSource::Track(name.clone()).to_string(),
+                weight,
+            },
+        );
+        self.set_fault(FaultCause::Track(name), fault, now, out);
+        self.drain(now, out);
+    }
+
+    /// Takes a track's weight and fault off the instance (track removed).
+    pub fn clear_track(&mut self, name: &str, now: Instant, out: &mut VecDeque<Effect>) {
+        self.vrrp.handle_command(
+            now,
+            Command::SetWeight {
+                source: WeightSource::Track(name.to_string()).to_string(),
+                weight: 0,
+            },
+        );
+        self.set_fault(FaultCause::Track(name.to_string()), false, now, out);
+        self.drain(now, out);
+    }
+
+    /// A result of check `key`: each of this instance's tracks that follows it records it.
+    pub fn check_result(
+        &mut self,
+        key: &CheckKey,
+        r: &CheckResult,
+        now: Instant,
+        out: &mut VecDeque<Effect>,
+    ) {
+        for i in 0..self.tracks.len() {
+            if self.tracks[i].key != *key {
+                continue;
+            }
+            let t = &mut self.tracks[i];
+            if !t.tracker.record(r.healthy, r.reason.clone(), r.weight) {
+                continue;
+            }
+            out.push_back(Effect::Event(Event::Track {
+                instance: self.cfg.name.clone(),
+                track: t.cfg.name().to_string(),
+                good: t.tracker.is_good(),
+                effect: t.tracker.effect(),
+                reason: t.tracker.last_reason().map(String::from),
+            }));
+            self.apply_track(i, now, out);
+        }
+    }
+
+    /// Carries out what the state machine asked for, in order.
+    pub fn drain(&mut self, now: Instant, out: &mut VecDeque<Effect>) {
+        let actions: Vec<Action> = std::iter::from_fn(|| self.vrrp.poll_action()).collect();
+        let mut txs: VecDeque<Transmit> = std::iter::from_fn(|| self.vrrp.poll_transmit()).collect();
+        for action in actions {
+            match action {
+                Action::StateChanged(t) => out.push_back(Effect::Event(Event::Transition {
+                    instance: self.cfg.name.clone(),
+                    vrid: self.cfg.vrid,
+                    interface: self.cfg.interface.clone(),
+                    from: t.from,
+                    to: t.to,
+                    reason: t.reason,
+                    priority: self.vrrp.effective_priority(),
+                })),
+                Action::AddVips { .. } => {
+                    let reqs = self.vips.set_wanted(true, now);
+                    self.request(reqs, out);
+                }
+                Action::RemoveVips => {
+                    // Priority 0 first: the Backup takes over while we still answer.
+                    self.held_tx.clear();
+                    while let Some(tx) = txs.pop_front() {
+                        self.send(&tx, out);
+                    }
+                    self.announce.stop();
+                    let reqs = self.vips.set_wanted(false, now);
+                    self.request(reqs, out);
+                }
+                Action::AnnounceVips => {
+                    out.push_back(Effect::Event(Event::Reannounce {
+                        instance: self.cfg.name.clone(),
+                    }));
+                    if self.vips.held().next().is_some() {
+                        self.announce
+                            .restart(&self.cfg.garp, self.cfg.advert_interval, now);
+                        self.announce_due(now, out);
+                    }
+                }
+            }
+        }
+        if self.vips.adding() {
+            self.held_tx.extend(txs);
+        } else {
+            for tx in txs {
+                self.send(&tx, out);
+            }
+        }
+    }
+
+    fn request(&mut self, reqs: Vec<VipRequest>, out: &mut VecDeque<Effect>) {
+        for r in reqs {
+            out.push_back(match r {
+                VipRequest::Add(vip) => Effect::AddVip {
+                    instance: self.id,
+                    vip,
+                },
+                VipRequest::Remove(vip) => Effect::RemoveVip {
+                    instance: self.id,
+                    vip,
+                },
+            });
+        }
+    }
+
+    fn send(&mut self, tx: &Transmit, out: &mut VecDeque<Effect>) {
+        for dst in destinations(&self.cfg) {
+            match tx.advert.emit(tx.src, dst, self.cfg.v3_checksum) {
+                Ok(packet) => out.push_back(Effect::Send {
+                    instance: self.id,
+                    socket: self.socket.clone(),
+                    dst,
+                    packet,
+                }),
+                // Only a config the protocol core validated gets here.
+                Err(_) => self.counters.send_errors += 1,
+            }
+        }
+    }
+
+    /// An add or remove of a VIP was answered.
+    pub fn vip_result(
+        &mut self,
+        vip: &baton_config::Vip,
+        op: VipOp,
+        r: Result<(), String>,
+        now: Instant,
+        out: &mut VecDeque<Effect>,
+    ) {
+        if let Err(e) = &r {
+            let attempt = self
+                .vips
+                .all()
+                .iter()
+                .find(|x| x.vip == *vip)
+                .map_or(1, |x| x.failures + 1);
+            out.push_back(Effect::Event(Event::VipFailed {
+                instance: self.cfg.name.clone(),
+                vip: vip.clone(),
+                op,
+                error: e.clone(),
+                attempt,
+            }));
+        }
+        let outcome = self.vips.result(vip, op == VipOp::Add, r, now);
+        if outcome.add_failures >= ADD_ATTEMPTS_BEFORE_FAULT && self.vrrp.state() == State::Master {
+            // It cannot serve: FAULT lets a Backup take over; retry later.
+            self.counters.vip_fault_strikes += 1;
+            self.vip_fault_until = Some(now + vip_fault_cooldown(self.counters.vip_fault_strikes));
+            self.set_fault(FaultCause::VipAdd { addr: vip.addr }, true, now, out);
+        }
+        if outcome.now_held && self.vips.all_held() {
+            self.counters.vip_fault_strikes = 0;
+        }
+        if !self.vips.adding() {
+            if self.vips.wanted()
+                && self.vips.held().next().is_some()
+                && (outcome.now_held || !self.held_tx.is_empty())
+            {
+                self.announce.start(&self.cfg.garp, now);
+                self.announce_due(now, out);
+            }
+            while let Some(tx) = self.held_tx.pop_front() {
+                self.send(&tx, out);
+            }
+        }
+        let reqs = self.vips.requests(now);
+        self.request(reqs, out);
+    }
+
+    /// Sends the announcements due at `now` (at least one).
+    fn announce_due(&mut self, now: Instant, out: &mut VecDeque<Effect>) {
+        let n = self.announce.due(&self.cfg.garp, now).max(1);
+        self.announce_held(n, out);
+    }
+
+    fn announce_held(&mut self, times: usize, out: &mut VecDeque<Effect>) {
+        for _ in 0..times {
+            for vip in self.vips.held() {
+                out.push_back(Effect::Announce {
+                    instance: self.id,
+                    vip: vip.clone(),
+                    source: self.primary,
+                });
+                self.counters.announcements += 1;
+            }
+        }
+    }
+
+    /// Timers: the protocol's, announcements, VIP retries, a VIP fault's end.
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut VecDeque<Effect>) {
+        if self.vrrp.poll_timeout().is_some_and(|t| t <= now) {
+            self.vrrp.handle_timeout(now);
+            self.drain(now, out);
+        }
+        if self.announce.next().is_some_and(|t| t <= now) {
+            let n = self.announce.due(&self.cfg.garp, now);
+            if self.vrrp.state() == State::Master {
+                self.announce_held(n, out);
+            }
+        }
+        if self.vips.next_retry().is_some_and(|t| t <= now) {
+            let reqs = self.vips.requests(now);
+            self.request(reqs, out);
+        }
+        if let Some(t) = self.vip_fault_until.filter(|t| *t <= now) {
+            let _ = t;
+            self.vip_fault_until = None;
+            let causes: Vec<FaultCause> = self
+                .faults
+                .iter()
+                .filter(|c| matches!(c, FaultCause::VipAdd { .. }))
+                .cloned()
+                .collect();
+            for c in causes {
+                self.set_fault(c, false, now, out);
+            }
+        }
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.vrrp.poll_timeout(),
+            self.announce.next(),
+            self.vips.next_retry(),
+            self.vip_fault_until,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// `ADDR/PREFIX` of each configured VIP.
+    pub fn vip_strings(&self) -> Vec<String> {
+        self.cfg
+            .vips
+            .iter()
+            .map(|v| format!("{}/{}", v.addr, v.prefix_len))
+            .collect()
+    }
+
+    pub fn facts(&self) -> InstanceFacts {
+        InstanceFacts {
+            name: self.cfg.name.clone(),
+            interface: self.cfg.interface.clone(),
+            vrid: self.cfg.vrid,
+            state: Some(self.vrrp.state()),
+            base_priority: self.vrrp.config().priority,
+            effective_priority: self.vrrp.effective_priority(),
+            master: self.vrrp.master().map(|m| m.addr),
+            vips: self.vip_strings(),
+            holding_vips: self.vips.all_held(),
+        }
+    }
+}

@@ -1,0 +1,736 @@
+//! The node: every instance of one host, the sockets they share, their
+//! checks, the firewall state and reloads. `handle_*` in, `poll_effect` /
+//! `poll_timeout` out; the caller executes effects in order and answers
+//! those that can fail.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use baton_config::{Config, InstanceConfig, Vip};
+use baton_vrrp::wire::{self, ParseOptions};
+use baton_vrrp::{Command, DropCounters, DropReason, Family, RxMeta};
+
+use crate::checks::Schedules;
+use crate::effect::{
+    CheckKey, CheckResult, CheckRun, Effect, Event, FaultCause, InstanceId, LogLevel, RunId, SocketKey, VipOp,
+};
+use crate::firewall::{self, Firewall};
+use crate::instance::{InstTrack, NodeInstance, socket_key, track_config};
+use crate::reload::{self, ReloadPlan};
+
+/// Primary addresses by instance name: what only the host can tell (the
+/// interface's address, or `unicast_src`).
+pub type Primaries = BTreeMap<String, IpAddr>;
+
+/// An address present on the host, for reconciling leftovers at start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresentAddr {
+    pub dev: String,
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum SocketOpen {
+    Opening,
+    Open,
+    Failed {
+        retry_at: Instant,
+        streak: u32,
+        error: String,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct SocketState {
+    pub multicast: bool,
+    pub open: SocketOpen,
+    pub drops: DropCounters,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct LastReload {
+    pub at: Instant,
+    pub result: Result<String, String>,
+}
+
+/// One Baton node, sans IO.
+#[derive(Debug)]
+pub struct Node {
+    pub(crate) cfg: Config,
+    pub(crate) instances: BTreeMap<InstanceId, NodeInstance>,
+    pub(crate) by_name: BTreeMap<String, InstanceId>,
+    demux: HashMap<(String, Family, u8), InstanceId>,
+    pub(crate) sockets: BTreeMap<SocketKey, SocketState>,
+    links: BTreeMap<String, bool>,
+    pub(crate) checks: Schedules,
+    pub(crate) firewall: Firewall,
+    effects: VecDeque<Effect>,
+    next_id: u32,
+    pub(crate) started_at: Option<Instant>,
+    running: bool,
+    pub(crate) generation: u64,
+    pub(crate) last_reload: Option<LastReload>,
+}
+
+/// The sockets a set of instances needs, and its demux, or why it cannot run.
+type Layout = (BTreeMap<SocketKey, bool>, HashMap<(String, Family, u8), String>);
+
+fn layout(cfg: &Config, primaries: &Primaries) -> Result<Layout, String> {
+    let mut sockets: BTreeMap<SocketKey, bool> = BTreeMap::new();
+    let mut demux = HashMap::new();
+    for ic in &cfg.instances {
+        let primary = primary_of(ic, primaries)?;
+        let key = socket_key(ic, primary);
+        let multicast = ic.unicast_peers.is_empty();
+        if let Some(m) = sockets.get(&key)
+            && *m != multicast
+        {
+            return Err(format!(
+                "instance {}: mixing unicast and multicast instances on one source address ({key})",
+                ic.name
+            ));
+        }
+        sockets.insert(key, multicast);
+        if demux
+            .insert((ic.interface.clone(), ic.family(), ic.vrid), ic.name.clone())
+            .is_some()
+        {
+            return Err(format!(
+                "instance {}: VRID {} is already served on {}",
+                ic.name, ic.vrid, ic.interface
+            ));
+        }
+        baton_vrrp::Instance::new(ic.vrrp_config(primary))
+            .map_err(|e| format!("instance {}: {e}", ic.name))?;
+    }
+    Ok((sockets, demux))
+}
+
+fn primary_of(ic: &InstanceConfig, primaries: &Primaries) -> Result<IpAddr, String> {
+    primaries.get(&ic.name).copied().ok_or_else(|| {
+        format!(
+            "instance {}: no address to send adverts from on {}",
+            ic.name, ic.interface
+        )
+    })
+}
+
+impl Node {
+    /// A node for `cfg`; nothing happens before [`Node::start`].
+    pub fn new(cfg: Config, primaries: &Primaries) -> Result<Node, String> {
+        let (sockets, _) = layout(&cfg, primaries)?;
+        let mut node = Node {
+            instances: BTreeMap::new(),
+            by_name: BTreeMap::new(),
+            demux: HashMap::new(),
+            sockets: sockets
+                .into_iter()
+                .map(|(k, multicast)| {
+                    (
+                        k,
+                        SocketState {
+                            multicast,
+                            open: SocketOpen::Opening,
+                            drops: DropCounters::default(),
+                        },
+                    )
+                })
+                .collect(),
+            links: BTreeMap::new(),
+            checks: Schedules::default(),
+            firewall: Firewall::default(),
+            effects: VecDeque::new(),
+            next_id: 0,
+            started_at: None,
+            running: false,
+            generation: 1,
+            last_reload: None,
+            cfg: cfg.clone(),
+        };
+        for ic in &cfg.instances {
+            let primary = primary_of(ic, primaries)?;
+            node.insert_instance(ic.clone(), primary)?;
+        }
+        Ok(node)
+    }
+
+    fn insert_instance(&mut self, ic: InstanceConfig, primary: IpAddr) -> Result<InstanceId, String> {
+        self.next_id += 1;
+        let id = InstanceId(self.next_id);
+        let inst = NodeInstance::new(id, ic, primary)?;
+        self.demux
+            .insert((inst.cfg.interface.clone(), inst.cfg.family(), inst.cfg.vrid), id);
+        self.by_name.insert(inst.cfg.name.clone(), id);
+        self.instances.insert(id, inst);
+        Ok(id)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn instance(&self, id: InstanceId) -> Option<&NodeInstance> {
+        self.instances.get(&id)
+    }
+
+    pub fn instance_by_name(&self, name: &str) -> Option<&NodeInstance> {
+        self.by_name.get(name).and_then(|id| self.instances.get(id))
+    }
+
+    /// The instances in service (not those a reload removed that still
+    /// have VIPs to give back).
+    pub fn instances(&self) -> impl Iterator<Item = &NodeInstance> {
+        self.instances.values().filter(|i| !i.removed)
+    }
+
+    /// Every instance, removed ones still giving back VIPs included.
+    pub fn all_instances(&self) -> impl Iterator<Item = &NodeInstance> {
+        self.instances.values()
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Link state, before or after start (unknown links count as down).
+    pub fn handle_link(&mut self, now: Instant, name: &str, up: bool) {
+        let before = self.links.insert(name.to_string(), up);
+        if !self.running || before == Some(up) {
+            return;
+        }
+        for inst in self.instances.values_mut().filter(|i| !i.removed) {
+            if inst.tracked_links().any(|l| l == name) {
+                inst.set_fault(
+                    FaultCause::LinkDown(name.to_string()),
+                    !up,
+                    now,
+                    &mut self.effects,
+                );
+            }
+        }
+    }
+
+    fn link_up(&self, name: &str) -> bool {
+        self.links.get(name).copied().unwrap_or(false)
+    }
+
+    /// Opens the sockets, removes VIPs left by an earlier run, applies the
+    /// accept rules, and starts every instance and check.
+    pub fn start(&mut self, now: Instant, present: &[PresentAddr]) {
+        self.started_at = Some(now);
+        self.running = true;
+        for (key, s) in &self.sockets {
+            self.effects.push_back(Effect::OpenSocket {
+                key: key.clone(),
+                multicast: s.multicast,
+            });
+        }
+        if let Some(drop) = self.firewall.want(firewall::desired(&self.cfg)) {
+            self.effects.push_back(Effect::SetFirewall { drop });
+        }
+        let ids: Vec<InstanceId> = self.instances.keys().copied().collect();
+        for id in ids {
+            self.reconcile_leftovers(id, present, now);
+            self.start_instance(id, now);
+        }
+        self.checks.sync(&self.cfg, now);
+        self.run_due_checks(now);
+    }
+
+    /// A killed earlier run may have left VIPs behind; an instance starts
+    /// as non-Master, so they go before it joins.
+    fn reconcile_leftovers(&mut self, id: InstanceId, present: &[PresentAddr], now: Instant) {
+        let Some(inst) = self.instances.get_mut(&id) else {
+            return;
+        };
+        let left: Vec<Vip> = inst
+            .cfg
+            .vips
+            .iter()
+            .filter(|v| {
+                present
+                    .iter()
+                    .any(|p| p.dev == v.dev && p.addr == v.addr && p.prefix_len == v.prefix_len)
+            })
+            .cloned()
+            .collect();
+        for v in left {
+            if inst.vips.mark_leftover(&v) {
+                self.effects.push_back(Effect::Event(Event::Leftover {
+                    instance: inst.cfg.name.clone(),
+                    vip: v,
+                }));
+            }
+        }
+        let reqs = inst.vips.set_wanted(false, now);
+        for r in reqs {
+            if let crate::vips::VipRequest::Remove(vip) = r {
+                self.effects.push_back(Effect::RemoveVip { instance: id, vip });
+            }
+        }
+    }
+
+    /// Link faults, tracker effects (a positive weight counts from the
+    /// start, as does an init_fail one's penalty), then Start.
+    fn start_instance(&mut self, id: InstanceId, now: Instant) {
+        let links: Vec<(String, bool)> = {
+            let inst = &self.instances[&id];
+            inst.tracked_links()
+                .map(|l| (l.to_string(), self.link_up(l)))
+                .collect()
+        };
+        let socket_failed = self
+            .sockets
+            .get(&self.instances[&id].socket)
+            .is_some_and(|s| matches!(s.open, SocketOpen::Failed { .. }));
+        let inst = self.instances.get_mut(&id).expect("instance");
+        for (name, up) in links {
+            if !up {
+                inst.set_fault(FaultCause::LinkDown(name), true, now, &mut self.effects);
+            }
+        }
+        if socket_failed {
+            let ifname = inst.cfg.interface.clone();
+            inst.set_fault(FaultCause::NoSocket(ifname), true, now, &mut self.effects);
+        }
+        for i in 0..inst.tracks.len() {
+            inst.apply_track(i, now, &mut self.effects);
+        }
+        inst.vrrp.handle_command(now, Command::Start);
+        inst.drain(now, &mut self.effects);
+    }
+
+    /// Resigns every instance (priority 0 from a Master), removes the VIPs
+    /// and the accept rules.
+    pub fn shutdown(&mut self, now: Instant) {
+        self.running = false;
+        for inst in self.instances.values_mut() {
+            inst.vrrp.handle_command(now, Command::Shutdown);
+            inst.drain(now, &mut self.effects);
+        }
+        if let Some(drop) = self.firewall.want(Vec::new()) {
+            self.effects.push_back(Effect::SetFirewall { drop });
+        }
+    }
+
+    /// After [`Node::shutdown`]: nothing is held or in flight any more.
+    pub fn is_settled(&self) -> bool {
+        self.effects.is_empty() && self.instances.values().all(|i| i.vips.settled_absent())
+    }
+
+    pub fn poll_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let sockets = self.sockets.values().filter_map(|s| match s.open {
+            SocketOpen::Failed { retry_at, .. } => Some(retry_at),
+            _ => None,
+        });
+        self.instances
+            .values()
+            .filter_map(NodeInstance::poll_timeout)
+            .chain(sockets)
+            .chain(self.checks.next())
+            .chain(self.firewall.next())
+            .min()
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for inst in self.instances.values_mut() {
+            if inst.poll_timeout().is_some_and(|t| t <= now) {
+                inst.handle_timeout(now, &mut self.effects);
+            }
+        }
+        for (key, s) in &mut self.sockets {
+            if let SocketOpen::Failed { retry_at, .. } = s.open
+                && retry_at <= now
+            {
+                s.open = SocketOpen::Opening;
+                self.effects.push_back(Effect::OpenSocket {
+                    key: key.clone(),
+                    multicast: s.multicast,
+                });
+            }
+        }
+        if let Some(drop) = self.firewall.handle_timeout(now) {
+            self.effects.push_back(Effect::SetFirewall { drop });
+        }
+        self.reap_removed();
+        if self.running {
+            self.run_due_checks(now);
+        }
+    }
+
+    /// An advert received on `socket` at `now`: demultiplexed by interface,
+    /// family and VRID, parsed with that instance's options.
+    pub fn handle_packet(&mut self, now: Instant, socket: &SocketKey, payload: &[u8], meta: &RxMeta) {
+        let Some(&vrid) = payload.get(1) else {
+            self.handle_socket_drop(socket, DropReason::Truncated);
+            return;
+        };
+        let key = (socket.interface.clone(), socket.family, vrid);
+        let Some(inst) = self.demux.get(&key).and_then(|id| self.instances.get_mut(id)) else {
+            // Check the packet first: garbage is counted as what it is.
+            let reason = match wire::parse(payload, meta, &ParseOptions::default()) {
+                Ok(_) => DropReason::UnknownVrid,
+                Err(r) => r,
+            };
+            self.handle_socket_drop(socket, reason);
+            return;
+        };
+        let opts = ParseOptions {
+            v3_ipv4_checksum: inst.cfg.v3_checksum,
+        };
+        match wire::parse(payload, meta, &opts) {
+            Ok(advert) => {
+                inst.vrrp.handle_packet(now, meta.src, &advert);
+                inst.drain(now, &mut self.effects);
+            }
+            Err(reason) => inst.vrrp.count_drop(reason),
+        }
+    }
+
+    /// A packet the socket refused before it had a VRID (bad IP header...).
+    pub fn handle_socket_drop(&mut self, socket: &SocketKey, reason: DropReason) {
+        if let Some(s) = self.sockets.get_mut(socket) {
+            s.drops.count(reason);
+        }
+    }
+
+    pub fn handle_socket_result(&mut self, now: Instant, key: &SocketKey, r: Result<(), String>) {
+        let Some(s) = self.sockets.get_mut(key) else {
+            return;
+        };
+        let (fault, streak) = match r {
+            Ok(()) => {
+                s.open = SocketOpen::Open;
+                (false, 0)
+            }
+            Err(error) => {
+                let streak = match &s.open {
+                    SocketOpen::Failed { streak, .. } => streak + 1,
+                    _ => 1,
+                };
+                let backoff = Duration::from_millis(100u64 << streak.min(8)).min(Duration::from_secs(30));
+                s.open = SocketOpen::Failed {
+                    retry_at: now + backoff,
+                    streak,
+                    error: error.clone(),
+                };
+                self.effects.push_back(Effect::Event(Event::SocketFailed {
+                    key: key.clone(),
+                    error,
+                }));
+                (true, streak)
+            }
+        };
+        let _ = streak;
+        for inst in self
+            .instances
+            .values_mut()
+            .filter(|i| i.socket == *key && !i.removed)
+        {
+            let ifname = inst.cfg.interface.clone();
+            inst.set_fault(FaultCause::NoSocket(ifname), fault, now, &mut self.effects);
+        }
+    }
+
+    pub fn handle_vip_result(
+        &mut self,
+        now: Instant,
+        id: InstanceId,
+        vip: &Vip,
+        op: VipOp,
+        r: Result<(), String>,
+    ) {
+        if let Some(inst) = self.instances.get_mut(&id) {
+            inst.vip_result(vip, op, r, now, &mut self.effects);
+        }
+        self.reap_removed();
+    }
+
+    pub fn handle_firewall_result(&mut self, now: Instant, r: Result<(), String>) {
+        let asked = self.firewall.wanted().len();
+        let failed = r.as_ref().err().cloned();
+        let next = self.firewall.result(r, now);
+        if asked > 0 {
+            self.effects.push_back(Effect::Event(Event::Firewall {
+                drop: asked,
+                error: failed,
+            }));
+        }
+        if let Some(drop) = next {
+            self.effects.push_back(Effect::SetFirewall { drop });
+        }
+    }
+
+    /// An evaluation ended: the check's statistics, then every instance
+    /// tracking it applies the result with its own weight, rise and fall.
+    pub fn handle_check_result(&mut self, now: Instant, run: RunId, key: &CheckKey, r: CheckResult) {
+        let Some(done) = self.checks.complete(run, key, &r, now) else {
+            return;
+        };
+        // A policy's warnings reach the log when its result changes (or on
+        // its first run); every 10 ms otherwise, a chatty policy would flood it.
+        let loud = done.result_changed || done.first;
+        for (level, message) in r.logs.iter().cloned() {
+            let level = if loud { level } else { LogLevel::Debug };
+            self.effects.push_back(Effect::Event(Event::PolicyLog {
+                key: key.clone(),
+                level,
+                message,
+            }));
+        }
+        if done.result_changed {
+            self.effects.push_back(Effect::Event(Event::CheckResult {
+                key: key.clone(),
+                healthy: r.healthy,
+                reason: r.reason.clone(),
+                run: self.checks.get(key).map_or(0, |s| s.stats.runs),
+                elapsed: r.elapsed,
+            }));
+        }
+        for inst in self.instances.values_mut().filter(|i| !i.removed) {
+            inst.check_result(key, &r, now, &mut self.effects);
+        }
+        if self.running {
+            self.run_due_checks(now);
+        }
+    }
+
+    fn run_due_checks(&mut self, now: Instant) {
+        let due = self.checks.start_due(now);
+        if due.is_empty() {
+            return;
+        }
+        let all = Arc::new(self.instances().map(NodeInstance::facts).collect::<Vec<_>>());
+        for (run, key) in due {
+            let Some(s) = self.checks.get(&key) else { continue };
+            let instance = match &key {
+                CheckKey::Node(_) => None,
+                CheckKey::Track { instance, .. } => all.iter().find(|f| f.name == *instance).cloned(),
+            };
+            self.effects.push_back(Effect::RunCheck(Box::new(CheckRun {
+                run,
+                key: key.clone(),
+                policy: s.policy.clone(),
+                settings: s.settings.clone(),
+                timeout: s.timeout,
+                router_id: self.cfg.router_id.clone(),
+                instance,
+                instances: all.clone(),
+                runs: s.stats.runs,
+                last_healthy: s.stats.last_healthy,
+            })));
+        }
+    }
+
+    /// Drops instances a reload removed once they hold nothing any more.
+    fn reap_removed(&mut self) {
+        self.instances
+            .retain(|_, i| !(i.removed && i.vips.settled_absent()));
+    }
+
+    /// A reload that could not even be read (syntax, validation, a policy
+    /// that does not load): nothing changes; status says why.
+    pub fn reload_failed(&mut self, now: Instant, error: String) {
+        self.effects
+            .push_back(Effect::Event(Event::ReloadFailed { error: error.clone() }));
+        self.last_reload = Some(LastReload {
+            at: now,
+            result: Err(error),
+        });
+    }
+
+    /// Applies a new config. An unchanged instance notices nothing; a
+    /// changed one changes in place with the least disruption; an identity
+    /// change is a resignation plus a new instance. On error nothing changes.
+    pub fn reload(&mut self, now: Instant, cfg: Config, primaries: &Primaries) -> Result<ReloadPlan, String> {
+        if let Err(e) = layout(&cfg, primaries) {
+            self.reload_failed(now, e.clone());
+            return Err(e);
+        }
+        let plan = reload::plan(&self.cfg, &cfg);
+        // Everything that can fail is checked above; from here on it applies.
+        for name in plan.removed.iter().chain(plan.replaced.iter().map(|(n, _)| n)) {
+            self.retire(name, now);
+        }
+        for (name, _) in &plan.changed {
+            let (Some(new), Some(&id)) = (cfg.instance(name), self.by_name.get(name)) else {
+                continue;
+            };
+            let primary = primaries[name];
+            self.change_instance(id, new.clone(), primary, now);
+        }
+        for name in plan.added.iter().chain(plan.replaced.iter().map(|(n, _)| n)) {
+            let Some(ic) = cfg.instance(name) else { continue };
+            let primary = primaries[name];
+            match self.insert_instance(ic.clone(), primary) {
+                Ok(id) => {
+                    self.effects.push_back(Effect::Event(Event::InstanceAdded {
+                        instance: name.clone(),
+                    }));
+                    if self.running {
+                        self.start_instance(id, now);
+                    }
+                }
+                // layout() built every instance already.
+                Err(e) => self
+                    .effects
+                    .push_back(Effect::Event(Event::ReloadFailed { error: e })),
+            }
+        }
+        self.cfg = cfg;
+        self.sync_sockets(primaries);
+        self.checks.sync(&self.cfg, now);
+        if let Some(drop) = self.firewall.want(firewall::desired(&self.cfg)) {
+            self.effects.push_back(Effect::SetFirewall { drop });
+        }
+        self.generation += 1;
+        let summary = plan.to_string();
+        self.effects.push_back(Effect::Event(Event::Reloaded {
+            generation: self.generation,
+            summary: summary.clone(),
+        }));
+        self.last_reload = Some(LastReload {
+            at: now,
+            result: Ok(summary),
+        });
+        self.reap_removed();
+        if self.running {
+            self.run_due_checks(now);
+        }
+        Ok(plan)
+    }
+
+    /// A removed instance resigns (priority 0 if Master) and gives its VIPs back.
+    fn retire(&mut self, name: &str, now: Instant) {
+        let Some(id) = self.by_name.remove(name) else {
+            return;
+        };
+        let Some(inst) = self.instances.get_mut(&id) else {
+            return;
+        };
+        inst.removed = true;
+        inst.vrrp.handle_command(now, Command::Shutdown);
+        inst.drain(now, &mut self.effects);
+        self.demux.retain(|_, v| *v != id);
+        self.effects.push_back(Effect::Event(Event::InstanceRemoved {
+            instance: name.to_string(),
+        }));
+    }
+
+    fn change_instance(&mut self, id: InstanceId, new: InstanceConfig, primary: IpAddr, now: Instant) {
+        let Some(inst) = self.instances.get_mut(&id) else {
+            return;
+        };
+        let out = &mut self.effects;
+        let old = std::mem::replace(&mut inst.cfg, new.clone());
+        if old.priority != new.priority {
+            out.push_back(Effect::Event(Event::PriorityChanged {
+                instance: new.name.clone(),
+                from: old.priority,
+                to: new.priority,
+            }));
+        }
+        // layout() validated this config.
+        let _ = inst.vrrp.reconfigure(now, new.vrrp_config(primary));
+        inst.primary = primary;
+        inst.socket = socket_key(&new, primary);
+        inst.announce
+            .reconfigure(&new.garp, now, inst.vips.held().next().is_some());
+        let reqs = inst.vips.reconfigure(&new.vips, now);
+        for r in reqs {
+            out.push_back(match r {
+                crate::vips::VipRequest::Add(vip) => Effect::AddVip { instance: id, vip },
+                crate::vips::VipRequest::Remove(vip) => Effect::RemoveVip { instance: id, vip },
+            });
+        }
+        // Links: faults for what is tracked now, none for what is not.
+        let tracked: Vec<String> = inst.tracked_links().map(String::from).collect();
+        let link_faults: Vec<FaultCause> = inst
+            .faults
+            .iter()
+            .filter(|c| matches!(c, FaultCause::LinkDown(l) if !tracked.contains(l)))
+            .cloned()
+            .collect();
+        for c in link_faults {
+            inst.set_fault(c, false, now, out);
+        }
+        for l in tracked {
+            let up = self.links.get(&l).copied().unwrap_or(false);
+            inst.set_fault(FaultCause::LinkDown(l), !up, now, out);
+        }
+        // Tracks: same name and tracker settings keep their state.
+        let mut old_tracks = std::mem::take(&mut inst.tracks);
+        let mut tracks = Vec::new();
+        let mut fresh = Vec::new();
+        for t in &new.tracks {
+            match old_tracks.iter().position(|o| o.cfg.name() == t.name()) {
+                Some(k) => {
+                    let mut kept = old_tracks.remove(k);
+                    if track_config(&kept.cfg) != track_config(t) || kept.cfg.policy != t.policy {
+                        kept = InstTrack::new(&new.name, t.clone());
+                        fresh.push(tracks.len());
+                    } else {
+                        kept.key = crate::checks::track_key(&new.name, t);
+                        kept.cfg = t.clone();
+                    }
+                    tracks.push(kept);
+                }
+                None => {
+                    fresh.push(tracks.len());
+                    tracks.push(InstTrack::new(&new.name, t.clone()));
+                }
+            }
+        }
+        inst.tracks = tracks;
+        for gone in old_tracks {
+            inst.clear_track(gone.cfg.name(), now, out);
+        }
+        for i in fresh {
+            inst.apply_track(i, now, out);
+        }
+        inst.drain(now, out);
+        self.demux.retain(|_, v| *v != id);
+        self.demux
+            .insert((new.interface.clone(), new.family(), new.vrid), id);
+    }
+
+    /// Opens sockets the config needs now, closes those it does not.
+    fn sync_sockets(&mut self, primaries: &Primaries) {
+        let Ok((wanted, _)) = layout(&self.cfg, primaries) else {
+            return;
+        };
+        let gone: Vec<SocketKey> = self
+            .sockets
+            .keys()
+            .filter(|k| !wanted.contains_key(*k))
+            .cloned()
+            .collect();
+        for key in gone {
+            self.sockets.remove(&key);
+            self.effects.push_back(Effect::CloseSocket { key });
+        }
+        for (key, multicast) in wanted {
+            if self.sockets.contains_key(&key) {
+                continue;
+            }
+            self.sockets.insert(
+                key.clone(),
+                SocketState {
+                    multicast,
+                    open: SocketOpen::Opening,
+                    drops: DropCounters::default(),
+                },
+            );
+            if self.running {
+                self.effects.push_back(Effect::OpenSocket { key, multicast });
+            }
+        }
+    }
+}

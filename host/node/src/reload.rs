@@ -1,0 +1,220 @@
+//! What a reload changes: the old config against the new, field by field.
+//! Both configs are destructured without `..`, so a field added to the model
+//! and not handled here does not compile.
+
+use std::fmt;
+
+use baton_config::{Config, InstanceConfig};
+
+/// One changed setting of an instance that keeps its identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    Priority { from: u8, to: u8 },
+    Vips,
+    AdvertInterval,
+    Version,
+    Preempt,
+    PreemptDelay,
+    Accept,
+    Auth,
+    UnicastSrc,
+    UnicastPeers,
+    TrackInterfaces,
+    V3Checksum,
+    CheckAdvAddr,
+    Garp,
+    Tracks,
+    SplitBrain,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Change::Priority { from, to } => return write!(f, "priority {from} -> {to}"),
+            Change::Vips => "vips",
+            Change::AdvertInterval => "advert_interval",
+            Change::Version => "version",
+            Change::Preempt => "preempt",
+            Change::PreemptDelay => "preempt_delay",
+            Change::Accept => "accept",
+            Change::Auth => "auth",
+            Change::UnicastSrc => "unicast_src",
+            Change::UnicastPeers => "unicast_peers",
+            Change::TrackInterfaces => "track_interfaces",
+            Change::V3Checksum => "v3_checksum",
+            Change::CheckAdvAddr => "check_adv_addr",
+            Change::Garp => "garp",
+            Change::Tracks => "tracks",
+            Change::SplitBrain => "split_brain",
+        };
+        f.write_str(s)
+    }
+}
+
+/// What happens to one instance that is in both configs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InstancePlan {
+    Unchanged,
+    /// Changed in place, with the least disruption.
+    Changed(Vec<Change>),
+    /// Its identity (interface, VRID, family) changed: it is another virtual
+    /// router. The old one resigns (priority 0), the new one starts.
+    Replace(&'static str),
+}
+
+/// The instance-level diff.
+pub fn diff_instance(old: &InstanceConfig, new: &InstanceConfig) -> InstancePlan {
+    let InstanceConfig {
+        name: _,
+        interface,
+        vrid,
+        priority,
+        advert_interval,
+        version,
+        preempt,
+        preempt_delay,
+        accept,
+        vips,
+        auth,
+        unicast_src,
+        unicast_peers,
+        track_interfaces,
+        v3_checksum,
+        check_adv_addr,
+        garp,
+        tracks,
+        split_brain,
+    } = new;
+    if *interface != old.interface {
+        return InstancePlan::Replace("interface");
+    }
+    if *vrid != old.vrid {
+        return InstancePlan::Replace("vrid");
+    }
+    if new.family() != old.family() {
+        return InstancePlan::Replace("address family");
+    }
+    let mut c = Vec::new();
+    if *priority != old.priority {
+        c.push(Change::Priority {
+            from: old.priority,
+            to: *priority,
+        });
+    }
+    let flags = [
+        (*vips != old.vips, Change::Vips),
+        (*advert_interval != old.advert_interval, Change::AdvertInterval),
+        (*version != old.version, Change::Version),
+        (*preempt != old.preempt, Change::Preempt),
+        (*preempt_delay != old.preempt_delay, Change::PreemptDelay),
+        (*accept != old.accept, Change::Accept),
+        (*auth != old.auth, Change::Auth),
+        (*unicast_src != old.unicast_src, Change::UnicastSrc),
+        (*unicast_peers != old.unicast_peers, Change::UnicastPeers),
+        (*track_interfaces != old.track_interfaces, Change::TrackInterfaces),
+        (*v3_checksum != old.v3_checksum, Change::V3Checksum),
+        (*check_adv_addr != old.check_adv_addr, Change::CheckAdvAddr),
+        (*garp != old.garp, Change::Garp),
+        (*tracks != old.tracks, Change::Tracks),
+        (*split_brain != old.split_brain, Change::SplitBrain),
+    ];
+    c.extend(
+        flags
+            .into_iter()
+            .filter(|(changed, _)| *changed)
+            .map(|(_, ch)| ch),
+    );
+    if c.is_empty() {
+        InstancePlan::Unchanged
+    } else {
+        InstancePlan::Changed(c)
+    }
+}
+
+/// A whole reload.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReloadPlan {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    /// (name, what changed its identity)
+    pub replaced: Vec<(String, &'static str)>,
+    pub changed: Vec<(String, Vec<Change>)>,
+    pub unchanged: Vec<String>,
+    /// Settings that take effect only at the next start.
+    pub restart_needed: Vec<&'static str>,
+    /// Policies, checks or remedies differ: checks are brought in line.
+    pub checks_changed: bool,
+    pub router_id_changed: bool,
+}
+
+pub fn plan(old: &Config, new: &Config) -> ReloadPlan {
+    let Config {
+        path: _,
+        router_id,
+        socket,
+        log_file,
+        // Merged into each instance's own `garp`, compared there.
+        garp: _,
+        policies,
+        checks,
+        remedies,
+        instances,
+    } = new;
+    let mut p = ReloadPlan {
+        router_id_changed: *router_id != old.router_id,
+        checks_changed: *policies != old.policies || *checks != old.checks || *remedies != old.remedies,
+        ..ReloadPlan::default()
+    };
+    if *socket != old.socket {
+        p.restart_needed.push("socket");
+    }
+    if *log_file != old.log_file {
+        p.restart_needed.push("log_file");
+    }
+    for o in &old.instances {
+        if !instances.iter().any(|n| n.name == o.name) {
+            p.removed.push(o.name.clone());
+        }
+    }
+    for n in instances {
+        match old.instances.iter().find(|o| o.name == n.name) {
+            None => p.added.push(n.name.clone()),
+            Some(o) => match diff_instance(o, n) {
+                InstancePlan::Unchanged => p.unchanged.push(n.name.clone()),
+                InstancePlan::Changed(c) => p.changed.push((n.name.clone(), c)),
+                InstancePlan::Replace(why) => p.replaced.push((n.name.clone(), why)),
+            },
+        }
+    }
+    p
+}
+
+impl fmt::Display for ReloadPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if !self.added.is_empty() {
+            parts.push(format!("added {}", self.added.join(", ")));
+        }
+        if !self.removed.is_empty() {
+            parts.push(format!("removed {}", self.removed.join(", ")));
+        }
+        for (name, why) in &self.replaced {
+            parts.push(format!("{name} replaced ({why} changed)"));
+        }
+        for (name, changes) in &self.changed {
+            let c: Vec<String> = changes.iter().map(ToString::to_string).collect();
+            parts.push(format!("{name}: {}", c.join(", ")));
+        }
+        if self.checks_changed {
+            parts.push("policies/checks updated".to_string());
+        }
+        parts.push(format!("{} unchanged", self.unchanged.len()));
+        if !self.restart_needed.is_empty() {
+            parts.push(format!(
+                "{} take effect at the next restart",
+                self.restart_needed.join(", ")
+            ));
+        }
+        f.write_str(&parts.join("; "))
+    }
+}

@@ -22,8 +22,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use baton_e2e::baton::{BatonNode, InstanceSpec, logs, node_config};
-use baton_e2e::lab::{Lab, LabProcess, LabSpec, Pinger, wait_until};
 use baton_e2e::{baton_bin, note, require_root};
+use baton_lab::{Lab, LabProcess, LabSpec, Pinger, wait_until};
 
 const VIP4: &str = "192.0.2.100";
 const VIP4_B: &str = "192.0.2.101";

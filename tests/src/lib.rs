@@ -1,5 +1,8 @@
 //! Helpers shared by Baton's end-to-end tests and benchmarks: the root gate
-//! and the path of the `baton` binary. The lab itself is the baton-lab crate.
+//! and the path of the `baton` binary here; the daemon in a lab host
+//! ([`baton`]); what the daemon scenarios share ([`scenario`]); forged
+//! adverts ([`inject`]); the benchmarks' daemon under test ([`bench`]). The
+//! lab itself is the baton-lab crate.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -105,3 +108,4 @@ pub fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
 pub mod baton;
 pub mod bench;
 pub mod inject;
+pub mod scenario;

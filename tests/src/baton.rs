@@ -3,7 +3,7 @@
 //! [`InstanceSpec`] / [`node_config`] write that config.
 //!
 //! This module is named like the `baton` crate, and at the crate root it
-//! shadows it (`baton::lab` in `lib.rs` means `crate::baton::lab`): so it
+//! shadows it (`baton::status` in `lib.rs` means `crate::baton::status`): so it
 //! re-exports everything the `baton` crate has, and such paths keep working.
 //! Inside this module the crate is spelled `::baton`.
 
@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
-use ::baton::lab::{Lab, LabProcess, wait_until};
 use ::baton::status::{InstanceStatus, Status};
+use baton_lab::{Lab, LabProcess, wait_until};
 
 use crate::baton_bin;
 

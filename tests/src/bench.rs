@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use ::baton::lab::{Keepalived, LabProcess};
 use ::baton::status::Status;
+use baton_lab::{Keepalived, LabProcess};
 
 /// One node's daemon.
 #[derive(Debug)]

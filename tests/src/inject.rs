@@ -24,7 +24,7 @@ use baton_vrrp::wire::{
 use baton_vrrp::{V3Checksum, Version};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use crate::lab::{Lab, enter_netns};
+use baton_lab::{Lab, enter_netns};
 
 /// The well-formed advert every packet is derived from.
 #[derive(Debug, Clone)]

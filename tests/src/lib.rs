@@ -1,12 +1,13 @@
 //! Helpers shared by Baton's end-to-end tests and benchmarks: the root gate
-//! and the path of the `baton` binary. The lab itself is `baton::lab`.
+//! and the path of the `baton` binary here; the daemon in a lab host
+//! ([`baton`]); what the daemon scenarios share ([`scenario`]); forged
+//! adverts ([`inject`]); the benchmarks' daemon under test ([`bench`]). The
+//! lab itself is the baton-lab crate.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-
-pub use baton::lab;
 
 /// The workspace root (the parent of this crate's directory).
 pub fn workspace_root() -> PathBuf {
@@ -94,7 +95,7 @@ pub fn have(program: &str) -> bool {
         || Path::new("/usr/sbin").join(program).is_file()
 }
 
-pub use baton::lab::{GapMeasurement, measure_gap};
+pub use baton_lab::{GapMeasurement, measure_gap};
 
 /// The value after `--name` on a benchmark's command line, parsed.
 pub fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
@@ -107,3 +108,4 @@ pub fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
 pub mod baton;
 pub mod bench;
 pub mod inject;
+pub mod scenario;

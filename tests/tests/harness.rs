@@ -1,4 +1,4 @@
-//! Tests of the lab harness itself (`baton::lab`): topology, reachability,
+//! Tests of the lab harness itself (baton-lab): topology, reachability,
 //! cleanup, VRRP blocking, the probes, and keepalived 2.2.7 as the reference
 //! (whose failover gaps are printed for the benchmarks).
 //!
@@ -11,10 +11,10 @@ use std::process::Child;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use baton_e2e::lab::{
-    self, HttpProber, HttpServer, KaInstance, Keepalived, Lab, LabSpec, Pinger, keepalived_conf,
-};
 use baton_e2e::{measure_gap, note, require_root};
+use baton_lab::{
+    self as lab, HttpProber, HttpServer, KaInstance, Keepalived, Lab, LabSpec, Pinger, keepalived_conf,
+};
 
 const VIP: &str = "192.0.2.100";
 

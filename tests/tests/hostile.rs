@@ -40,8 +40,8 @@ use std::time::{Duration, Instant};
 use baton::status::{InstanceStatus, Status};
 use baton_e2e::baton::{BatonNode, InstanceSpec, logs, node_config};
 use baton_e2e::inject::{self, InjectReport, Injector, Kind, Scope, Template};
-use baton_e2e::lab::{self, KaInstance, Keepalived, Lab, LabSpec, Pinger, ProbeReport, keepalived_conf};
 use baton_e2e::{note, require_root};
+use baton_lab::{self as lab, KaInstance, Keepalived, Lab, LabSpec, Pinger, ProbeReport, keepalived_conf};
 use baton_vrrp::Version;
 
 const VIP: &str = "192.0.2.100";

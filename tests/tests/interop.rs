@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use baton::status::InstanceStatus;
 use baton_e2e::baton::{BatonNode, InstanceSpec, node_config};
-use baton_e2e::lab::{self, KaInstance, Keepalived, Lab, LabSpec, keepalived_conf};
 use baton_e2e::{GapMeasurement, measure_gap, note, require_root};
+use baton_lab::{self as lab, KaInstance, Keepalived, Lab, LabSpec, keepalived_conf};
 
 const VRID: u8 = 50;
 const INSTANCE: &str = "VI_1";

@@ -1,7 +1,7 @@
 //! End to end: WebAssembly health policies in the real daemon.
 //!
 //! lb01 (150) and lb02 (100) serve VI_1 (VRRPv3, 100 ms) for 192.0.2.100;
-//! each runs an HTTP server (`baton::lab::HttpServer`, the seed's nginx) on
+//! each runs an HTTP server (`baton_lab::HttpServer`, the seed's nginx) on
 //! port 80 in its namespace and tracks `builtin:http-status` on its own
 //! address every 20 ms. The client GETs the VIP every 10 ms.
 //!
@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 
 use baton::status::TrackStatus;
 use baton_e2e::baton::{BatonNode, InstanceSpec, logs};
-use baton_e2e::lab::{HttpProber, HttpServer, Lab, LabSpec, wait_until};
 use baton_e2e::{baton_bin, note, require_root};
+use baton_lab::{HttpProber, HttpServer, Lab, LabSpec, wait_until};
 
 const VIP: &str = "192.0.2.100";
 /// Client-visible outage when the master's service dies: detection (20 ms

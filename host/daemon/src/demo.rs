@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use baton_lab::{self as lab, Lab, LabProcess, LabSpec, Pinger};
+
 use crate::control::query_status;
-use crate::lab::{self, Lab, LabProcess, LabSpec, Pinger};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct LabArgs {

@@ -2,14 +2,14 @@
 //! feeds the node (baton-node) time, packets, link events and results and
 //! has [`io`] carry out its effects on Linux (baton-net, baton-policy), policy
 //! loading and `baton policy test`, the control socket, logging, and the
-//! `baton lab` demo. The config is baton-config's; the status, baton-node's.
+//! `baton lab` demo (over baton-lab's namespaces). The config is
+//! baton-config's (re-exported as [`config`]); the status, baton-node's.
 
 pub mod checks;
 pub mod control;
 pub mod demo;
 pub mod driver;
 pub mod io;
-pub mod lab;
 pub mod logging;
 
 pub use baton_config::{self as config, DEFAULT_SOCKET, duration};

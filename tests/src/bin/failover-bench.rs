@@ -20,8 +20,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use baton::lab::{self, KaInstance, Keepalived, Lab, LabProcess, LabSpec, Pinger};
 use baton_e2e::bench::BenchDaemon as Daemon;
+use baton_lab::{self as lab, KaInstance, Keepalived, Lab, LabProcess, LabSpec, Pinger};
 use socket2::{Domain, Protocol, Socket, Type};
 
 const VIP: &str = "192.0.2.100";

@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use baton::lab::{self, KaInstance, Keepalived, Lab, LabSpec};
 use baton_e2e::arg;
 use baton_e2e::bench::BenchDaemon as Daemon;
+use baton_lab::{self as lab, KaInstance, Keepalived, Lab, LabSpec};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Impl {

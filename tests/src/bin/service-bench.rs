@@ -40,10 +40,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use baton::lab::{self, HttpProber, HttpServer, KaInstance, KaScript, Keepalived, Lab, LabSpec, ProbeReport};
 use baton::status::TrackStatus;
 use baton_e2e::arg;
 use baton_e2e::bench::BenchDaemon as Daemon;
+use baton_lab::{
+    self as lab, HttpProber, HttpServer, KaInstance, KaScript, Keepalived, Lab, LabSpec, ProbeReport,
+};
 
 const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
 /// The client's GET period.

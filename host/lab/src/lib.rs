@@ -1,5 +1,12 @@
-//! A network lab made of Linux network namespaces, for the `baton lab` demo,
-//! the end-to-end tests and the benchmarks.
+//! baton-lab: the network-namespace lab that the `baton lab` demo, the
+//! end-to-end tests (baton-e2e) and the benchmarks run on. It owns the
+//! topology (a switch namespace with a bridge, the VRRP nodes and the client),
+//! commands and processes inside those namespaces ([`Lab::exec`],
+//! [`LabProcess`]), link and VRRP faults, the client's probes ([`Pinger`],
+//! [`HttpProber`], [`measure_gap`]) and HTTP servers ([`HttpServer`]),
+//! running keepalived next to Baton ([`Keepalived`]), and the cleanup of
+//! everything it made. It knows nothing of Baton's own types: the daemon is
+//! just a program it starts.
 //!
 //! Topology: one "switch" namespace holding a bridge `br0` (multicast snooping
 //! off, so VRRP adverts flood), and one namespace per host (`lb01`, `lb02`, ...

@@ -290,6 +290,40 @@ impl<'a> BatonNode<'a> {
         }
     }
 
+    /// Sends SIGHUP (a reload).
+    ///
+    /// # Panics
+    /// If it is not running.
+    pub fn sighup(&self) {
+        let pid = self.pid().unwrap_or_else(|| panic!("{}: sighup: not running", self.host));
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGHUP)
+            .unwrap_or_else(|e| panic!("{}: kill -HUP {pid}: {e}", self.host));
+    }
+
+    /// Writes `toml` as its config, sends SIGHUP and waits (up to 10 s) for
+    /// the reload's outcome in `baton status`; returns the whole status.
+    ///
+    /// # Panics
+    /// If no reload outcome appears.
+    pub fn reload(&self, toml: &str) -> Status {
+        std::fs::write(&self.config, toml).unwrap_or_else(|e| panic!("writing {}: {e}", self.config.display()));
+        let t = Instant::now();
+        self.sighup();
+        let mut last = None;
+        let done = wait_until(Duration::from_secs(10), Duration::from_millis(2), || {
+            let Ok(st) = self.try_status() else { return false };
+            let fresh = st
+                .last_reload
+                .as_ref()
+                .is_some_and(|r| Duration::from_millis(r.ms_ago) <= t.elapsed());
+            last = Some(st);
+            fresh
+        });
+        assert!(done, "{}: no reload outcome in status: {last:#?}
+{}", self.host, self.log_block());
+        last.expect("status")
+    }
+
     /// Clean stop: SIGTERM, waits up to 5 s for the exit.
     ///
     /// # Panics

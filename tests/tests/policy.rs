@@ -420,26 +420,6 @@ fn process_alive_remedy_runs_once() {
     }
 }
 
-/// Sends SIGHUP to a node's daemon.
-fn sighup(node: &BatonNode<'_>) {
-    let pid = node.pid().expect("pid");
-    let ok = Command::new("kill")
-        .args(["-HUP", &pid.to_string()])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "kill -HUP {pid}");
-}
-
-/// Waits until the log has `needle` `n` times.
-fn wait_log(node: &BatonNode<'_>, needle: &str, n: usize) {
-    wait_for(
-        &[node],
-        &format!("{n}x {needle:?} in the log"),
-        Duration::from_secs(10),
-        || node.log().matches(needle).count() >= n,
-    );
-}
-
 #[test]
 fn reload_swaps_policies_without_moving_instances() {
     if !require_root("reload_swaps_policies_without_moving_instances") {
@@ -459,13 +439,10 @@ fn reload_swaps_policies_without_moving_instances() {
 
     // 1. The same config: every tracker keeps its state, nothing moves.
     let runs = track(&a, "web").runs;
-    sighup(&a);
-    wait_log(&a, "reload done", 1);
-    assert!(
-        a.log().contains("1 kept, 0 reset, 0 added, 0 removed"),
-        "{}",
-        a.log_block()
-    );
+    let st = a.reload(&cfg_a);
+    let r = st.last_reload.clone().expect("reload");
+    assert!(r.ok && st.generation == 2, "{r:?}");
+    assert_eq!(r.summary.as_deref(), Some("1 unchanged"), "{r:?}");
     std::thread::sleep(Duration::from_millis(200));
     let after = a.instance("VI_1");
     assert_eq!(after.counters.transitions, before.counters.transitions);
@@ -477,29 +454,20 @@ fn reload_swaps_policies_without_moving_instances() {
     );
 
     // 2. A broken file: refused with its diagnostics, still running.
-    write("router_id = \"lb01\"\n[[instance]]\nname = \n");
-    sighup(&a);
-    wait_log(&a, "reload refused", 1);
+    let st = a.reload("router_id = \"lb01\"\n[[instance]]\nname = \n");
+    let r = st.last_reload.clone().expect("reload");
+    assert!(!r.ok && st.generation == 2, "{r:?}");
+    assert!(r.error.as_deref().unwrap_or_default().contains("lb01.toml:3:8"), "{r:?}");
     assert!(a.log().contains("lb01.toml:3:8"), "{}", a.log_block());
 
-    // 3. An identity change: restart needed.
-    write(&cfg_a.replace("vrid = 51", "vrid = 52"));
-    sighup(&a);
-    wait_log(&a, "reload refused", 2);
-    assert!(
-        a.log().contains("instance VI_1: vrid changed: restart needed"),
-        "{}",
-        a.log_block()
-    );
-
-    // 4. A policy whose pin does not match: the old policies stay.
-    write(&cfg_a.replace(
+    // 3. A policy whose pin does not match: the old policies stay.
+    let st = a.reload(&cfg_a.replace(
         "source = \"builtin:http-status\"",
         "source = \"builtin:http-status\"\nsha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"",
     ));
-    sighup(&a);
-    wait_log(&a, "reload refused", 3);
-    assert!(a.log().contains("sha256 mismatch"), "{}", a.log_block());
+    let r = st.last_reload.clone().expect("reload");
+    assert!(!r.ok && st.generation == 2, "{r:?}");
+    assert!(r.error.as_deref().unwrap_or_default().contains("sha256 mismatch"), "{r:?}");
     let runs = track(&a, "web").runs;
     std::thread::sleep(Duration::from_millis(200));
     assert!(track(&a, "web").runs > runs, "the old track stopped running");
@@ -510,20 +478,16 @@ fn reload_swaps_policies_without_moving_instances() {
         "a refused reload moved lb01"
     );
 
-    // 5. A new weight resets the tracker; a new base priority applies: lb01
+    // 4. A new weight resets the tracker; a new base priority applies: lb01
     // (now 90) hands over to lb02 (100).
-    write(
+    let st = a.reload(
         &cfg_a
             .replace("priority = 150", "priority = 90")
             .replace("weight = -60", "weight = -10"),
     );
-    sighup(&a);
-    wait_log(&a, "reload done", 2);
-    assert!(
-        a.log().contains("0 kept, 1 reset, 0 added, 0 removed"),
-        "{}",
-        a.log_block()
-    );
+    let r = st.last_reload.clone().expect("reload");
+    assert!(r.ok && st.generation == 3, "{r:?}");
+    assert_eq!(r.summary.as_deref(), Some("VI_1: priority 150 -> 90, tracks; 0 unchanged"), "{r:?}");
     wait_for(
         &nodes,
         "lb02 master after lb01's priority went to 90",
@@ -533,8 +497,37 @@ fn reload_swaps_policies_without_moving_instances() {
     let ia = a.instance("VI_1");
     assert_eq!((ia.base_priority, ia.effective_priority), (90, 90));
     assert_eq!(ia.tracks[0].configured_weight, -10);
+
+    // 5. A VRID change on both: each resigns the old virtual router and
+    // starts the new one; lb02 (100) now outranks lb01 (90).
+    let cfg_b = http_config(&lab, "lb02", 100, -60).replace("vrid = 51", "vrid = 52");
+    let sa = a.reload(
+        &cfg_a
+            .replace("priority = 150", "priority = 90")
+            .replace("weight = -60", "weight = -10")
+            .replace("vrid = 51", "vrid = 52"),
+    );
+    let sb = b.reload(&cfg_b);
+    for s in [&sa, &sb] {
+        let r = s.last_reload.clone().expect("reload");
+        assert!(
+            r.ok && r.summary.as_deref().unwrap_or_default().contains("VI_1 replaced (vrid changed)"),
+            "{r:?}"
+        );
+    }
+    wait_for(
+        &nodes,
+        "VI_1 on VRID 52: lb02 master with the VIP",
+        Duration::from_secs(3),
+        || {
+            lab.holders(vip()) == ["lb02"]
+                && b.instance("VI_1").vrid == 52
+                && b.state("VI_1") == "master"
+                && a.state("VI_1") == "backup"
+        },
+    );
     note(
-        "policy e2e (reload): same config kept the tracker; broken file, vrid change and bad pin refused; priority change applied",
+        "policy e2e (reload): same config kept the tracker; broken file and bad pin refused; priority and VRID changes applied",
     );
 }
 

@@ -108,7 +108,6 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
         node.instances().count(),
         sock_path.display()
     );
-    let started = Instant::now();
     let mut reloading = false;
     loop {
         let wake = node.poll_timeout();
@@ -150,7 +149,7 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
                 node.handle_link(Instant::now(), &name, up);
             }
             Some(req) = ctl_rx.recv() => match req {
-                Request::Status(reply) => { let _ = reply.send(status(&node, &io, started)); }
+                Request::Status(reply) => { let _ = reply.send(status(&node, &io)); }
             },
         }
         io.execute(&mut node).await;
@@ -161,13 +160,13 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The node's status, with what only this side knows: process, version,
-/// each track's policy digest.
-fn status(node: &Node, io: &Io, started: Instant) -> Status {
+/// The node's status (uptime from the node's start, on the clock of its
+/// transitions), with what only this side knows: process, version, each
+/// track's policy digest.
+fn status(node: &Node, io: &Io) -> Status {
     let mut s = node.status(Instant::now());
     s.pid = std::process::id();
     s.version = env!("CARGO_PKG_VERSION").into();
-    s.uptime_ms = started.elapsed().as_millis() as u64;
     for t in s.instances.iter_mut().flat_map(|i| i.tracks.iter_mut()) {
         t.sha256 = io
             .policies

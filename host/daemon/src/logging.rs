@@ -1,7 +1,9 @@
 //! Logs to stderr and, when the config names one, to a file of Baton's own
 //! (the seed moves keepalived's log out of syslog into its own file).
+//! Colour only on a terminal: pipes, journald and files get plain text.
 
 use std::fs::OpenOptions;
+use std::io::IsTerminal as _;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -31,6 +33,7 @@ pub fn init(log_file: Option<&Path>) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))
         }
         None => builder
+            .with_ansi(std::io::stderr().is_terminal())
             .with_writer(std::io::stderr)
             .try_init()
             .map_err(|e| anyhow::anyhow!("{e}")),

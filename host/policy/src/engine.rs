@@ -1,22 +1,26 @@
-//! [`PolicyEngine`] (one wasmtime engine, the epoch ticker, the compile cache and the
-//! digest-keyed table of compiled policies) and [`LoadedPolicy`] (evaluation).
+//! [`PolicyEngine`]: one wasmtime engine for every policy and every world, with the
+//! sandbox's limits (pooling allocator, fuel, epoch deadline, memory and tables), the
+//! on-disk compile cache and the table of compiled policies by (world, sha256).
+//!
+//! The engine knows no world and no capability: a world module
+//! ([`crate::worlds`]) implements [`World`] (what to link, how to type-check the
+//! exports) and puts its host state in the store as [`Sandbox::host`]. So the
+//! loads of a world live in its module too (`load` for `health`).
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker};
-use wasmtime::{Config, Engine, Store, Trap, UpdateDeadline};
+use wasmtime::component::{InstancePre, Linker};
+use wasmtime::{Config, Engine, ResourceLimiter, Store, UpdateDeadline};
 
-use crate::caps::Deadline;
-use crate::context::{EvalContext, EvalError, Evaluation, Health, LogLevel, Verdict};
+use crate::epoch::{Deadline, Ticker, Ticking};
 use crate::error::{PolicyError, chain};
-use crate::host::{self, CheckParams, CheckResults, HostState, Limiter, WitHealth};
 
 /// Engine-wide settings. `Default` gives the documented defaults.
 #[derive(Debug, Clone)]
@@ -55,67 +59,112 @@ impl Default for EngineOptions {
     }
 }
 
-/// A compiled policy, shared by every [`LoadedPolicy`] with the same digest.
-struct Compiled {
-    pre: InstancePre<HostState>,
-    check: ComponentExportIndex,
+/// What the engine needs of a world to load a component for it. Implemented
+/// by the world's prepared form of a component (its `InstancePre` and export
+/// indices), which the engine keeps per digest.
+pub(crate) trait World: Send + Sync + Sized + 'static {
+    /// The world's name in wit/policy.wit (for the log).
+    const NAME: &'static str;
+    /// The world's part of the store data of one evaluation.
+    type Host: Send + 'static;
+    /// Links everything the world lets a component import.
+    fn link(linker: &mut Linker<Sandbox<Self::Host>>) -> wasmtime::Result<()>;
+    /// Type-checks the exports (the imports already were, by the linker) and
+    /// keeps what an evaluation needs; `Err` says what does not fit.
+    fn prepare(
+        engine: &PolicyEngine,
+        name: &str,
+        pre: InstancePre<Sandbox<Self::Host>>,
+    ) -> Result<Self, String>;
 }
 
-/// What the epoch thread and the evaluations share. The thread advances the
-/// epoch every tick only while a store is alive (`active > 0`) and sleeps
-/// parked otherwise: an idle daemon should not wake a thousand times a second.
-#[derive(Debug, Default)]
-struct TickerShared {
-    active: AtomicUsize,
-    stop: AtomicBool,
-    thread: std::sync::OnceLock<std::thread::Thread>,
-    /// The thread's kernel id (for tests that count its wake-ups).
-    tid: std::sync::atomic::AtomicI32,
+/// The data of every store: a world's host state inside the sandbox's own.
+pub(crate) struct Sandbox<T> {
+    pub host: T,
+    limiter: Limiter,
+    deadline: Deadline,
+    /// The epoch advances while this store lives.
+    _ticking: Ticking,
 }
 
-/// Keeps the epoch ticking while it lives (one per store).
+impl<T> Sandbox<T> {
+    /// The memory or table growth the limits refused, if any: a trap that
+    /// follows (Rust aborts on allocation failure) is reported as this.
+    pub fn limit_hit(&self) -> Option<&str> {
+        self.limiter.hit.as_deref()
+    }
+}
+
+/// Memory/table/instance limits of one store; remembers whether a limit was hit.
 #[derive(Debug)]
-pub(crate) struct Ticking(Arc<TickerShared>);
+struct Limiter {
+    memory_bytes: usize,
+    table_elements: usize,
+    hit: Option<String>,
+}
 
-impl Ticking {
-    fn new(shared: &Arc<TickerShared>) -> Self {
-        if shared.active.fetch_add(1, Ordering::AcqRel) == 0
-            && let Some(t) = shared.thread.get()
-        {
-            t.unpark();
+impl Limiter {
+    /// Whether growing to `desired` stays within `limit`; if not, remembers `why`.
+    fn allow(&mut self, desired: usize, limit: usize, why: impl FnOnce() -> String) -> bool {
+        if desired > limit {
+            self.hit = Some(why());
+            return false;
         }
-        Ticking(shared.clone())
+        true
     }
 }
 
-impl Drop for Ticking {
-    fn drop(&mut self) {
-        self.0.active.fetch_sub(1, Ordering::AcqRel);
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let limit = self.memory_bytes;
+        Ok(self.allow(desired, limit, || {
+            format!("memory growth from {current} to {desired} bytes refused (limit {limit} bytes)")
+        }))
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let limit = self.table_elements;
+        Ok(self.allow(desired, limit, || {
+            format!("table growth from {current} to {desired} elements refused (limit {limit})")
+        }))
+    }
+
+    fn instances(&self) -> usize {
+        64
+    }
+
+    fn tables(&self) -> usize {
+        64
+    }
+
+    fn memories(&self) -> usize {
+        16
     }
 }
+
+/// A compiled world artifact (e.g. the `health` world's `InstancePre`), shared
+/// by every load of the same bytes for the same world while one is alive.
+type CompiledEntry = Weak<dyn Any + Send + Sync>;
 
 struct Inner {
     engine: Engine,
-    linker: Linker<HostState>,
     options: EngineOptions,
     cache_dir: Option<PathBuf>,
-    compiled: Mutex<HashMap<[u8; 32], Weak<Compiled>>>,
+    compiled: Mutex<HashMap<(TypeId, [u8; 32]), CompiledEntry>>,
     compilations: AtomicU64,
-    processes: Arc<crate::caps::process::ProcessTable>,
-    ticker_shared: Arc<TickerShared>,
-    ticker: Mutex<Option<JoinHandle<()>>>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.ticker_shared.stop.store(true, Ordering::Release);
-        if let Some(t) = self.ticker_shared.thread.get() {
-            t.unpark();
-        }
-        if let Some(h) = self.ticker.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            let _ = h.join();
-        }
-    }
+    /// Capability state kept for the engine's lifetime, one per type.
+    shared: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    ticker: Ticker,
 }
 
 /// One wasmtime engine for all policies. Cheap to clone (an `Arc`).
@@ -210,45 +259,17 @@ impl PolicyEngine {
             }
         }
         let engine = Engine::new(&config).map_err(err)?;
-        let mut linker = Linker::new(&engine);
-        crate::wasi::add_to_linker(&mut linker).map_err(err)?;
-        host::add_to_linker(&mut linker).map_err(err)?;
-
-        let ticker_shared = Arc::new(TickerShared::default());
-        let ticker = {
-            let engine = engine.clone();
-            let shared = ticker_shared.clone();
-            let tick = options.tick;
-            std::thread::Builder::new()
-                .name("baton-epoch".into())
-                .spawn(move || {
-                    shared
-                        .tid
-                        .store(nix::unistd::gettid().as_raw(), Ordering::Release);
-                    while !shared.stop.load(Ordering::Acquire) {
-                        if shared.active.load(Ordering::Acquire) == 0 {
-                            // Woken by the next store (or spuriously: look again).
-                            std::thread::park();
-                            continue;
-                        }
-                        std::thread::sleep(tick);
-                        engine.increment_epoch();
-                    }
-                })
-                .map_err(|e| PolicyError::Engine(format!("epoch thread: {e}")))?
-        };
-        let _ = ticker_shared.thread.set(ticker.thread().clone());
+        let ticker = Ticker::start(engine.clone(), options.tick)
+            .map_err(|e| PolicyError::Engine(format!("epoch thread: {e}")))?;
         Ok(PolicyEngine {
             inner: Arc::new(Inner {
                 engine,
-                linker,
                 options,
                 cache_dir,
                 compiled: Mutex::new(HashMap::new()),
                 compilations: AtomicU64::new(0),
-                processes: Default::default(),
-                ticker_shared,
-                ticker: Mutex::new(Some(ticker)),
+                shared: Mutex::new(HashMap::new()),
+                ticker,
             }),
         })
     }
@@ -268,14 +289,15 @@ impl PolicyEngine {
         &self.inner.options
     }
 
-    /// Verifies the pin, compiles (once per content digest) and type-checks a policy
-    /// against the `health` world as this host provides it.
-    pub fn load(
+    /// Verifies the pin, then compiles (once per world and content digest: the
+    /// same bytes loaded twice share one artifact) and type-checks a component
+    /// against world `W`. Returns the digest with the artifact.
+    pub(crate) fn load_world<W: World>(
         &self,
         name: &str,
         bytes: &[u8],
         expected_sha256: Option<[u8; 32]>,
-    ) -> Result<Arc<LoadedPolicy>, PolicyError> {
+    ) -> Result<([u8; 32], Arc<W>), PolicyError> {
         let digest: [u8; 32] = Sha256::digest(bytes).into();
         if let Some(expected) = expected_sha256
             && expected != digest
@@ -286,81 +308,77 @@ impl PolicyEngine {
                 actual: hex(&digest),
             });
         }
+        let key = (TypeId::of::<W>(), digest);
+        // Held while compiling: a second load of the same bytes waits and shares.
         let mut table = self.inner.compiled.lock().unwrap_or_else(|p| p.into_inner());
-        let compiled = match table.get(&digest).and_then(Weak::upgrade) {
-            Some(c) => c,
-            None => {
-                let c = Arc::new(self.compile(name, bytes)?);
-                table.retain(|_, w| w.strong_count() > 0);
-                table.insert(digest, Arc::downgrade(&c));
-                c
-            }
-        };
-        drop(table);
-        Ok(Arc::new(LoadedPolicy {
-            name: name.into(),
-            digest,
-            compiled,
-            engine: self.inner.clone(),
-        }))
+        if let Some(c) = table.get(&key).and_then(Weak::upgrade)
+            && let Ok(c) = c.downcast::<W>()
+        {
+            return Ok((digest, c));
+        }
+        let c = Arc::new(self.compile::<W>(name, bytes)?);
+        table.retain(|_, w| w.strong_count() > 0);
+        let entry: Arc<dyn Any + Send + Sync> = c.clone();
+        table.insert(key, Arc::downgrade(&entry));
+        Ok((digest, c))
     }
 
-    fn compile(&self, name: &str, bytes: &[u8]) -> Result<Compiled, PolicyError> {
+    fn compile<W: World>(&self, name: &str, bytes: &[u8]) -> Result<W, PolicyError> {
         let t0 = Instant::now();
         self.inner.compilations.fetch_add(1, Ordering::Relaxed);
-        let component = Component::new(&self.inner.engine, bytes).map_err(|e| PolicyError::Compile {
-            name: name.to_string(),
-            reason: chain(&e),
+        let component = wasmtime::component::Component::new(&self.inner.engine, bytes).map_err(|e| {
+            PolicyError::Compile {
+                name: name.to_string(),
+                reason: chain(&e),
+            }
         })?;
         let incompatible = |reason: String| PolicyError::Incompatible {
             name: name.to_string(),
             reason,
         };
-        let pre = self
-            .inner
-            .linker
+        // Linked per compilation, which is rare and costs far more than this.
+        let mut linker = Linker::new(&self.inner.engine);
+        W::link(&mut linker).map_err(|e| PolicyError::Engine(chain(&e)))?;
+        let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| incompatible(chain(&e)))?;
-        let check = component
-            .get_export_index(None, "check")
-            .ok_or_else(|| incompatible("it does not export `check`".into()))?;
-        // Type-check `check` now rather than at the first evaluation: instantiate
-        // once (runs no guest code unless the component has a start function, which
-        // is bounded like an evaluation) and look the function up with its type.
-        let compiled = Compiled { pre, check };
-        let mut store = self.store(
-            name.into(),
-            &EvalContext::default().with_budget(Duration::from_secs(5)),
-        );
-        let instance = compiled
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| incompatible(format!("trial instantiation: {}", chain(&e))))?;
-        instance
-            .get_typed_func::<CheckParams<'_>, CheckResults>(&mut store, &compiled.check)
-            .map_err(|e| incompatible(format!("`check` has the wrong type: {}", chain(&e))))?;
-        tracing::debug!(policy = name, elapsed = ?t0.elapsed(), "policy compiled");
+        let compiled = W::prepare(self, name, pre).map_err(incompatible)?;
+        tracing::debug!(policy = name, world = W::NAME, elapsed = ?t0.elapsed(), "policy compiled");
         Ok(compiled)
     }
 
-    fn store(&self, policy: Arc<str>, ctx: &EvalContext) -> Store<HostState> {
+    /// State a capability keeps for the engine's lifetime (the process table),
+    /// one per type, made on first use.
+    pub(crate) fn shared<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut shared = self.inner.shared.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = shared
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()));
+        match entry.clone().downcast::<T>() {
+            Ok(t) => t,
+            // Keyed by its own TypeId: cannot be another type.
+            Err(_) => unreachable!("shared state of the wrong type"),
+        }
+    }
+
+    /// A fresh store for one evaluation (or a load-time trial) with the
+    /// sandbox's limits: `budget` of wall-clock time from now (epoch deadline),
+    /// the fuel limit, memory and table limits. `host` makes the world's state
+    /// for the evaluation's deadline.
+    pub(crate) fn store<T>(&self, budget: Duration, host: impl FnOnce(Deadline) -> T) -> Store<Sandbox<T>> {
         let o = &self.inner.options;
-        let deadline = Deadline::after(ctx.budget);
-        let limiter = Limiter {
-            memory_bytes: o.memory_limit,
-            table_elements: o.table_elements,
-            hit: None,
-        };
-        let state = HostState::new(
-            policy,
+        let deadline = Deadline::after(budget);
+        let data = Sandbox {
+            host: host(deadline),
+            limiter: Limiter {
+                memory_bytes: o.memory_limit,
+                table_elements: o.table_elements,
+                hit: None,
+            },
             deadline,
-            ctx.grants.clone(),
-            ctx.instances.clone(),
-            self.inner.processes.clone(),
-            Ticking::new(&self.inner.ticker_shared),
-            limiter,
-        );
-        let mut store = Store::new(&self.inner.engine, state);
+            _ticking: self.inner.ticker.ticking(),
+        };
+        let mut store = Store::new(&self.inner.engine, data);
         store.limiter(|s| &mut s.limiter);
         // Fuel is on in the config, so this cannot fail.
         let _ = store.set_fuel(o.fuel);
@@ -372,7 +390,7 @@ impl PolicyEngine {
         // the remaining time and re-check the wall clock on every expiry: the trap
         // lands within about one tick of the real deadline.
         let half = move |d: Duration| (ticks(d) / 2).max(1);
-        store.set_epoch_deadline(half(ctx.budget));
+        store.set_epoch_deadline(half(budget));
         store.epoch_deadline_callback(move |cx| {
             let left = cx.data().deadline.remaining();
             if left.is_zero() {
@@ -383,182 +401,11 @@ impl PolicyEngine {
         });
         store
     }
-}
 
-/// A loaded, type-checked policy. Evaluate it as often as you like, from any thread.
-pub struct LoadedPolicy {
-    name: Arc<str>,
-    digest: [u8; 32],
-    compiled: Arc<Compiled>,
-    engine: Arc<Inner>,
-}
-
-impl fmt::Debug for LoadedPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LoadedPolicy")
-            .field("name", &self.name)
-            .field("sha256", &self.sha256_hex())
-            .finish()
-    }
-}
-
-/// Cut long failure reasons from a guest.
-const REASON_CAP: usize = 1024;
-/// Weights beyond this are meaningless for priorities 1..254.
-const WEIGHT_MAX: i32 = 254;
-
-impl LoadedPolicy {
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    pub fn sha256(&self) -> [u8; 32] {
-        self.digest
-    }
-
-    pub fn sha256_hex(&self) -> String {
-        hex(&self.digest)
-    }
-
-    /// Whether both share one compiled component and `InstancePre`.
-    pub fn shares_code_with(&self, other: &LoadedPolicy) -> bool {
-        Arc::ptr_eq(&self.compiled, &other.compiled)
-    }
-
-    /// Runs `check` once in a fresh store. Blocking (guest code and host calls run on
-    /// this thread, for at most about `ctx.budget`); never panics; every failure is
-    /// an [`EvalError`].
-    pub fn evaluate(&self, ctx: EvalContext) -> Evaluation {
-        let start = Instant::now();
-        let cpu_start = thread_cpu();
-        let engine = PolicyEngine {
-            inner: self.engine.clone(),
-        };
-        let mut store = engine.store(self.name.clone(), &ctx);
-        let fuel = self.engine.options.fuel;
-        let facts = host::facts_to_wit(&ctx.facts);
-        let result = self
-            .compiled
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| (true, e))
-            .and_then(|instance| {
-                let f = instance
-                    .get_typed_func::<CheckParams<'_>, CheckResults>(&mut store, &self.compiled.check)
-                    .map_err(|e| (true, e))?;
-                f.call(&mut store, (&ctx.settings, &facts))
-                    .map_err(|e| (false, e))
-            });
-        let elapsed = start.elapsed();
-        let fuel_consumed = fuel.saturating_sub(store.get_fuel().unwrap_or(0));
-        let state = store.data_mut();
-        let outcome = match result {
-            // A denial or a refused memory growth fails the check even if the policy
-            // coped with it: both are visible misconfigurations or misbehaviour.
-            Ok(_) if !state.denials.is_empty() => Err(EvalError::CapabilityDenied(state.denials.join("; "))),
-            Ok((v,)) => match &state.limiter.hit {
-                Some(hit) => {
-                    let answer = match convert_verdict(v).health {
-                        Health::Healthy => "healthy".to_string(),
-                        Health::Failed(r) => format!("failed: {r}"),
-                    };
-                    Err(EvalError::MemoryLimit(format!(
-                        "{hit}; the policy then answered {answer}"
-                    )))
-                }
-                None => Ok(convert_verdict(v)),
-            },
-            Err((instantiating, e)) => Err(classify(&e, state, instantiating, ctx.budget, fuel)),
-        };
-        let (out, out_cut) = state.stdout.take();
-        let (err, err_cut) = state.stderr.take();
-        let mut logs = std::mem::take(&mut state.logs);
-        for (text, cut, level, stream) in [
-            (out, out_cut, LogLevel::Info, "stdout"),
-            (err, err_cut, LogLevel::Warn, "stderr"),
-        ] {
-            if !text.is_empty() {
-                let suffix = if cut { " [...]" } else { "" };
-                logs.push(level, format!("{stream}: {}{suffix}", text.trim_end()));
-            }
-        }
-        let logs = logs.finish();
-        let denials = std::mem::take(&mut state.denials);
-        if let Err(e) = &outcome {
-            tracing::debug!(policy = %self.name, ?elapsed, "evaluation failed: {e}");
-        }
-        Evaluation {
-            outcome,
-            elapsed,
-            cpu: thread_cpu().saturating_sub(cpu_start),
-            fuel_consumed,
-            logs,
-            denials,
-        }
-    }
-}
-
-/// This thread's CPU time so far.
-fn thread_cpu() -> Duration {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
-        .map_or(Duration::ZERO, Duration::from)
-}
-
-fn convert_verdict(v: host::WitVerdict) -> Verdict {
-    let health = match v.health {
-        WitHealth::Healthy => Health::Healthy,
-        WitHealth::Failed(r) if r.trim().is_empty() => Health::Failed("failed (no reason given)".into()),
-        WitHealth::Failed(r) => Health::Failed(crate::caps::log::truncate(r, REASON_CAP)),
-    };
-    Verdict {
-        health,
-        weight: v.weight.map(|w| w.clamp(-WEIGHT_MAX, WEIGHT_MAX)),
-    }
-}
-
-/// The panic message a Rust guest printed to stderr, if any (one line).
-fn panic_message(stderr: &str) -> Option<String> {
-    let i = stderr.find("panicked at")?;
-    let msg: Vec<&str> = stderr[i..]
-        .lines()
-        .filter(|l| !l.starts_with("note:") && !l.trim().is_empty())
-        .collect();
-    Some(crate::caps::log::truncate(msg.join(" "), 512))
-}
-
-fn classify(
-    e: &wasmtime::Error,
-    state: &HostState,
-    instantiating: bool,
-    budget: Duration,
-    fuel: u64,
-) -> EvalError {
-    if let Some(hit) = &state.limiter.hit {
-        return EvalError::MemoryLimit(hit.clone());
-    }
-    let stderr = state.stderr.snapshot();
-    match e.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => EvalError::DeadlineExceeded(budget),
-        Some(Trap::OutOfFuel) => EvalError::OutOfFuel(fuel),
-        Some(t) => {
-            let what = match t {
-                Trap::StackOverflow => "stack overflow (call stack exhausted)".to_string(),
-                Trap::MemoryOutOfBounds => {
-                    "out of bounds memory access (a guest bug, or its shadow stack overflowed)".to_string()
-                }
-                Trap::UnreachableCodeReached => "guest aborted (`unreachable`: a panic or abort)".to_string(),
-                t => t.to_string(),
-            };
-            match panic_message(&stderr) {
-                Some(p) => EvalError::Trap(format!("{what}: {p}")),
-                None => EvalError::Trap(what),
-            }
-        }
-        None if instantiating => EvalError::Instantiate(chain(e)),
-        None => match panic_message(&stderr) {
-            Some(p) => EvalError::Trap(format!("{}: {p}", chain(e))),
-            None => EvalError::Trap(chain(e)),
-        },
+    /// The epoch thread's kernel id (tests count its wake-ups).
+    #[cfg(test)]
+    pub(crate) fn epoch_tid(&self) -> i32 {
+        self.inner.ticker.tid()
     }
 }
 
@@ -573,66 +420,4 @@ pub(crate) fn hex(d: &[u8]) -> String {
 /// Parses a 64-hex-digit sha256 (as written in a config's `sha256 = "..."`).
 pub fn parse_sha256(s: &str) -> Result<[u8; 32], PolicyError> {
     baton_config::parse_sha256(s).map_err(PolicyError::Grant)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Voluntary context switches of the engine's epoch thread so far.
-    fn ticker_wakeups(e: &PolicyEngine) -> u64 {
-        let tid = e.inner.ticker_shared.tid.load(Ordering::Acquire);
-        let status = std::fs::read_to_string(format!("/proc/self/task/{tid}/status")).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap()
-    }
-
-    /// The epoch thread sleeps while no evaluation runs, ticks while one does,
-    /// and the deadline it serves still lands.
-    #[test]
-    fn epoch_ticks_only_while_evaluating() {
-        let e = PolicyEngine::with_options(EngineOptions {
-            disk_cache: false,
-            ..Default::default()
-        })
-        .unwrap();
-        let p = e
-            .load(
-                "loop",
-                baton_policy_builtins::hostile("infinite-loop").unwrap(),
-                None,
-            )
-            .unwrap();
-        while e.inner.ticker_shared.tid.load(Ordering::Acquire) == 0 {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-        let idle0 = ticker_wakeups(&e);
-        std::thread::sleep(Duration::from_millis(300));
-        let idle = ticker_wakeups(&e) - idle0;
-        assert!(idle <= 2, "{idle} wake-ups in 300 ms idle");
-
-        let budget = Duration::from_millis(200);
-        let t = Instant::now();
-        let ev = p.evaluate(EvalContext::new(Default::default()).with_budget(budget));
-        let took = t.elapsed();
-        let busy = ticker_wakeups(&e) - idle0 - idle;
-        assert!(
-            matches!(ev.outcome, Err(EvalError::DeadlineExceeded(_))),
-            "{:?}",
-            ev.outcome
-        );
-        assert!(took < budget + Duration::from_millis(50), "{took:?}");
-        // One per 1 ms tick, give or take a loaded machine.
-        assert!(busy >= 50, "{busy} wake-ups in a {budget:?} evaluation");
-
-        std::thread::sleep(Duration::from_millis(20));
-        let after0 = ticker_wakeups(&e);
-        std::thread::sleep(Duration::from_millis(300));
-        let after = ticker_wakeups(&e) - after0;
-        assert!(after <= 2, "{after} wake-ups in 300 ms after the evaluation");
-    }
 }

@@ -1,41 +1,57 @@
 //! Baton's WebAssembly policy engine: the wasmtime host for health checks.
 //!
-//! This crate owns:
-//! - [`PolicyEngine`]: one wasmtime [`Engine`](wasmtime::Engine) with the component
-//!   model, epoch interruption (a 1 ms ticker thread) and fuel; an on-disk compile
-//!   cache; [`PolicyEngine::load`], which checks an optional sha256 pin, compiles once
-//!   per content digest (the same bytes loaded twice share one `Component` and
-//!   `InstancePre`) and type-checks the component against the `health` world of
-//!   `wit/policy.wit` (`baton:policy@0.1.0`).
-//! - [`LoadedPolicy::evaluate`]: one evaluation in a fresh `Store` with memory/table
-//!   limits, a wall-clock deadline (epoch) and a finite fuel limit. Whatever happens in
-//!   the guest (trap, deadline, fuel, memory limit, denied capability), the result is
-//!   an [`Evaluation`] value, never a panic.
-//! - The host capabilities of the WIT imports, one module each under [`caps`], each
-//!   with its own timeout `min(requested, remaining budget)` and allowlist check
-//!   against the [`Grants`]: log, clock, probe (tcp-connect, http-get), system
-//!   (process-count, address-held, interface-up, read-file), vrrp, remedy.
-//! - The WASI a Rust `wasm32-wasip2` guest needs to instantiate, with nothing granted
-//!   (see [`wasi`] for the exact list; no sockets, no preopens, no env).
-//! - [`PolicyRunner`]: a fixed worker pool with a bounded queue; evaluations are
-//!   blocking, and a full queue answers "busy" at once instead of blocking.
+//! This crate owns, one module each:
+//! - `engine`: [`PolicyEngine`], one wasmtime [`Engine`](wasmtime::Engine) with the
+//!   component model, the pooling allocator, fuel, epoch interruption and memory/table
+//!   limits for every store; an on-disk compile cache; loading (an optional sha256
+//!   pin, one compilation per world and content digest: the same bytes loaded twice
+//!   share one `Component` and `InstancePre`) and type-checking against a world. It
+//!   knows no world and no capability by name.
+//! - `epoch`: the wall-clock [`Deadline`](caps::Deadline) of an evaluation and the
+//!   ticker thread that advances the epoch only while an evaluation runs.
+//! - `worlds`: one module per world of `wit/policy.wit` (`baton:policy@0.1.0`).
+//!   `worlds::health`: [`PolicyEngine::load`] for the `health` world and
+//!   [`LoadedPolicy::evaluate`], one evaluation in a fresh store with a wall-clock
+//!   deadline and a finite fuel limit. Whatever happens in the guest (trap, deadline,
+//!   fuel, memory limit, denied capability), the result is an [`Evaluation`] value,
+//!   never a panic. Split-brain and transition-hook worlds go beside it.
+//! - [`caps`]: the host capabilities, one module per imported interface, each with
+//!   its own state, allowlist check against the [`Grants`], timeout
+//!   `min(requested, remaining budget)` and `add_to_linker`: log, clock, probe
+//!   (tcp-connect, http-get), system (process-count/running, address-held,
+//!   interface-up, read-file), vrrp, remedy. A world's store data holds the states of
+//!   the ones it imports.
+//! - `bindings`: the WIT interfaces bound once, for every world and capability.
+//! - [`wasi`]: the WASI a Rust `wasm32-wasip2` guest needs to instantiate, with
+//!   nothing granted (no sockets, no preopens, no env).
+//! - `runner`: [`PolicyRunner`], a fixed worker pool with a bounded queue; evaluations
+//!   are blocking, and a full queue answers "busy" at once instead of blocking.
+//! - `context`, [`grants`], `error`: what goes into an evaluation and comes out of
+//!   it, the allowlists, load errors.
+//!
+//! Dependencies run one way: worlds use engine, caps, bindings and wasi; caps use
+//! bindings, grants, context and the epoch's `Deadline`, never the engine or a
+//! world; the engine uses only epoch and error.
 //!
 //! Not here: keepalived tracking semantics (rise/fall/weight), reload, and the config
 //! format, which belong to the daemon.
 
+mod bindings;
 pub mod caps;
 mod context;
 mod engine;
+mod epoch;
 mod error;
 pub mod grants;
-mod host;
 mod runner;
 pub mod wasi;
+mod worlds;
 
 pub use context::{
     EvalContext, EvalError, Evaluation, Facts, Health, InstanceStatus, LogLevel, Verdict, VrrpState,
 };
-pub use engine::{EngineOptions, LoadedPolicy, PolicyEngine, parse_sha256};
+pub use engine::{EngineOptions, PolicyEngine, parse_sha256};
 pub use error::PolicyError;
 pub use grants::{Grants, NetPattern, Remedy};
 pub use runner::{PolicyRunner, Submit};
+pub use worlds::health::LoadedPolicy;

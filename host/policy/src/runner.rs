@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::context::{EvalContext, EvalError, Evaluation};
-use crate::engine::LoadedPolicy;
+use crate::worlds::health::LoadedPolicy;
 
 type Callback = Box<dyn FnOnce(Evaluation) + Send + 'static>;
 

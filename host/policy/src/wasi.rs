@@ -35,7 +35,7 @@ use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView as _};
 use wasmtime_wasi::p2::bindings::{cli, clocks, random, sync};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 use wasmtime_wasi::random::WasiRandom;
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 /// Bytes of stdout and of stderr kept per evaluation.
 pub const STDIO_CAP: usize = 4096;
@@ -75,6 +75,48 @@ pub fn ctx(stdout: &CappedPipe, stderr: &CappedPipe) -> WasiCtx {
         .stdout(stdout.clone())
         .stderr(stderr.clone())
         .build()
+}
+
+/// The WASI side of one evaluation's store: a context that grants nothing, its
+/// resource table, and the captured stdout and stderr.
+pub struct WasiState {
+    pub stdout: CappedPipe,
+    pub stderr: CappedPipe,
+    ctx: WasiCtx,
+    table: ResourceTable,
+}
+
+impl std::fmt::Debug for WasiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasiState")
+            .field("stdout", &self.stdout)
+            .field("stderr", &self.stderr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for WasiState {
+    fn default() -> Self {
+        let stdout = CappedPipe::new(STDIO_CAP);
+        let stderr = CappedPipe::new(STDIO_CAP);
+        let ctx = ctx(&stdout, &stderr);
+        WasiState {
+            stdout,
+            stderr,
+            ctx,
+            table: ResourceTable::new(),
+        }
+    }
+}
+
+impl WasiState {
+    /// What [`WasiView::ctx`] of a store data that holds this returns.
+    pub fn view(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
 }
 
 /// An output stream that keeps the first `cap` bytes and silently drops the rest

@@ -1,9 +1,15 @@
 //! `clock`: monotonic nanoseconds, and a sleep bounded by the budget.
+//!
+//! State: the evaluation's [`Deadline`]. Nothing to allow or deny: a sleep never
+//! runs into the last part of the budget.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use wasmtime::component::{HasSelf, Linker};
+
 use super::Deadline;
+use crate::bindings::clock as wit;
 
 /// Monotonic nanoseconds since an arbitrary process-wide origin.
 pub fn monotonic_ns() -> u64 {
@@ -22,6 +28,30 @@ pub fn sleep_ms(ms: u32, deadline: Deadline) -> Duration {
         std::thread::sleep(d);
     }
     d
+}
+
+/// The `clock` of one evaluation.
+#[derive(Debug, Clone, Copy)]
+pub struct ClockState {
+    pub deadline: Deadline,
+}
+
+impl wit::Host for ClockState {
+    fn monotonic_ns(&mut self) -> u64 {
+        monotonic_ns()
+    }
+
+    fn sleep_ms(&mut self, ms: u32) {
+        sleep_ms(ms, self.deadline);
+    }
+}
+
+/// Links `baton:policy/clock` to the [`ClockState`] `get` finds in the store data.
+pub(crate) fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut ClockState,
+) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, HasSelf<ClockState>>(linker, get)
 }
 
 #[cfg(test)]
@@ -46,5 +76,17 @@ mod tests {
             sleep_ms(5, Deadline::after(Duration::from_secs(1))),
             Duration::from_millis(5)
         );
+    }
+
+    /// The guest's sleep is the budget-bound one.
+    #[test]
+    fn guest_sleep_keeps_part_of_the_budget() {
+        use wit::Host as _;
+        let mut c = ClockState {
+            deadline: Deadline::after(Duration::from_millis(40)),
+        };
+        let t0 = Instant::now();
+        c.sleep_ms(10_000);
+        assert!(t0.elapsed() < Duration::from_millis(35), "{:?}", t0.elapsed());
     }
 }

@@ -1,5 +1,10 @@
 //! `log.log`: messages cut at 4 KiB each, and capped in count and bytes per evaluation.
+//!
+//! State: the evaluation's [`LogSink`]. Nothing to allow or deny: the caps bound it.
 
+use wasmtime::component::{HasSelf, Linker};
+
+use crate::bindings::log as wit;
 use crate::context::LogLevel;
 
 /// Longest message kept (bytes; cut on a char boundary).
@@ -61,9 +66,56 @@ impl LogSink {
     }
 }
 
+impl wit::Host for LogSink {
+    fn log(&mut self, level: wit::Level, message: String) {
+        let level = match level {
+            wit::Level::Trace => LogLevel::Trace,
+            wit::Level::Debug => LogLevel::Debug,
+            wit::Level::Info => LogLevel::Info,
+            wit::Level::Warn => LogLevel::Warn,
+            wit::Level::Error => LogLevel::Error,
+        };
+        self.push(level, message);
+    }
+}
+
+/// Links `baton:policy/log` to the [`LogSink`] `get` finds in the store data.
+pub(crate) fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut LogSink,
+) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, HasSelf<LogSink>>(linker, get)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guest_levels_map_to_host_levels() {
+        use wit::Host as _;
+        let mut s = LogSink::default();
+        for l in [
+            wit::Level::Trace,
+            wit::Level::Debug,
+            wit::Level::Info,
+            wit::Level::Warn,
+            wit::Level::Error,
+        ] {
+            s.log(l, format!("{l:?}"));
+        }
+        let levels: Vec<LogLevel> = s.finish().into_iter().map(|(l, _)| l).collect();
+        assert_eq!(
+            levels,
+            [
+                LogLevel::Trace,
+                LogLevel::Debug,
+                LogLevel::Info,
+                LogLevel::Warn,
+                LogLevel::Error
+            ]
+        );
+    }
 
     #[test]
     fn long_message_is_cut() {

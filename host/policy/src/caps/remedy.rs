@@ -1,19 +1,31 @@
 //! `remedy.run`: a command the config names, run without a shell, in its own process
 //! group, killed (the whole group) when its timeout or the budget runs out.
+//!
+//! State: the grants and the deadline ([`RemedyState`]). The allowlist check is
+//! [`allowed`]: a policy gives a name, never a command line.
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{CapError, Deadline};
-use crate::grants::Grants;
+use wasmtime::component::Linker;
+
+use super::{CapError, CapGetter, CapView, Deadline, HasCapView};
+use crate::bindings::{remedy as wit, types};
+use crate::grants::{Grants, Remedy};
+
+/// The remedy the config names `name`, if any.
+pub fn allowed<'g>(grants: &'g Grants, name: &str) -> Result<&'g Remedy, CapError> {
+    grants
+        .remedies
+        .get(name)
+        .ok_or_else(|| CapError::Denied(format!("no remedy named {name:?} in the config")))
+}
 
 /// Runs remedy `name`; returns its exit code (128+signal if killed by a signal).
 pub fn run(grants: &Grants, deadline: Deadline, name: &str) -> Result<i32, CapError> {
-    let remedy = grants
-        .remedies
-        .get(name)
-        .ok_or_else(|| CapError::Denied(format!("no remedy named {name:?} in the config")))?;
+    let remedy = allowed(grants, name)?;
     let timeout = remedy.timeout.min(deadline.remaining());
     if timeout.is_zero() {
         return Err(CapError::Timeout);
@@ -52,9 +64,34 @@ pub fn run(grants: &Grants, deadline: Deadline, name: &str) -> Result<i32, CapEr
     }
 }
 
+/// The `remedy` of one evaluation.
+#[derive(Debug)]
+pub struct RemedyState {
+    pub grants: Arc<Grants>,
+    pub deadline: Deadline,
+}
+
+impl wit::Host for CapView<'_, RemedyState> {
+    fn run(&mut self, name: String) -> Result<i32, types::ProbeError> {
+        let t0 = Instant::now();
+        let r = run(&self.state.grants, self.state.deadline, &name);
+        tracing::info!(policy = %self.audit.policy(), remedy = %name, result = ?r, elapsed = ?t0.elapsed(), "remedy run");
+        self.audit.note(&format!("remedy {name}"), r)
+    }
+}
+
+/// Links `baton:policy/remedy` to the [`RemedyState`] `get` finds in the store data.
+pub(crate) fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: CapGetter<T, RemedyState>,
+) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, HasCapView<RemedyState>>(linker, get)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wit::Host as _;
 
     fn grants() -> Grants {
         Grants::default()
@@ -92,6 +129,41 @@ mod tests {
     fn unnamed_is_denied() {
         let d = Deadline::after(Duration::from_secs(5));
         assert!(matches!(run(&grants(), d, "rm -rf /"), Err(CapError::Denied(_))));
+    }
+
+    /// Only names from the config; a command line or a near miss is no name.
+    #[test]
+    fn allowlist_is_by_exact_name() {
+        let g = grants();
+        assert_eq!(allowed(&g, "ok").unwrap().argv, ["true"]);
+        for n in ["", "OK", "ok ", "true", "/bin/true", "sh -c 'exit 3'"] {
+            assert!(matches!(allowed(&g, n), Err(CapError::Denied(_))), "{n:?}");
+        }
+        assert!(matches!(
+            allowed(&Grants::default(), "ok"),
+            Err(CapError::Denied(_))
+        ));
+    }
+
+    /// A guest asking for an unknown remedy gets `denied`, recorded, and
+    /// nothing runs.
+    #[test]
+    fn unknown_name_from_a_guest_is_audited() {
+        let mut state = RemedyState {
+            grants: Arc::new(grants()),
+            deadline: Deadline::after(Duration::from_secs(5)),
+        };
+        let mut audit = crate::caps::tests::audit();
+        let mut v = CapView::new(&mut state, &mut audit);
+        assert!(matches!(v.run("ok".into()), Ok(0)));
+        assert!(matches!(
+            v.run("reboot".into()),
+            Err(types::ProbeError::Denied(_))
+        ));
+        assert_eq!(
+            audit.denials(),
+            [r#"remedy reboot: no remedy named "reboot" in the config"#]
+        );
     }
 
     #[test]

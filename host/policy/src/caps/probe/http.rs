@@ -10,8 +10,8 @@ use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use super::tcp::allowed_target;
-use super::{CapError, Deadline};
+use super::allowed_target;
+use crate::caps::{CapError, Deadline};
 use crate::grants::Grants;
 
 /// Largest `max-body` honoured.

@@ -1,9 +1,12 @@
 //! `system.interface-up`: administratively up and with carrier, from sysfs.
+//!
+//! Any interface may be asked about; the name is checked first ([`up_in`]) so
+//! that it cannot lead out of the sysfs directory.
 
 use std::fs;
 use std::path::Path;
 
-use super::CapError;
+use crate::caps::CapError;
 
 const IFF_UP: u32 = 0x1;
 

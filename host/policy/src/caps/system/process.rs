@@ -16,7 +16,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::Deadline;
+use crate::caps::Deadline;
 
 /// The kernel keeps at most 15 bytes of a command name.
 const COMM_LEN: usize = 15;

@@ -1,26 +1,11 @@
 //! `probe.tcp-connect`: open and close a TCP connection to an allowed target.
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::Instant;
 
-use super::{CapError, Deadline};
-use crate::grants::{Grants, resolve_literal};
-
-/// Resolves `host` (literal IP or `localhost`, never DNS) and checks the allowlist.
-pub fn allowed_target(grants: &Grants, host: &str, port: u16) -> Result<SocketAddr, CapError> {
-    let ip = resolve_literal(host).ok_or_else(|| {
-        CapError::Denied(format!(
-            "{host}: only literal IP addresses and localhost are allowed (no DNS)"
-        ))
-    })?;
-    if !grants.net_allowed(ip, port) {
-        return Err(CapError::Denied(format!(
-            "{}: not in the allowlist",
-            SocketAddr::new(ip, port)
-        )));
-    }
-    Ok(SocketAddr::new(ip, port))
-}
+use super::allowed_target;
+use crate::caps::{CapError, Deadline};
+use crate::grants::Grants;
 
 /// Closes with a reset instead of a FIN, as HAProxy's checks do: a probe every
 /// few milliseconds that closed first would leave one TIME_WAIT socket (and
@@ -58,13 +43,13 @@ mod tests {
 
     #[test]
     fn leaves_no_socket_behind() {
-        let port = crate::caps::http::tests::lingering_server(b"");
+        let port = crate::caps::probe::http::tests::lingering_server(b"");
         let g = grants(&format!("127.0.0.1:{port}"));
         let d = Deadline::after(Duration::from_secs(1));
         for _ in 0..5 {
             assert!(connect(&g, d, "127.0.0.1", port, 500).is_ok());
         }
-        assert_eq!(crate::caps::http::tests::left_to(port), 0);
+        assert_eq!(crate::caps::probe::http::tests::left_to(port), 0);
     }
 
     #[test]

@@ -1,21 +1,31 @@
 //! `system.read-file`: exact allowlisted paths only, regular files only, bounded read.
+//!
+//! The allowlist check ([`allowed`]) comes before the path is touched at all.
 
 use std::fs::File;
 use std::io::{ErrorKind, Read};
 
-use super::CapError;
+use crate::caps::CapError;
 use crate::grants::Grants;
 
 /// Largest `max-bytes` honoured.
 pub const MAX_READ_CAP: u32 = 1 << 20;
 
+/// Whether `path` is listed in `allow-files`, exactly as written (no
+/// normalisation: `/run/x/` or `/run/./x` are other paths).
+pub fn allowed(grants: &Grants, path: &str) -> Result<(), CapError> {
+    if grants.file_allowed(path) {
+        Ok(())
+    } else {
+        Err(CapError::Denied(format!("{path}: not in allow-files")))
+    }
+}
+
 /// Reads at most `max_bytes` (capped at 1 MiB) of `path` if the grants list it
 /// exactly. `Ok(None)` if it does not exist. Only regular files are read (a FIFO or a
 /// device could block past any timeout).
 pub fn read(grants: &Grants, path: &str, max_bytes: u32) -> Result<Option<Vec<u8>>, CapError> {
-    if !grants.file_allowed(path) {
-        return Err(CapError::Denied(format!("{path}: not in allow-files")));
-    }
+    allowed(grants, path)?;
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
@@ -39,6 +49,28 @@ pub fn read(grants: &Grants, path: &str, max_bytes: u32) -> Result<Option<Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_exact_granted_paths_are_allowed() {
+        let g = Grants::default().allow_file("/run/baton-test/state").unwrap();
+        assert_eq!(allowed(&g, "/run/baton-test/state"), Ok(()));
+        for p in [
+            "/run/baton-test/state/",
+            "/run/baton-test/./state",
+            "/run/baton-test//state",
+            "/run/baton-test",
+            "/etc/passwd",
+            "",
+        ] {
+            assert!(matches!(allowed(&g, p), Err(CapError::Denied(_))), "{p:?}");
+        }
+        // Refused before the file is looked at: a granted-lookalike directory
+        // that does not exist is still a denial, not "absent".
+        assert!(matches!(
+            read(&g, "/nonexistent-baton/state", 10),
+            Err(CapError::Denied(_))
+        ));
+    }
 
     #[test]
     fn allowlisted_present_absent_bounded() {

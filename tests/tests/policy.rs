@@ -435,7 +435,6 @@ fn reload_swaps_policies_without_moving_instances() {
     let nodes = [&a, &b];
     settled(&lab, &a, &b, "web");
     let before = a.instance("VI_1");
-    let write = |text: &str| std::fs::write(a.config_path(), text).expect("config");
 
     // 1. The same config: every tracker keeps its state, nothing moves.
     let runs = track(&a, "web").runs;

@@ -295,9 +295,14 @@ impl<'a> BatonNode<'a> {
     /// # Panics
     /// If it is not running.
     pub fn sighup(&self) {
-        let pid = self.pid().unwrap_or_else(|| panic!("{}: sighup: not running", self.host));
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGHUP)
-            .unwrap_or_else(|e| panic!("{}: kill -HUP {pid}: {e}", self.host));
+        let pid = self
+            .pid()
+            .unwrap_or_else(|| panic!("{}: sighup: not running", self.host));
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGHUP,
+        )
+        .unwrap_or_else(|e| panic!("{}: kill -HUP {pid}: {e}", self.host));
     }
 
     /// Writes `toml` as its config, sends SIGHUP and waits (up to 10 s) for
@@ -306,7 +311,8 @@ impl<'a> BatonNode<'a> {
     /// # Panics
     /// If no reload outcome appears.
     pub fn reload(&self, toml: &str) -> Status {
-        std::fs::write(&self.config, toml).unwrap_or_else(|e| panic!("writing {}: {e}", self.config.display()));
+        std::fs::write(&self.config, toml)
+            .unwrap_or_else(|e| panic!("writing {}: {e}", self.config.display()));
         let t = Instant::now();
         self.sighup();
         let mut last = None;
@@ -319,8 +325,13 @@ impl<'a> BatonNode<'a> {
             last = Some(st);
             fresh
         });
-        assert!(done, "{}: no reload outcome in status: {last:#?}
-{}", self.host, self.log_block());
+        assert!(
+            done,
+            "{}: no reload outcome in status: {last:#?}
+{}",
+            self.host,
+            self.log_block()
+        );
         last.expect("status")
     }
 

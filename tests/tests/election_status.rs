@@ -62,6 +62,14 @@ fn election_and_status() {
         "lb01 became master {became:?} after start: {t:?}"
     );
 
+    // stderr is a file here, not a terminal: plain text, no colour codes.
+    check!(
+        &nodes,
+        !a.log().contains('\u{1b}'),
+        "ANSI escape codes in a log that is not a terminal:\n{}",
+        a.log_block()
+    );
+
     // The VIP with its label, on lb01 only.
     let out = lab
         .ip(

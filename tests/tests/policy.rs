@@ -456,7 +456,10 @@ fn reload_swaps_policies_without_moving_instances() {
     let st = a.reload("router_id = \"lb01\"\n[[instance]]\nname = \n");
     let r = st.last_reload.clone().expect("reload");
     assert!(!r.ok && st.generation == 2, "{r:?}");
-    assert!(r.error.as_deref().unwrap_or_default().contains("lb01.toml:3:8"), "{r:?}");
+    assert!(
+        r.error.as_deref().unwrap_or_default().contains("lb01.toml:3:8"),
+        "{r:?}"
+    );
     assert!(a.log().contains("lb01.toml:3:8"), "{}", a.log_block());
 
     // 3. A policy whose pin does not match: the old policies stay.
@@ -466,7 +469,10 @@ fn reload_swaps_policies_without_moving_instances() {
     ));
     let r = st.last_reload.clone().expect("reload");
     assert!(!r.ok && st.generation == 2, "{r:?}");
-    assert!(r.error.as_deref().unwrap_or_default().contains("sha256 mismatch"), "{r:?}");
+    assert!(
+        r.error.as_deref().unwrap_or_default().contains("sha256 mismatch"),
+        "{r:?}"
+    );
     let runs = track(&a, "web").runs;
     std::thread::sleep(Duration::from_millis(200));
     assert!(track(&a, "web").runs > runs, "the old track stopped running");
@@ -486,7 +492,11 @@ fn reload_swaps_policies_without_moving_instances() {
     );
     let r = st.last_reload.clone().expect("reload");
     assert!(r.ok && st.generation == 3, "{r:?}");
-    assert_eq!(r.summary.as_deref(), Some("VI_1: priority 150 -> 90, tracks; 0 unchanged"), "{r:?}");
+    assert_eq!(
+        r.summary.as_deref(),
+        Some("VI_1: priority 150 -> 90, tracks; 0 unchanged"),
+        "{r:?}"
+    );
     wait_for(
         &nodes,
         "lb02 master after lb01's priority went to 90",
@@ -510,7 +520,11 @@ fn reload_swaps_policies_without_moving_instances() {
     for s in [&sa, &sb] {
         let r = s.last_reload.clone().expect("reload");
         assert!(
-            r.ok && r.summary.as_deref().unwrap_or_default().contains("VI_1 replaced (vrid changed)"),
+            r.ok && r
+                .summary
+                .as_deref()
+                .unwrap_or_default()
+                .contains("VI_1 replaced (vrid changed)"),
             "{r:?}"
         );
     }

@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::vips::VipState;
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Status {
     pub router_id: String,
@@ -73,7 +75,7 @@ pub struct CheckStatus {
 pub struct VipStatus {
     /// `ADDR/PREFIX dev DEV [label L]`.
     pub vip: String,
-    pub state: crate::vips::VipState,
+    pub state: VipState,
     pub failures: u32,
     pub last_error: Option<String>,
 }
@@ -184,6 +186,9 @@ pub struct CounterStatus {
     pub vip_add_failures: u64,
     #[serde(default)]
     pub vip_remove_failures: u64,
+    /// Gratuitous ARPs / unsolicited NAs asked for (one per VIP each time).
+    #[serde(default)]
+    pub announcements: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -251,12 +256,8 @@ impl Status {
                     t.reason
                 );
             }
-            for v in i
-                .vip_states
-                .iter()
-                .filter(|v| v.state != crate::vips::VipState::Held)
-            {
-                if v.state == crate::vips::VipState::Absent && !i.holding_vips && v.last_error.is_none() {
+            for v in i.vip_states.iter().filter(|v| v.state != VipState::Held) {
+                if v.state == VipState::Absent && !i.holding_vips && v.last_error.is_none() {
                     continue;
                 }
                 let _ = writeln!(
@@ -507,6 +508,7 @@ impl Node {
                 drops: drops_map(&c.drops),
                 vip_add_failures: inst.vips.add_failures,
                 vip_remove_failures: inst.vips.remove_failures,
+                announcements: inst.counters.announcements,
             },
         }
     }

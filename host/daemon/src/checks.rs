@@ -28,7 +28,7 @@ use baton_policy::{
 use baton_vrrp::track::{Effect, TrackConfig, Tracker};
 use serde::Deserialize;
 
-use crate::config::{Config, InstanceConfig, Policy, PolicySource, Track};
+use crate::config::{self, Config, InstanceConfig, Policy, PolicySource, Track};
 use crate::duration::parse_duration;
 
 /// Policies by name.
@@ -37,11 +37,11 @@ pub type Loaded = BTreeMap<String, Arc<LoadedPolicy>>;
 /// The component bytes of a policy: a builtin, or its file.
 pub fn policy_bytes(p: &Policy) -> Result<Cow<'static, [u8]>, String> {
     match &p.source {
-        PolicySource::Builtin(name) => baton_policy_builtins::builtin(name)
+        PolicySource::Builtin(b) => baton_policy_builtins::builtin(b.name())
             .map(Cow::Borrowed)
             .ok_or_else(|| {
                 format!(
-                    "policy {}: builtin:{name} is not built into this binary (available: {})",
+                    "policy {}: builtin:{b} is not built into this binary (available: {})",
                     p.name,
                     baton_policy_builtins::NAMES.join(", ")
                 )
@@ -69,7 +69,7 @@ pub fn runnable_policies(cfg: &Config) -> (Vec<&Policy>, Vec<&str>) {
     let mut run = Vec::new();
     let mut skipped = Vec::new();
     for p in &cfg.policies {
-        let split_builtin = matches!(&p.source, PolicySource::Builtin(b) if b.starts_with("split-brain-"));
+        let split_builtin = matches!(&p.source, PolicySource::Builtin(b) if b.is_split_brain());
         if tracked.contains(p.name.as_str()) || !(split.contains(p.name.as_str()) || split_builtin) {
             run.push(p);
         } else {
@@ -94,10 +94,12 @@ pub fn load_policies(engine: &PolicyEngine, cfg: &Config) -> Result<Loaded, Stri
     Ok(out)
 }
 
-/// What a policy may touch, from its `allow`, `allow_files` and `remedies`.
-pub fn grants(p: &Policy, cfg: &Config) -> Result<Grants, String> {
+/// What a policy may touch with `settings` (its `config` merged with the
+/// track's): its `allow` and, for a builtin, the targets its settings name;
+/// its `allow_files` and `remedies`.
+pub fn grants(p: &Policy, settings: &BTreeMap<String, String>, cfg: &Config) -> Result<Grants, String> {
     let mut g = Grants::default();
-    for a in &p.allow {
+    for a in &p.net_grants(settings) {
         g = g.allow_net(a).map_err(|e| format!("policy {}: {e}", p.name))?;
     }
     for f in &p.allow_files {
@@ -120,9 +122,7 @@ pub fn merge_settings(
     policy: &BTreeMap<String, String>,
     track: &BTreeMap<String, String>,
 ) -> Vec<(String, String)> {
-    let mut m = policy.clone();
-    m.extend(track.iter().map(|(k, v)| (k.clone(), v.clone())));
-    m.into_iter().collect()
+    config::merge_settings(policy, track).into_iter().collect()
 }
 
 /// When a track runs next: at once when created, then `interval` after the
@@ -673,6 +673,27 @@ mod tests {
         }
     }
 
+    /// A builtin reaches the targets its settings name without an `allow`;
+    /// the track's `url` is the one granted.
+    #[test]
+    fn a_builtin_is_granted_the_targets_of_its_settings() {
+        let text = "[[policy]]\nname = \"web\"\nsource = \"builtin:http-status\"\n\
+                    config = { url = \"http://192.0.2.11:8080/\" }\nallow = [\"127.0.0.1:81\"]\n\
+                    [[instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\nvrid = 50\nvips = [\"192.0.2.3\"]\n\
+                    [[instance.track]]\npolicy = \"web\"\nconfig = { url = \"http://192.0.2.12/\" }\n";
+        let cfg = config::parse(text, std::path::Path::new("t.toml")).expect("config");
+        let p = cfg.policy("web").expect("web");
+        let ip = |s: &str| s.parse().expect("address");
+        let g = grants(p, &p.config, &cfg).expect("grants");
+        assert!(g.net_allowed(ip("192.0.2.11"), 8080));
+        assert!(g.net_allowed(ip("127.0.0.1"), 81));
+        assert!(!g.net_allowed(ip("192.0.2.11"), 80));
+        let tr = &cfg.instances[0].tracks[0];
+        let g = grants(p, &config::merge_settings(&p.config, &tr.config), &cfg).expect("grants");
+        assert!(g.net_allowed(ip("192.0.2.12"), 80));
+        assert!(!g.net_allowed(ip("192.0.2.11"), 8080));
+    }
+
     #[test]
     fn track_settings_override_the_policys() {
         let p: BTreeMap<String, String> = [("url", "http://a/"), ("expect", "200")]
@@ -724,7 +745,7 @@ mod tests {
     fn run(t: Track) -> TrackRun {
         let policy = Policy {
             name: t.policy.clone(),
-            source: PolicySource::Builtin("interface-up".into()),
+            source: PolicySource::Builtin(config::Builtin::InterfaceUp),
             sha256: None,
             config: Default::default(),
             allow: Vec::new(),
@@ -904,7 +925,9 @@ mod tests {
         for name in baton_policy_builtins::NAMES {
             let p = Policy {
                 name: "p".into(),
-                source: PolicySource::Builtin(name.to_string()),
+                source: PolicySource::Builtin(
+                    config::Builtin::from_name(name).expect("a builtin of the config"),
+                ),
                 sha256: None,
                 config: BTreeMap::new(),
                 allow: Vec::new(),
@@ -915,7 +938,7 @@ mod tests {
         }
         let p = Policy {
             name: "brain".into(),
-            source: PolicySource::Builtin("split-brain-arp".into()),
+            source: PolicySource::Builtin(config::Builtin::SplitBrainArp),
             sha256: None,
             config: BTreeMap::new(),
             allow: Vec::new(),

@@ -23,7 +23,7 @@ use baton_vrrp::{Action, Command, DropCounters, DropReason, Family, Instance, St
 use tokio::sync::mpsc;
 
 use crate::checks::{self, Loaded, TrackRun};
-use crate::config::{Config, Garp, InstanceConfig, Vip};
+use crate::config::{self, Config, Garp, InstanceConfig, Vip};
 use crate::control::{self, Request};
 use crate::status::{
     CounterStatus, InstanceStatus, MasterStatus, SocketStatus, Status, TrackStatus, TransitionStatus,
@@ -663,7 +663,7 @@ impl Daemon {
                     tracing::error!("reload refused: track {}: policy not loaded", tr.policy);
                     return;
                 };
-                match checks::grants(p, &cfg) {
+                match checks::grants(p, &config::merge_settings(&p.config, &tr.config), &cfg) {
                     Ok(g) => fresh.push((tr.clone(), p.clone(), loaded.clone(), Arc::new(g))),
                     Err(e) => {
                         tracing::error!("reload refused: {e}");
@@ -1108,7 +1108,8 @@ fn new_tracks(
         let (Some(p), Some(loaded)) = (cfg.policy(&tr.policy), policies.get(&tr.policy)) else {
             bail!("instance {}: track {}: policy not loaded", ic.name, tr.policy);
         };
-        let grants = checks::grants(p, cfg).map_err(|e| anyhow::anyhow!("instance {}: {e}", ic.name))?;
+        let grants = checks::grants(p, &config::merge_settings(&p.config, &tr.config), cfg)
+            .map_err(|e| anyhow::anyhow!("instance {}: {e}", ic.name))?;
         *next_id += 1;
         out.push(TrackRun::new(
             *next_id,

@@ -544,6 +544,64 @@ fn reload_swaps_policies_without_moving_instances() {
     );
 }
 
+/// DESIGN.md's http-status config, `url` and no `allow`: a builtin may reach
+/// the target its own settings name, so the check runs (it failed every
+/// evaluation with "not in the allowlist" before), `baton check` agrees, and
+/// the VIP moves when the service dies.
+#[test]
+fn builtin_reaches_its_own_url_without_allow() {
+    if !require_root("builtin_reaches_its_own_url_without_allow") {
+        return;
+    }
+    let _serial = serial();
+    let lab = Lab::new(LabSpec::new(2)).expect("lab");
+    let mut srv_a = server(&lab, "lb01");
+    let _srv_b = server(&lab, "lb02");
+    let no_allow = |host: &str, prio: u8| {
+        http_config(&lab, host, prio, -60).replace("allow = [\"192.0.2.0/24:80\"]\n", "")
+    };
+    let cfg_a = no_allow("lb01", 150);
+    assert!(!cfg_a.contains("allow"), "{cfg_a}");
+    let a = BatonNode::start(&lab, "lb01", &cfg_a);
+    let b = BatonNode::start(&lab, "lb02", &no_allow("lb02", 100));
+    let nodes = [&a, &b];
+    let check = Command::new(baton_bin())
+        .arg("check")
+        .arg(a.config_path())
+        .output()
+        .expect("baton check");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    settled(&lab, &a, &b, "web");
+    let t = track(&a, "web");
+    assert!(
+        t.good && t.last_healthy == Some(true) && t.last_failure.is_none(),
+        "{t:#?}"
+    );
+    srv_a.stop();
+    wait_for(
+        &nodes,
+        "the VIP on lb02 after lb01's service died",
+        Duration::from_secs(3),
+        || lab.holders(vip()) == ["lb02"] && b.state("VI_1") == "master",
+    );
+    let t = track(&a, "web");
+    assert!(
+        !t.good
+            && t.last_failure
+                .as_deref()
+                .is_some_and(|r| !r.contains("allowlist")),
+        "{t:#?}"
+    );
+    note(&format!(
+        "policy e2e (builtin grant): http-status with only a url ran {} times, then moved the VIP when the service died: {:?}",
+        t.runs, t.last_failure
+    ));
+}
+
 /// `baton policy test`: exit 1 with the reason on a closed port, 0 on an open one.
 #[test]
 fn policy_test_command() {

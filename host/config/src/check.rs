@@ -16,8 +16,8 @@ use crate::duration::{format_duration, parse_duration};
 use crate::suggest::closest;
 use crate::vip::{ifname_problem, parse_vip};
 use crate::{
-    BUILTIN_POLICIES, Check, Config, DEFAULT_SOCKET, Garp, InstanceConfig, Policy, PolicySource, Remedy,
-    SplitBrain, Track, Vip,
+    BUILTIN_POLICIES, Builtin, Check, Config, DEFAULT_SOCKET, Garp, InstanceConfig, Policy, PolicySource,
+    Remedy, SplitBrain, Track, Vip,
 };
 
 type Value<'i> = Spanned<DeValue<'i>>;
@@ -191,11 +191,16 @@ struct Cx<'t> {
 struct Known {
     name: String,
     /// The builtin it is, when known.
-    builtin: Option<String>,
+    builtin: Option<Builtin>,
+    /// The policy, when it has no errors.
+    policy: Option<Policy>,
 }
 
 /// A policy's name, the offset of the name, and the builtin it is.
-type Named = (String, usize, Option<String>);
+type Named = (String, usize, Option<Builtin>);
+
+/// Where each of a `config` table's settings is.
+type SettingsAt = BTreeMap<String, usize>;
 
 /// Where an instance's uniqueness-checked values are.
 struct Placed {
@@ -222,10 +227,6 @@ fn family_name(f: Family) -> &'static str {
         Family::V4 => "IPv4",
         Family::V6 => "IPv6",
     }
-}
-
-fn is_split_brain_builtin(name: &str) -> bool {
-    name.starts_with("split-brain-")
 }
 
 impl<'t> Cx<'t> {
@@ -518,6 +519,7 @@ impl<'t> Cx<'t> {
             for item in items {
                 let (policy, named) = self.policy(item, &remedy_names);
                 if let Some((name, name_at, builtin)) = named {
+                    let policy = policy.clone();
                     if let Some(first) = seen.get(&name) {
                         let line = self.line_of(*first);
                         self.err(
@@ -526,7 +528,11 @@ impl<'t> Cx<'t> {
                         );
                     } else {
                         seen.insert(name.clone(), name_at);
-                        known.push(Known { name, builtin });
+                        known.push(Known {
+                            name,
+                            builtin,
+                            policy,
+                        });
                     }
                 }
                 policies.extend(policy);
@@ -625,6 +631,9 @@ impl<'t> Cx<'t> {
                 None
             }
         };
+        let known = policy
+            .as_ref()
+            .and_then(|name| policies.iter().find(|p| &p.name == name)?.policy.clone());
         let interval = t.get("interval").map_or(Some(Duration::from_secs(1)), |iv| {
             self.duration(iv, "check.interval", TRACK_INTERVAL_MIN, HOUR)
         });
@@ -636,6 +645,8 @@ impl<'t> Cx<'t> {
             .get("config")
             .map(|cv| self.settings(cv, "check.config"))
             .unwrap_or_default();
+        self.merged_targets(known.as_ref(), &config, "check.config");
+        let config = config.0;
         if self.errs.len() != before {
             return None;
         }
@@ -771,7 +782,7 @@ impl<'t> Cx<'t> {
                 }
             }
         });
-        let config = t
+        let (config, config_at) = t
             .get("config")
             .map(|cv| self.settings(cv, "config"))
             .unwrap_or_default();
@@ -844,36 +855,40 @@ impl<'t> Cx<'t> {
             }
         }
         let builtin = match &source {
-            Some(PolicySource::Builtin(b)) => Some(b.clone()),
+            Some(PolicySource::Builtin(b)) => Some(*b),
             _ => None,
         };
         let Some((name, name_at)) = name else {
             return (None, None);
         };
         let named = Some((name.clone(), name_at, builtin));
-        match source {
-            Some(source) if self.errs.len() == before => (
-                Some(Policy {
-                    name,
-                    source,
-                    sha256,
-                    config,
-                    allow,
-                    allow_files,
-                    remedies,
-                }),
-                named,
-            ),
-            _ => (None, named),
+        let Some(source) = source else {
+            return (None, named);
+        };
+        let policy = Policy {
+            name,
+            source,
+            sha256,
+            config,
+            allow,
+            allow_files,
+            remedies,
+        };
+        self.targets(&policy, &policy.config, &config_at, "config");
+        if self.errs.len() == before {
+            (Some(policy), named)
+        } else {
+            (None, named)
         }
     }
 
     /// A table of settings for a policy: strings, integers and booleans, kept
     /// as text (`80`, `true`). `key` prefixes messages (`config`, `track.config`).
-    fn settings(&mut self, v: &Value<'_>, key: &str) -> BTreeMap<String, String> {
+    fn settings(&mut self, v: &Value<'_>, key: &str) -> (BTreeMap<String, String>, SettingsAt) {
         let mut config = BTreeMap::new();
+        let mut at = SettingsAt::new();
         let Some(ct) = self.table(v, key, "a table of keys and values") else {
-            return config;
+            return (config, at);
         };
         for (k, val) in ct.iter() {
             let text = match val.get_ref() {
@@ -896,9 +911,61 @@ impl<'t> Cx<'t> {
             };
             if let Some(text) = text {
                 config.insert(k.get_ref().to_string(), text);
+                at.insert(k.get_ref().to_string(), val.span().start);
             }
         }
-        config
+        (config, at)
+    }
+
+    /// Reports the network targets `settings` name that cannot be reached
+    /// (a host name: no DNS) or that a component's `allow` does not cover.
+    /// Only targets made of a setting of this table (`own`, with where each
+    /// is) are reported, at that setting; `key` names the table
+    /// (`config`, `track.config`, `check.config`).
+    fn targets(&mut self, p: &Policy, settings: &BTreeMap<String, String>, own: &SettingsAt, key: &str) {
+        let builtin = matches!(p.source, PolicySource::Builtin(_));
+        let patterns: Vec<crate::NetPattern> = p
+            .allow
+            .iter()
+            .filter_map(|a| crate::NetPattern::parse(a).ok())
+            .collect();
+        for t in p.declared_targets(settings) {
+            let Some((setting, at)) = t.keys.iter().find_map(|k| own.get(*k).map(|at| (*k, *at))) else {
+                continue;
+            };
+            match &t.target {
+                Err(why) => self.err(at, format!("{key}.{setting}: {why}")),
+                Ok(target) if !builtin && !patterns.iter().any(|a| a.covers(target)) => {
+                    let pat = target.pattern();
+                    let message = if key == "config" {
+                        format!(
+                            "policy {}: config {} names {pat}, which its `allow` does not cover; add allow = [\"{pat}\"]",
+                            p.name, t.named
+                        )
+                    } else {
+                        format!(
+                            "{key}: {} names {pat}, which the `allow` of policy `{}` does not cover; add \"{pat}\" to it",
+                            t.named, p.name
+                        )
+                    };
+                    self.err(at, message);
+                }
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// The targets of a track's or check's `config` merged over its policy's.
+    fn merged_targets(
+        &mut self,
+        policy: Option<&Policy>,
+        own: &(BTreeMap<String, String>, SettingsAt),
+        key: &str,
+    ) {
+        if let Some(p) = policy {
+            let merged = crate::merge_settings(&p.config, &own.0);
+            self.targets(p, &merged, &own.1, key);
+        }
     }
 
     /// A `[[remedy]]` and the offset of its name.
@@ -980,8 +1047,8 @@ impl<'t> Cx<'t> {
     fn policy_source(&mut self, v: &Value<'_>) -> Option<PolicySource> {
         let s = self.string(v, "source")?;
         if let Some(name) = s.strip_prefix("builtin:") {
-            if BUILTIN_POLICIES.contains(&name) {
-                return Some(PolicySource::Builtin(name.to_string()));
+            if let Some(b) = Builtin::from_name(name) {
+                return Some(PolicySource::Builtin(b));
             }
             let hint = match closest(name, BUILTIN_POLICIES) {
                 Some(c) => format!("did you mean `builtin:{c}`?"),
@@ -1499,7 +1566,7 @@ impl<'t> Cx<'t> {
             return None;
         };
         if let Some(b) = &p.builtin {
-            if split_brain && !is_split_brain_builtin(b) {
+            if split_brain && !b.is_split_brain() {
                 self.err(
                     v.span().start,
                     format!(
@@ -1508,7 +1575,7 @@ impl<'t> Cx<'t> {
                 );
                 return None;
             }
-            if !split_brain && is_split_brain_builtin(b) {
+            if !split_brain && b.is_split_brain() {
                 self.err(
                     v.span().start,
                     format!(
@@ -1563,6 +1630,14 @@ impl<'t> Cx<'t> {
             .get("config")
             .map(|cv| self.settings(cv, "track.config"))
             .unwrap_or_default();
+        if let Some((name, _)) = &policy {
+            let known = policies
+                .iter()
+                .find(|p| &p.name == name)
+                .and_then(|p| p.policy.clone());
+            self.merged_targets(known.as_ref(), &config, "track.config");
+        }
+        let config = config.0;
         if self.errs.len() != before {
             return None;
         }

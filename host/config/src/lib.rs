@@ -36,7 +36,7 @@
 //! name = "web"
 //! source = "builtin:http-status"                # or a .wasm file; sha256 = "..." pins it
 //! config = { expect = 200 }
-//! allow = ["127.0.0.1:80", "192.0.2.0/24:8080"] # what it may probe
+//! allow = ["127.0.0.1:80", "192.0.2.0/24:8080"] # what else it may probe
 //! allow_files = ["/run/app/weight"]             # what it may read
 //! remedies = ["restart-nginx"]                  # what it may run
 //!
@@ -50,12 +50,21 @@
 //! init_fail = false
 //! config = { url = "http://127.0.0.1:80/" }     # merged over the policy's config
 //! ```
+//!
+//! A builtin may reach the targets its own settings name (http-status's
+//! `url`, tcp-port's `host` and `port`: [`Policy::declared_targets`],
+//! [`Policy::net_grants`]) without an `allow`; a component from a file
+//! reaches only what its `allow` covers, and `baton check` reports a
+//! `url` or `host` and `port` of its settings that the `allow` does not
+//! cover. Targets are literal addresses or `localhost`: no DNS.
 
+mod builtin;
 mod check;
 pub mod duration;
 mod net;
 mod suggest;
 mod syntax;
+mod targets;
 mod vip;
 
 use std::collections::BTreeMap;
@@ -68,22 +77,17 @@ use std::time::Duration;
 pub use baton_vrrp::Family;
 use baton_vrrp::{Auth, V3Checksum, Version};
 
-pub use net::{NetPattern, parse_sha256};
+pub use builtin::Builtin;
+pub use net::{NetPattern, Target, parse_sha256};
+pub use targets::{DeclaredTarget, merge_settings};
 pub use vip::parse_vip;
 
 /// Where the control socket lives unless the config or `--socket` say otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/baton/baton.sock";
 
-/// The policies built into the binary, named `builtin:NAME` in `source`.
-pub const BUILTIN_POLICIES: &[&str] = &[
-    "process-alive",
-    "tcp-port",
-    "http-status",
-    "file",
-    "interface-up",
-    "split-brain-peer-http",
-    "split-brain-arp",
-];
+/// The names of the policies built into the binary ([`Builtin::all`]),
+/// written `builtin:NAME` in `source`.
+pub const BUILTIN_POLICIES: &[&str] = &builtin::NAMES;
 
 /// A validated configuration file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,8 +157,8 @@ impl Default for Garp {
 /// Where a policy's WebAssembly component comes from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PolicySource {
-    /// `builtin:NAME`: one of [`BUILTIN_POLICIES`], shipped in the binary.
-    Builtin(String),
+    /// `builtin:NAME`: shipped in the binary.
+    Builtin(Builtin),
     /// A component file, resolved against the config file's directory.
     Path(PathBuf),
 }

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use baton_config::{self as config, Config, Family, Garp, PolicySource};
+use baton_config::{self as config, Builtin, Config, Family, Garp, PolicySource};
 use baton_vrrp::{Auth, V3Checksum, Version};
 
 const FILE: &str = "t.toml";
@@ -198,10 +198,7 @@ fn seed_chapter_7_with_policies() {
     assert_eq!(c.log_file, Some(PathBuf::from("/var/log/baton.log")));
     assert_eq!(c.policies.len(), 2);
     let brain = c.policy("check_brain").expect("policy");
-    assert_eq!(
-        brain.source,
-        PolicySource::Builtin("split-brain-peer-http".into())
-    );
+    assert_eq!(brain.source, PolicySource::Builtin(Builtin::SplitBrainPeerHttp));
     assert_eq!(brain.config["expect"], "200");
     assert_eq!(brain.config["proxy"], "true");
     let vi2 = c.instance("VI_2").expect("VI_2");
@@ -1828,4 +1825,481 @@ fn accept_false_names_the_vips_to_drop() {
     let mut owner = i.clone();
     owner.priority = 255;
     assert!(owner.no_accept_vips().is_empty());
+}
+
+// ---------------------------------------------------------------- builtins
+
+#[test]
+fn builtin_names_round_trip() {
+    assert_eq!(Builtin::all().len(), config::BUILTIN_POLICIES.len());
+    for (b, name) in Builtin::all().iter().zip(config::BUILTIN_POLICIES) {
+        assert_eq!(b.name(), *name);
+        assert_eq!(Builtin::from_name(name), Some(*b));
+        assert_eq!(PolicySource::Builtin(*b).to_string(), format!("builtin:{name}"));
+        let c = ok(&with_policies(
+            &[
+                "[[policy]]",
+                "name = \"p\"",
+                &format!("source = \"builtin:{name}\""),
+            ],
+            &[],
+        ));
+        assert_eq!(c.policies[0].source, PolicySource::Builtin(*b));
+    }
+    assert_eq!(
+        config::BUILTIN_POLICIES,
+        [
+            "process-alive",
+            "tcp-port",
+            "http-status",
+            "file",
+            "interface-up",
+            "split-brain-peer-http",
+            "split-brain-arp"
+        ]
+    );
+    let split: Vec<&str> = Builtin::all()
+        .iter()
+        .filter(|b| b.is_split_brain())
+        .map(|b| b.name())
+        .collect();
+    assert_eq!(split, ["split-brain-peer-http", "split-brain-arp"]);
+    assert_eq!(Builtin::from_name("http-stats"), None);
+}
+
+// ---------------------------------------------------------------- network targets and grants
+
+/// The grants of the first track of the first instance.
+fn track_grants(c: &Config) -> Vec<String> {
+    let t = &c.instances[0].tracks[0];
+    let p = c.policy(&t.policy).expect("policy");
+    p.net_grants(&config::merge_settings(&p.config, &t.config))
+}
+
+#[test]
+fn a_builtin_reaches_the_targets_its_settings_name() {
+    let url = |u: &str| format!("config = {{ url = \"{u}\" }}");
+    for (u, want) in [
+        ("http://192.0.2.11:8080/", "192.0.2.11:8080"),
+        ("http://192.0.2.11/health", "192.0.2.11:80"),
+        ("https://192.0.2.11/", "192.0.2.11:443"),
+        ("http://[2001:db8::11]/", "[2001:db8::11]:80"),
+        ("http://[2001:db8::11]:8443/x", "[2001:db8::11]:8443"),
+        ("http://localhost:81/", "localhost:81"),
+    ] {
+        let c = ok(&web_tracked(&[&url(u)], &[]));
+        assert_eq!(track_grants(&c), [want], "{u}");
+        let p = c.policy("web").expect("web");
+        let t = p.declared_targets(&p.config);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].keys, ["url"]);
+        assert_eq!(t[0].target.as_ref().map(|t| t.pattern()).as_deref(), Ok(want));
+    }
+    // An allow adds to them; the track's url wins over the policy's.
+    let c = ok(&web_tracked(
+        &[&url("http://192.0.2.11/"), "allow = [\"127.0.0.1:*\"]"],
+        &["config = { url = \"http://192.0.2.12:8080/\" }"],
+    ));
+    assert_eq!(track_grants(&c), ["127.0.0.1:*", "192.0.2.12:8080"]);
+    // tcp-port: host (default 127.0.0.1) and port.
+    let tcp = |cfg: &str| {
+        ok(&with_policies(
+            &[
+                "[[policy]]",
+                "name = \"db\"",
+                "source = \"builtin:tcp-port\"",
+                cfg,
+            ],
+            &["[[instance.track]]", "policy = \"db\""],
+        ))
+    };
+    assert_eq!(
+        track_grants(&tcp("config = { host = \"192.0.2.7\", port = 5432 }")),
+        ["192.0.2.7:5432"]
+    );
+    assert_eq!(track_grants(&tcp("config = { port = 6379 }")), ["127.0.0.1:6379"]);
+    assert_eq!(
+        track_grants(&tcp("config = { host = \"2001:db8::7\", port = 22 }")),
+        ["[2001:db8::7]:22"]
+    );
+}
+
+#[test]
+fn a_host_name_is_refused_where_it_is_written() {
+    let dns =
+        "is a host name, and Baton does not resolve names (no DNS): write a literal address or localhost";
+    let tcp = |cfg: &str| {
+        with_policies(
+            &[
+                "[[policy]]",
+                "name = \"db\"",
+                "source = \"builtin:tcp-port\"",
+                cfg,
+            ],
+            &[],
+        )
+    };
+    let cases = [
+        (
+            web_tracked(&["config = { url = \"http://example.com:8080/\" }"], &[]),
+            4,
+            18,
+            format!("config.url: `example.com` {dns}"),
+        ),
+        (
+            web_tracked(&[], &["config = { url = \"http://db.example/\" }"]),
+            11,
+            18,
+            format!("track.config.url: `db.example` {dns}"),
+        ),
+        (
+            tcp("config = { host = \"db.example\", port = 5432 }"),
+            4,
+            19,
+            format!("config.host: `db.example` {dns}"),
+        ),
+        (
+            tcp("config = { port = \"pg\" }"),
+            4,
+            19,
+            "config.port: `pg` is not a port (0 to 65535)".into(),
+        ),
+        (
+            web_tracked(&["config = { url = \"ftp://192.0.2.1/\" }"], &[]),
+            4,
+            18,
+            "config.url: `ftp://192.0.2.1/` is not an http:// or https:// URL".into(),
+        ),
+        (
+            web_tracked(&["config = { url = \"http://192.0.2.1:80000/\" }"], &[]),
+            4,
+            18,
+            "config.url: `80000` is not a port".into(),
+        ),
+    ];
+    for (lines, line, col, message) in &cases {
+        one_error(lines, *line, *col, message);
+    }
+}
+
+/// A policy from a file (`web.wasm`, lines 1-3 plus `policy_extra`), BASE,
+/// a track of it with `track_extra`; loaded from a temporary directory.
+/// Errors come as `LINE:COL: message`.
+fn component_tracked(tag: &str, policy_extra: &[&str], track_extra: &[&str]) -> Result<Config, Vec<String>> {
+    let dir = temp_dir(tag);
+    std::fs::write(dir.join("web.wasm"), b"\0asm").expect("write");
+    let mut l: Vec<&str> = vec!["[[policy]]", "name = \"web\"", "source = \"web.wasm\""];
+    l.extend_from_slice(policy_extra);
+    l.extend_from_slice(&BASE);
+    l.extend_from_slice(&["[[instance.track]]", "policy = \"web\""]);
+    l.extend_from_slice(track_extra);
+    let cfg = dir.join("baton.toml");
+    std::fs::write(&cfg, text(&l)).expect("write");
+    let r = config::load(&cfg).map_err(|d| {
+        d.iter()
+            .map(|d| format!("{}:{}: {}", d.line, d.col, d.message))
+            .collect()
+    });
+    std::fs::remove_dir_all(&dir).ok();
+    r
+}
+
+#[test]
+fn a_components_targets_need_its_allow() {
+    let url = "config = { url = \"http://192.0.2.11:8080/\" }";
+    assert_eq!(
+        component_tracked("grant-url", &[url], &[]).expect_err("not covered"),
+        [
+            "4:18: policy web: config url http://192.0.2.11:8080/ names 192.0.2.11:8080, which its `allow` does not cover; add allow = [\"192.0.2.11:8080\"]"
+        ]
+    );
+    // Covered: exactly, by a block, by any port; the grants are the allow.
+    for allow in ["192.0.2.11:8080", "192.0.2.0/24:8080", "192.0.2.11:*"] {
+        let a = format!("allow = [\"{allow}\"]");
+        let c = component_tracked("grant-ok", &[url, &a], &[]).unwrap_or_else(|e| panic!("{allow}: {e:?}"));
+        assert_eq!(track_grants(&c), [allow]);
+    }
+    assert_eq!(
+        component_tracked("grant-port", &[url, "allow = [\"192.0.2.11:80\"]"], &[]).expect_err("port"),
+        [
+            "4:18: policy web: config url http://192.0.2.11:8080/ names 192.0.2.11:8080, which its `allow` does not cover; add allow = [\"192.0.2.11:8080\"]"
+        ]
+    );
+    // The default ports.
+    let e = component_tracked(
+        "grant-https",
+        &["config = { url = \"https://[2001:db8::1]/\" }"],
+        &[],
+    )
+    .expect_err("https");
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].starts_with("4:18: policy web: config url https://[2001:db8::1]/ names [2001:db8::1]:443,"),
+        "{e:?}"
+    );
+    // host and port.
+    assert_eq!(
+        component_tracked(
+            "grant-host",
+            &["config = { host = \"192.0.2.7\", port = 5432 }"],
+            &[]
+        )
+        .expect_err("host"),
+        [
+            "4:19: policy web: config host 192.0.2.7, port 5432 names 192.0.2.7:5432, which its `allow` does not cover; add allow = [\"192.0.2.7:5432\"]"
+        ]
+    );
+    // A port alone names nothing (no default host for a component).
+    component_tracked("grant-port-only", &["config = { port = 5432 }"], &[]).expect("port alone");
+}
+
+#[test]
+fn a_tracks_settings_are_checked_against_its_policys_allow() {
+    let allow = "allow = [\"192.0.2.11:80\"]";
+    assert_eq!(
+        component_tracked(
+            "grant-track",
+            &[allow],
+            &["config = { url = \"http://192.0.2.12/\" }"]
+        )
+        .expect_err("track"),
+        [
+            "12:18: track.config: url http://192.0.2.12/ names 192.0.2.12:80, which the `allow` of policy `web` does not cover; add \"192.0.2.12:80\" to it"
+        ]
+    );
+    component_tracked(
+        "grant-track-ok",
+        &[allow],
+        &["config = { url = \"http://192.0.2.11/\" }"],
+    )
+    .expect("covered");
+    // The policy's host, the track's port: reported at the track's port.
+    assert_eq!(
+        component_tracked(
+            "grant-track-port",
+            &[
+                "config = { host = \"192.0.2.7\" }",
+                "allow = [\"192.0.2.7:5432\"]"
+            ],
+            &["config = { port = 5433 }"]
+        )
+        .expect_err("port"),
+        [
+            "13:19: track.config: host 192.0.2.7, port 5433 names 192.0.2.7:5433, which the `allow` of policy `web` does not cover; add \"192.0.2.7:5433\" to it"
+        ]
+    );
+    // A policy's own uncovered url is reported once, at the policy, not at
+    // each track that does not change it.
+    let e = component_tracked(
+        "grant-once",
+        &["config = { url = \"http://192.0.2.11/\" }"],
+        &["weight = 10"],
+    )
+    .expect_err("policy");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].starts_with("4:18: policy web:"), "{e:?}");
+}
+
+// ---------------------------------------------------------------- [[check]] and track.check
+
+/// A policy `web`, a check `web-check` of it (lines 4-7 plus `check_extra`),
+/// BASE, then the instance's lines.
+fn checked(check_extra: &[&str], instance_extra: &[&str]) -> Vec<String> {
+    let mut l: Vec<&str> = WEB.to_vec();
+    l.extend_from_slice(&[
+        "[[check]]",
+        "name = \"web-check\"",
+        "policy = \"web\"",
+        "interval = \"2s\"",
+    ]);
+    l.extend_from_slice(check_extra);
+    l.extend_from_slice(&BASE);
+    l.extend_from_slice(instance_extra);
+    l.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn a_check_is_declared_once_and_tracked_by_many() {
+    let mut l = checked(
+        &["timeout = \"500ms\"", "config = { url = \"http://192.0.2.11/\" }"],
+        &[
+            "[[instance.track]]",
+            "check = \"web-check\"",
+            "weight = -20",
+            "rise = 3",
+        ],
+    );
+    l.extend(
+        [
+            "[[instance]]",
+            "name = \"VI_2\"",
+            "interface = \"eth0\"",
+            "vrid = 51",
+            "vips = [\"192.0.2.4\"]",
+            "[[instance.track]]",
+            "check = \"web-check\"",
+            "[[instance.track]]",
+            "policy = \"web\"",
+        ]
+        .map(String::from),
+    );
+    let c = ok(&l);
+    let check = c.check("web-check").expect("check");
+    assert_eq!(check.policy, "web");
+    assert_eq!(
+        (check.interval, check.timeout),
+        (Duration::from_secs(2), Duration::from_millis(500))
+    );
+    assert_eq!(check.config["url"], "http://192.0.2.11/");
+    let t = &c.instance("VI_1").expect("VI_1").tracks[0];
+    assert_eq!(t.check.as_deref(), Some("web-check"));
+    assert_eq!(t.name(), "web-check");
+    assert_eq!(
+        (t.policy.as_str(), t.interval, t.timeout, t.weight, t.rise, t.fall),
+        (
+            "web",
+            Duration::from_secs(2),
+            Duration::from_millis(500),
+            -20,
+            3,
+            1
+        )
+    );
+    let vi2 = c.instance("VI_2").expect("VI_2");
+    assert_eq!(vi2.tracks.len(), 2);
+    assert_eq!(vi2.tracks[0].name(), "web-check");
+    assert_eq!(
+        (vi2.tracks[1].name(), vi2.tracks[1].check.as_deref()),
+        ("web", None)
+    );
+    // The timeout defaults to the interval.
+    let c = ok(&checked(&[], &["[[instance.track]]", "check = \"web-check\""]));
+    assert_eq!(c.checks[0].timeout, Duration::from_secs(2));
+}
+
+#[test]
+fn check_rules() {
+    let track = |lines: &[&str]| {
+        let mut l = vec!["[[instance.track]]"];
+        l.extend_from_slice(lines);
+        checked(&[], &l)
+    };
+    let split_brain_check = with_policies(
+        &[
+            "[[policy]]",
+            "name = \"b\"",
+            "source = \"builtin:split-brain-arp\"",
+            "[[check]]",
+            "name = \"c\"",
+            "policy = \"b\"",
+        ],
+        &[],
+    );
+    let cases: [(Vec<String>, usize, usize, &str); 12] = [
+        (
+            track(&["check = \"web-chek\""]),
+            14,
+            9,
+            "track.check: no [[check]] named `web-chek` (did you mean `web-check`?)",
+        ),
+        (
+            track(&["check = \"web-check\"", "interval = \"1s\""]),
+            15,
+            1,
+            "track.interval: a track with `check` takes its interval from the [[check]]",
+        ),
+        (
+            track(&["check = \"web-check\"", "policy = \"web\""]),
+            15,
+            1,
+            "track.policy: a track with `check` takes its policy from the [[check]]",
+        ),
+        (
+            track(&[
+                "check = \"web-check\"",
+                "[[instance.track]]",
+                "check = \"web-check\"",
+            ]),
+            16,
+            9,
+            "track.check: `web-check` is already tracked by this instance (line 14)",
+        ),
+        (
+            checked(&["timeout = \"61m\""], &[]),
+            8,
+            11,
+            "check.timeout: 61m is out of range (must be 1ms to 1h)",
+        ),
+        (
+            checked(&["weight = 2"], &[]),
+            8,
+            1,
+            "unknown key `weight` in [[check]] (weight, rise and fall belong to each [[instance.track]] that tracks the check)",
+        ),
+        (
+            checked(&["[[check]]", "name = \"web-check\"", "policy = \"web\""], &[]),
+            9,
+            8,
+            "duplicate check name `web-check` (first defined at line 5)",
+        ),
+        (
+            checked(&["[[check]]", "policy = \"web\""], &[]),
+            8,
+            1,
+            "[[check]] without `name`",
+        ),
+        (
+            checked(&["[[check]]", "name = \"c\"", "policy = \"wbe\""], &[]),
+            10,
+            10,
+            "check.policy: no [[policy]] named `wbe` (did you mean `web`?)",
+        ),
+        (
+            split_brain_check,
+            6,
+            10,
+            "check.policy: policy `b` (builtin:split-brain-arp) is a split-brain policy",
+        ),
+        (
+            checked(&["config = { url = \"http://h.example/\" }"], &[]),
+            8,
+            18,
+            "check.config.url: `h.example` is a host name",
+        ),
+        (
+            checked(&["[[check]]", "name = \"c\""], &[]),
+            8,
+            1,
+            "[[check]] without `policy`",
+        ),
+    ];
+    for (lines, line, col, fragment) in &cases {
+        one_error(lines, *line, *col, fragment);
+    }
+}
+
+#[test]
+fn a_checks_settings_are_checked_against_its_policys_allow() {
+    let dir = temp_dir("grant-check");
+    std::fs::write(dir.join("web.wasm"), b"\0asm").expect("write");
+    let mut l = vec![
+        "[[policy]]",
+        "name = \"web\"",
+        "source = \"web.wasm\"",
+        "[[check]]",
+        "name = \"c\"",
+        "policy = \"web\"",
+        "config = { url = \"http://192.0.2.12/\" }",
+    ];
+    l.extend_from_slice(&BASE);
+    let cfg = dir.join("baton.toml");
+    std::fs::write(&cfg, text(&l)).expect("write");
+    let d = config::load(&cfg).expect_err("not covered");
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!((d[0].line, d[0].col), (7, 18));
+    assert_eq!(
+        d[0].message,
+        "check.config: url http://192.0.2.12/ names 192.0.2.12:80, which the `allow` of policy `web` does not cover; add \"192.0.2.12:80\" to it"
+    );
 }

@@ -26,11 +26,11 @@ pub type Loaded = BTreeMap<String, Arc<LoadedPolicy>>;
 /// The component bytes of a policy: a builtin, or its file.
 pub fn policy_bytes(p: &Policy) -> Result<Cow<'static, [u8]>, String> {
     match &p.source {
-        PolicySource::Builtin(name) => baton_policy_builtins::builtin(name)
+        PolicySource::Builtin(b) => baton_policy_builtins::builtin(b.name())
             .map(Cow::Borrowed)
             .ok_or_else(|| {
                 format!(
-                    "policy {}: builtin:{name} is not built into this binary (available: {})",
+                    "policy {}: builtin:{b} is not built into this binary (available: {})",
                     p.name,
                     baton_policy_builtins::NAMES.join(", ")
                 )
@@ -58,7 +58,7 @@ pub fn runnable_policies(cfg: &Config) -> (Vec<&Policy>, Vec<&str>) {
     let mut run = Vec::new();
     let mut skipped = Vec::new();
     for p in &cfg.policies {
-        let split_builtin = matches!(&p.source, PolicySource::Builtin(b) if b.starts_with("split-brain-"));
+        let split_builtin = matches!(&p.source, PolicySource::Builtin(b) if b.is_split_brain());
         if tracked.contains(p.name.as_str()) || !(split.contains(p.name.as_str()) || split_builtin) {
             run.push(p);
         } else {
@@ -83,10 +83,12 @@ pub fn load_policies(engine: &PolicyEngine, cfg: &Config) -> Result<Loaded, Stri
     Ok(out)
 }
 
-/// What a policy may touch, from its `allow`, `allow_files` and `remedies`.
-pub fn grants(p: &Policy, cfg: &Config) -> Result<Grants, String> {
+/// What a policy may touch with `settings` (its `config` merged with the
+/// track's): its `allow` and, for a builtin, the targets its settings name;
+/// its `allow_files` and `remedies`.
+pub fn grants(p: &Policy, settings: &BTreeMap<String, String>, cfg: &Config) -> Result<Grants, String> {
     let mut g = Grants::default();
-    for a in &p.allow {
+    for a in &p.net_grants(settings) {
         g = g.allow_net(a).map_err(|e| format!("policy {}: {e}", p.name))?;
     }
     for f in &p.allow_files {
@@ -109,8 +111,8 @@ pub fn grants_for(cfg: &Config, policy: &str, settings: &[(String, String)]) -> 
     let p = cfg
         .policy(policy)
         .ok_or_else(|| format!("no [[policy]] named {policy}"))?;
-    let _ = settings;
-    grants(p, cfg)
+    let settings = settings.iter().cloned().collect();
+    grants(p, &settings, cfg)
 }
 
 // ---------------------------------------------------------------------------
@@ -372,6 +374,7 @@ fn format_duration_us(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config;
 
     #[test]
     fn facts_json_defaults_missing_fields() {
@@ -392,7 +395,9 @@ mod tests {
         for name in baton_policy_builtins::NAMES {
             let p = Policy {
                 name: "p".into(),
-                source: PolicySource::Builtin(name.to_string()),
+                source: PolicySource::Builtin(
+                    config::Builtin::from_name(name).expect("a builtin of the config"),
+                ),
                 sha256: None,
                 config: BTreeMap::new(),
                 allow: Vec::new(),
@@ -403,7 +408,7 @@ mod tests {
         }
         let p = Policy {
             name: "brain".into(),
-            source: PolicySource::Builtin("split-brain-arp".into()),
+            source: PolicySource::Builtin(config::Builtin::SplitBrainArp),
             sha256: None,
             config: BTreeMap::new(),
             allow: Vec::new(),

@@ -79,9 +79,8 @@ pub fn track_key(instance: &str, t: &Track) -> CheckKey {
 /// The settings an evaluation gets: the policy's `config` with the track's
 /// or check's merged over it, in key order.
 fn settings(cfg: &Config, policy: &str, over: &BTreeMap<String, String>) -> Vec<(String, String)> {
-    let mut m = cfg.policy(policy).map(|p| p.config.clone()).unwrap_or_default();
-    m.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
-    m.into_iter().collect()
+    let base = cfg.policy(policy).map(|p| p.config.clone()).unwrap_or_default();
+    baton_config::merge_settings(&base, over).into_iter().collect()
 }
 
 struct Wanted {

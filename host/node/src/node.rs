@@ -73,6 +73,7 @@ pub struct Node {
     running: bool,
     pub(crate) generation: u64,
     pub(crate) last_reload: Option<LastReload>,
+    pub(crate) reloads: u64,
 }
 
 /// The sockets a set of instances needs, and its demux, or why it cannot run.
@@ -148,6 +149,7 @@ impl Node {
             running: false,
             generation: 1,
             last_reload: None,
+            reloads: 0,
             cfg: cfg.clone(),
         };
         for ic in &cfg.instances {
@@ -596,6 +598,7 @@ impl Node {
             generation: self.generation,
             summary: summary.clone(),
         }));
+        self.reloads += 1;
         self.last_reload = Some(LastReload {
             at: now,
             result: Ok(summary),

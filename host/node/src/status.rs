@@ -24,6 +24,9 @@ pub struct Status {
     pub generation: u64,
     #[serde(default)]
     pub last_reload: Option<ReloadStatus>,
+    /// Reloads tried (applied or refused).
+    #[serde(default)]
+    pub reloads: u64,
     #[serde(default)]
     pub firewall: FirewallStatus,
     /// The node-level `[[check]]`s, each evaluated once per interval.
@@ -440,6 +443,7 @@ impl Node {
                 })
                 .collect(),
             generation: self.generation,
+            reloads: self.reloads,
             last_reload: self.last_reload.as_ref().map(|r| ReloadStatus {
                 ms_ago: ago(now, r.at),
                 ok: r.result.is_ok(),

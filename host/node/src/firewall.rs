@@ -52,9 +52,7 @@ impl Firewall {
     /// The answer to the last request; returns a set to apply next (the
     /// wanted set moved on meanwhile).
     pub fn result(&mut self, r: Result<(), String>, now: Instant) -> Option<Vec<IpAddr>> {
-        let Some(asked) = self.in_flight.take() else {
-            return None;
-        };
+        let asked = self.in_flight.take()?;
         match r {
             Ok(()) => {
                 self.applied = Some(asked);

@@ -375,8 +375,7 @@ impl NodeInstance {
             let reqs = self.vips.requests(now);
             self.request(reqs, out);
         }
-        if let Some(t) = self.vip_fault_until.filter(|t| *t <= now) {
-            let _ = t;
+        if self.vip_fault_until.is_some_and(|t| t <= now) {
             self.vip_fault_until = None;
             let causes: Vec<FaultCause> = self
                 .faults

@@ -407,10 +407,10 @@ impl Node {
         let Some(s) = self.sockets.get_mut(key) else {
             return;
         };
-        let (fault, streak) = match r {
+        let fault = match r {
             Ok(()) => {
                 s.open = SocketOpen::Open;
-                (false, 0)
+                false
             }
             Err(error) => {
                 let streak = match &s.open {
@@ -427,10 +427,9 @@ impl Node {
                     key: key.clone(),
                     error,
                 }));
-                (true, streak)
+                true
             }
         };
-        let _ = streak;
         for inst in self
             .instances
             .values_mut()

@@ -2303,3 +2303,19 @@ fn a_checks_settings_are_checked_against_its_policys_allow() {
         "check.config: url http://192.0.2.12/ names 192.0.2.12:80, which the `allow` of policy `web` does not cover; add \"192.0.2.12:80\" to it"
     );
 }
+
+#[test]
+fn a_bad_check_is_reported_once_not_at_each_use() {
+    one_error(
+        &checked(&["timeout = 5"], &["[[instance.track]]", "check = \"web-check\""]),
+        8,
+        11,
+        "check.timeout: a duration is a string with a unit",
+    );
+    one_error(
+        &base_with(&["[[instance.track]]", "check = 5"]),
+        7,
+        9,
+        "track.check: expected a string, found an integer",
+    );
+}

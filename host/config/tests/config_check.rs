@@ -2165,6 +2165,8 @@ fn a_check_is_declared_once_and_tracked_by_many() {
             1
         )
     );
+    // Its settings are the check's, merged over the policy's like a track's.
+    assert_eq!(t.config, check.config);
     let vi2 = c.instance("VI_2").expect("VI_2");
     assert_eq!(vi2.tracks.len(), 2);
     assert_eq!(vi2.tracks[0].name(), "web-check");

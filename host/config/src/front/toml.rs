@@ -148,10 +148,10 @@ impl<'t> Reader<'t> {
         Some(v)
     }
 
-    /// The value of a required key; reports it when it is not given.
-    fn required<'a, 'i>(&mut self, tb: &Table<'a, 'i>, key: &Key) -> Option<&'a Value<'i>> {
+    /// The value of `key`, if given; a required key that is not is reported.
+    fn value<'a, 'i>(&mut self, tb: &Table<'a, 'i>, key: &Key) -> Option<&'a Value<'i>> {
         let v = self.get(tb, key);
-        if v.is_none() {
+        if v.is_none() && matches!(key.need, schema::Need::Required(_)) {
             let message = tb.item.section().missing(key);
             self.fail(tb.path(key), tb.header, message);
         }
@@ -189,10 +189,7 @@ impl<'t> Reader<'t> {
 
     /// A string key (a word, a text, an interface name, one of some).
     fn text(&mut self, tb: &Table<'_, '_>, key: &Key) -> Option<String> {
-        let v = match key.need {
-            schema::Need::Required(_) => self.required(tb, key),
-            _ => self.get(tb, key),
-        }?;
+        let v = self.value(tb, key)?;
         self.str_of(v, tb.path(key)).map(str::to_string)
     }
 
@@ -263,11 +260,7 @@ impl<'t> Reader<'t> {
     /// that does not fit `T` is reported here, with the same range.
     fn int<T: TryFrom<i128>>(&mut self, tb: &Table<'_, '_>, key: &Key) -> Option<T> {
         debug_assert!(matches!(key.kind, Kind::Int { .. }));
-        let found = match key.need {
-            schema::Need::Required(_) => self.required(tb, key),
-            _ => self.get(tb, key),
-        };
-        let Some(v) = found else {
+        let Some(v) = self.value(tb, key) else {
             return key.default_int().and_then(|n| T::try_from(i128::from(n)).ok());
         };
         let (n, shown) = self.integer(v, tb.path(key))?;
@@ -532,7 +525,7 @@ impl<'t> Reader<'t> {
     /// A remedy's `command`: an array of program and arguments.
     fn command(&mut self, tb: &Table<'_, '_>) -> Vec<String> {
         let key = &remedy::COMMAND;
-        let Some(cv) = self.required(tb, key) else {
+        let Some(cv) = self.value(tb, key) else {
             return Vec::new();
         };
         if let DeValue::String(s) = cv.get_ref() {
@@ -594,7 +587,7 @@ impl<'t> Reader<'t> {
     /// `builtin:NAME` or a file, relative to the config file.
     fn source(&mut self, tb: &Table<'_, '_>) -> Option<PolicySource> {
         let key = &policy::SOURCE;
-        let v = self.required(tb, key)?;
+        let v = self.value(tb, key)?;
         let s = self.str_of(v, tb.path(key))?;
         if let Some(name) = s.strip_prefix("builtin:") {
             if let Some(b) = Builtin::from_name(name) {
@@ -701,7 +694,7 @@ impl<'t> Reader<'t> {
     /// default device.
     fn vips(&mut self, tb: &Table<'_, '_>, dev: &str) -> Vec<crate::Vip> {
         let key = &instance::VIPS;
-        if self.required(tb, key).is_none() {
+        if self.value(tb, key).is_none() {
             return Vec::new();
         }
         let mut vips = Vec::new();
@@ -771,7 +764,7 @@ impl<'t> Reader<'t> {
     }
 
     fn auth_kind(&mut self, tb: &Table<'_, '_>) -> Auth {
-        let Some(tv) = self.required(tb, &auth::TYPE) else {
+        let Some(tv) = self.value(tb, &auth::TYPE) else {
             return Auth::None;
         };
         let Some(kind) = self.str_of(tv, tb.path(&auth::TYPE)) else {

@@ -182,9 +182,9 @@ impl Validator<'_, '_> {
         }
     }
 
-    /// A name of the first item of each name: `None` for an item whose name
-    /// the front end could not take; the others' names are reported as
-    /// duplicates (`what`: "policy", "remedy", "check").
+    /// Reports each item named like one before it (`what`: "policy",
+    /// "remedy", "check"); the items first of their name. An item whose
+    /// name the front end could not take is neither.
     fn unique<'a>(
         &mut self,
         names: impl Iterator<Item = (Item, &'a Key, &'a str)>,

@@ -1,6 +1,32 @@
-//! baton-config: Baton's configuration as a typed model, its validation,
-//! and its front ends (TOML today; keepalived.conf next). No I/O beyond
-//! reading the config file.
+//! baton-config: Baton's configuration as a typed model, its one
+//! validation, and its front ends (TOML today; keepalived.conf next). No I/O
+//! beyond reading the config file (and looking for the policy files it names).
+//!
+//! How the parts fit:
+//!
+//! - The model: [`Config`] and the types it holds, what the daemon runs.
+//!   [`Builtin`] names the builtin policies; [`Policy::declared_targets`],
+//!   [`Policy::net_grants`] and [`merge_settings`] say what a policy may reach.
+//! - The schema (`schema`): every key of every section, declared once: its
+//!   name, the kind of value it takes, its default, its range or unit, and
+//!   keepalived's name for it. Front ends read keys through it, the
+//!   validation takes its ranges from it.
+//! - The front ends (`front`): TOML (`front::toml`) checks only what is
+//!   about TOML (syntax, the type of each value, unknown keys with
+//!   did-you-mean and keepalived hints, values that do not convert into the
+//!   model's types), builds a draft of the model, and records where in the
+//!   text each place of the model is (`origin`). A keepalived.conf front
+//!   end will build the same model and record its own places.
+//! - The validation (`validate`): the one semantic check of the model,
+//!   whatever its front end: ranges, address families, the VIP rules, names,
+//!   VRIDs and VIPs unique across instances, the references between tracks,
+//!   checks, policies and remedies, split-brain policies apart from health
+//!   checks, and a component's `allow` against the targets its settings
+//!   name. It reports at places of the model (instance #3 key `vrid`), which
+//!   the front end maps back to its line and column.
+//! - One home each: durations ([`duration`]), VIP syntax ([`parse_vip`]),
+//!   network patterns, targets and sha256 digests (`net`: [`NetPattern`],
+//!   [`Target`], [`parse_sha256`]), builtin names ([`Builtin`]).
 //!
 //! Every mistake is an error, never a warning, reported as
 //! `FILE:LINE:COL: message` with the 1-based line and column (in characters)
@@ -59,12 +85,14 @@
 //! cover. Targets are literal addresses or `localhost`: no DNS.
 
 mod builtin;
-mod check;
 pub mod duration;
+mod front;
 mod net;
+mod origin;
+mod schema;
 mod suggest;
-mod syntax;
 mod targets;
+mod validate;
 mod vip;
 
 use std::collections::BTreeMap;
@@ -381,8 +409,8 @@ impl std::error::Error for Diagnostic {}
 /// Parses and validates a config file's text; `path` names it in diagnostics
 /// and anchors its relative paths. Returns every error found, in file order.
 pub fn parse(text: &str, path: &Path) -> Result<Config, Vec<Diagnostic>> {
-    let index = syntax::LineIndex::new(text);
-    let to_diags = |errs: Vec<(usize, String)>| -> Vec<Diagnostic> {
+    front::toml::parse(text, path).map_err(|errs| {
+        let index = origin::LineIndex::new(text);
         errs.into_iter()
             .map(|(at, message)| {
                 let (line, col) = index.line_col(at);
@@ -394,12 +422,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Vec<Diagnostic>> {
                 }
             })
             .collect()
-    };
-    let (doc, errors) = toml::de::DeTable::parse_recoverable(text);
-    if !errors.is_empty() {
-        return Err(to_diags(syntax::errors(text, doc.get_ref(), &errors)));
-    }
-    check::check(text, path, doc.get_ref()).map_err(to_diags)
+    })
 }
 
 /// Reads and parses a config file. A file that cannot be read is one
@@ -419,7 +442,7 @@ pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             // Everything before the bad byte is valid UTF-8.
             let before = String::from_utf8_lossy(valid);
-            let (line, col) = syntax::LineIndex::new(&before).line_col(before.len());
+            let (line, col) = origin::LineIndex::new(&before).line_col(before.len());
             Err(vec![Diagnostic {
                 path: path.to_path_buf(),
                 line,

@@ -2165,6 +2165,8 @@ fn a_check_is_declared_once_and_tracked_by_many() {
             1
         )
     );
+    // Its settings are the check's, merged over the policy's like a track's.
+    assert_eq!(t.config, check.config);
     let vi2 = c.instance("VI_2").expect("VI_2");
     assert_eq!(vi2.tracks.len(), 2);
     assert_eq!(vi2.tracks[0].name(), "web-check");
@@ -2301,5 +2303,21 @@ fn a_checks_settings_are_checked_against_its_policys_allow() {
     assert_eq!(
         d[0].message,
         "check.config: url http://192.0.2.12/ names 192.0.2.12:80, which the `allow` of policy `web` does not cover; add \"192.0.2.12:80\" to it"
+    );
+}
+
+#[test]
+fn a_bad_check_is_reported_once_not_at_each_use() {
+    one_error(
+        &checked(&["timeout = 5"], &["[[instance.track]]", "check = \"web-check\""]),
+        8,
+        11,
+        "check.timeout: a duration is a string with a unit",
+    );
+    one_error(
+        &base_with(&["[[instance.track]]", "check = 5"]),
+        7,
+        9,
+        "track.check: expected a string, found an integer",
     );
 }

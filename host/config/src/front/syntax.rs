@@ -1,38 +1,13 @@
-//! Byte offsets to line:column, and toml's syntax errors made into ones an
-//! operator can act on: an unclosed `[`, `{` or quote is reported where it
-//! was opened, and the errors it causes further on are not reported.
+//! toml's syntax errors made into ones an operator can act on: an unclosed
+//! `[`, `{` or quote is reported where it was opened, and the errors it
+//! causes further on are not reported.
 
 use std::ops::Range;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-/// Maps byte offsets to 1-based line and column (columns count characters).
-#[derive(Debug)]
-pub(crate) struct LineIndex<'a> {
-    text: &'a str,
-    /// Byte offset of the start of each line.
-    starts: Vec<usize>,
-}
-
-impl<'a> LineIndex<'a> {
-    pub(crate) fn new(text: &'a str) -> LineIndex<'a> {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { text, starts }
-    }
-
-    pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
-        let mut offset = offset.min(self.text.len());
-        while !self.text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        let line = self.starts.partition_point(|&s| s <= offset) - 1;
-        let start = self.starts[line];
-        let col = self.text[start..offset].trim_end_matches('\r').chars().count();
-        (line + 1, col + 1)
-    }
-}
+use crate::origin::LineIndex;
 
 /// What an unclosed construct is, from toml's message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -231,22 +206,6 @@ pub(crate) fn errors(text: &str, doc: &DeTable<'_>, errors: &[toml::de::Error]) 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn line_col_is_one_based_and_counts_characters() {
-        let text = "ab\néx = 1\r\n\nz";
-        let ix = LineIndex::new(text);
-        assert_eq!(ix.line_col(0), (1, 1));
-        assert_eq!(ix.line_col(2), (1, 3));
-        assert_eq!(ix.line_col(3), (2, 1));
-        // 'é' is two bytes, one column.
-        assert_eq!(ix.line_col(5), (2, 2));
-        // Inside a character: its start.
-        assert_eq!(ix.line_col(4), (2, 1));
-        assert_eq!(ix.line_col(text.len()), (4, 2));
-        assert_eq!(ix.line_col(text.len() + 10), (4, 2));
-        assert_eq!(LineIndex::new("").line_col(0), (1, 1));
-    }
 
     fn report(text: &str) -> Vec<(usize, String)> {
         let (doc, errs) = DeTable::parse_recoverable(text);

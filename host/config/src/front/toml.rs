@@ -1,0 +1,899 @@
+//! The TOML front end: reads the parsed document into a draft of the model,
+//! each table through its section of [`crate::schema`], and records where
+//! each key's value is. It reports what is about TOML (types, unknown keys,
+//! values that do not convert into the model's types); ranges, references
+//! and the rules between values are [`crate::validate`]'s.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use baton_vrrp::{Auth, V3Checksum, Version};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::duration::parse_duration;
+use crate::origin::{FieldPath, Item, Origins};
+use crate::schema::{self, Key, Kind, auth, garp, instance, policy, remedy, split_brain, top, track};
+use crate::suggest::closest;
+use crate::{
+    BUILTIN_POLICIES, Builtin, Check, Config, Garp, InstanceConfig, Policy, PolicySource, Remedy, SplitBrain,
+    Track, parse_sha256, parse_vip,
+};
+
+type Value<'i> = Spanned<DeValue<'i>>;
+
+/// Parses and validates a config file's text; errors as (byte offset,
+/// message), in text order.
+pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, Vec<(usize, String)>> {
+    let (doc, errors) = DeTable::parse_recoverable(text);
+    if !errors.is_empty() {
+        return Err(super::syntax::errors(text, doc.get_ref(), &errors));
+    }
+    let mut fe = Reader {
+        text,
+        dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        errs: Vec::new(),
+        origins: Origins::new(text),
+    };
+    let draft = fe.config(path, doc.get_ref());
+    super::finish(draft, &fe.origins, fe.errs)
+}
+
+struct Reader<'t> {
+    text: &'t str,
+    /// The config file's directory, which relative paths are relative to.
+    dir: PathBuf,
+    errs: Vec<(usize, String)>,
+    origins: Origins<'t>,
+}
+
+/// A TOML table read as one item of the model.
+#[derive(Clone, Copy)]
+struct Table<'a, 'i> {
+    t: &'a DeTable<'i>,
+    item: Item,
+    /// Where the table is: its header, or an inline table's `{`.
+    header: usize,
+    /// The number of errors before it was opened.
+    before: usize,
+}
+
+impl Table<'_, '_> {
+    fn label(&self, key: &Key) -> String {
+        self.item.section().label(key)
+    }
+
+    fn path(&self, key: &Key) -> FieldPath {
+        FieldPath::key(self.item, key)
+    }
+}
+
+fn type_name(v: &DeValue<'_>) -> &'static str {
+    match v {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date-time",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+impl<'t> Reader<'t> {
+    fn err(&mut self, at: usize, message: impl Into<String>) {
+        self.errs.push((at, message.into()));
+    }
+
+    /// Reports an error about the value at `path`, which validation then
+    /// leaves alone.
+    fn fail(&mut self, path: FieldPath, at: usize, message: impl Into<String>) {
+        self.err(at, message);
+        self.origins.mark_bad(path);
+    }
+
+    /// Reports what is wrong with the value at `path`, which the message
+    /// names (`track.weight: ...`).
+    fn wrong(&mut self, path: FieldPath, at: usize, message: impl std::fmt::Display) {
+        let message = format!("{}: {message}", path.label());
+        self.fail(path, at, message);
+    }
+
+    /// Starts reading `t` as `item`: records where it is and reports the
+    /// keys its section does not have.
+    fn open<'a, 'i>(&mut self, t: &'a DeTable<'i>, item: Item, header: usize) -> Table<'a, 'i> {
+        let before = self.errs.len();
+        self.origins.place(FieldPath::item(item), header);
+        let section = item.section();
+        for (k, _) in t.iter() {
+            let name: &str = k.get_ref();
+            if section.key(name).is_some() {
+                continue;
+            }
+            let names = section.names();
+            let hint = if let Some(h) = section.hint(name) {
+                format!(" ({h})")
+            } else if let Some(s) = closest(name, &names) {
+                format!(" (did you mean `{s}`?)")
+            } else {
+                format!(" (expected one of: {})", names.join(", "))
+            };
+            self.err(
+                k.span().start,
+                format!("unknown key `{name}` in {}{hint}", section.what),
+            );
+        }
+        Table {
+            t,
+            item,
+            header,
+            before,
+        }
+    }
+
+    /// Ends reading a table: an error since it was opened flaws its item.
+    fn close(&mut self, tb: &Table<'_, '_>) {
+        if self.errs.len() != tb.before {
+            self.origins.flaw(tb.item);
+        }
+    }
+
+    /// The value of `key`, if given; records where it is.
+    fn get<'a, 'i>(&mut self, tb: &Table<'a, 'i>, key: &Key) -> Option<&'a Value<'i>> {
+        debug_assert!(tb.item.section().key(key.name).is_some(), "{}", key.name);
+        let v = tb.t.get(key.name)?;
+        self.origins.place(tb.path(key), v.span().start);
+        Some(v)
+    }
+
+    /// The value of `key`, if given; a required key that is not is reported.
+    fn value<'a, 'i>(&mut self, tb: &Table<'a, 'i>, key: &Key) -> Option<&'a Value<'i>> {
+        let v = self.get(tb, key);
+        if v.is_none() && matches!(key.need, schema::Need::Required(_)) {
+            let message = tb.item.section().missing(key);
+            self.fail(tb.path(key), tb.header, message);
+        }
+        v
+    }
+
+    /// The offset of byte `inner` of a string value's content, when the source
+    /// spells the string without escapes; else the value's start.
+    fn str_pos(&self, v: &Value<'_>, inner: usize) -> usize {
+        let span = v.span();
+        let raw = &self.text[span.clone()];
+        match v.get_ref() {
+            DeValue::String(s)
+                if raw.len() == s.len() + 2
+                    && (raw.starts_with('"') || raw.starts_with('\''))
+                    && inner <= s.len() =>
+            {
+                span.start + 1 + inner
+            }
+            _ => span.start,
+        }
+    }
+
+    /// A string value; `path` is what is bad if it is not one.
+    fn str_of<'v>(&mut self, v: &'v Value<'_>, path: FieldPath) -> Option<&'v str> {
+        match v.get_ref() {
+            DeValue::String(s) => Some(s.as_ref()),
+            other => {
+                let message = format!("expected a string, found {}", type_name(other));
+                self.wrong(path, v.span().start, message);
+                None
+            }
+        }
+    }
+
+    /// A string key (a word, a text, an interface name, one of some).
+    fn text(&mut self, tb: &Table<'_, '_>, key: &Key) -> Option<String> {
+        let v = self.value(tb, key)?;
+        self.str_of(v, tb.path(key)).map(str::to_string)
+    }
+
+    fn path(&mut self, tb: &Table<'_, '_>, key: &Key) -> Option<PathBuf> {
+        debug_assert!(matches!(key.kind, Kind::Path));
+        let v = self.get(tb, key)?;
+        let s = self.str_of(v, tb.path(key))?;
+        if s.is_empty() {
+            self.wrong(tb.path(key), v.span().start, "cannot be empty");
+            return None;
+        }
+        Some(self.dir.join(s))
+    }
+
+    /// A boolean key, or its default.
+    fn boolean(&mut self, tb: &Table<'_, '_>, key: &Key) -> bool {
+        debug_assert!(matches!(key.kind, Kind::Bool));
+        let default = key.default_bool();
+        let Some(v) = self.get(tb, key) else {
+            return default;
+        };
+        match v.get_ref() {
+            DeValue::Boolean(b) => *b,
+            other => {
+                let hint = match other {
+                    DeValue::String(s) if s.as_ref() == "true" || s.as_ref() == "false" => {
+                        format!(" (write it without quotes: {s})")
+                    }
+                    _ => String::new(),
+                };
+                let message = format!("expected true or false, found {}{hint}", type_name(other));
+                self.wrong(tb.path(key), v.span().start, message);
+                default
+            }
+        }
+    }
+
+    /// An integer value as written, or why it is not one. A number too
+    /// large for any key is `i128::MAX` (or `MIN`).
+    fn integer(&mut self, v: &Value<'_>, path: FieldPath) -> Option<(i128, String)> {
+        match v.get_ref() {
+            DeValue::Integer(i) => {
+                let n =
+                    i128::from_str_radix(i.as_str(), i.radix()).unwrap_or(if i.as_str().starts_with('-') {
+                        i128::MIN
+                    } else {
+                        i128::MAX
+                    });
+                Some((n, i.to_string()))
+            }
+            other => {
+                let hint = match other {
+                    DeValue::String(s) if s.trim().parse::<i128>().is_ok() => {
+                        format!(" (write it without quotes: {})", s.trim())
+                    }
+                    _ => String::new(),
+                };
+                let message = format!("expected an integer, found {}{hint}", type_name(other));
+                self.wrong(path, v.span().start, message);
+                None
+            }
+        }
+    }
+
+    /// An integer key that fits `T`; when not given, its default (`None`
+    /// when it has none of its own), and `None` when wrong. An integer that
+    /// fits `T` but not the key's range is the validation's to report; one
+    /// that does not fit `T` is reported here, with the same range.
+    fn int<T: TryFrom<i128>>(&mut self, tb: &Table<'_, '_>, key: &Key) -> Option<T> {
+        debug_assert!(matches!(key.kind, Kind::Int { .. }));
+        let Some(v) = self.value(tb, key) else {
+            return key.default_int().and_then(|n| T::try_from(i128::from(n)).ok());
+        };
+        let (n, shown) = self.integer(v, tb.path(key))?;
+        let fits = T::try_from(n).ok();
+        if fits.is_none() {
+            let label = tb.label(key);
+            let message = key
+                .int_problem(&label, n, &shown)
+                .unwrap_or_else(|| format!("{label}: {shown} is out of range"));
+            self.fail(tb.path(key), v.span().start, message);
+        }
+        fits
+    }
+
+    /// A duration key as written; `None` when not given (or wrong), and
+    /// then its default is the caller's: the key's own, the table's
+    /// interval, or the base's.
+    fn duration(&mut self, tb: &Table<'_, '_>, key: &Key) -> Option<Duration> {
+        debug_assert!(matches!(key.kind, Kind::Duration { .. }));
+        let Some(v) = self.get(tb, key) else {
+            return key.default_duration();
+        };
+        let message = match v.get_ref() {
+            DeValue::String(s) => match parse_duration(s) {
+                Ok(d) => return Some(d),
+                Err(e) => e.to_string(),
+            },
+            DeValue::Integer(i) => {
+                format!("a duration is a string with a unit (us, ms, s, m, h), e.g. \"{i}s\"")
+            }
+            other => format!(
+                "expected a duration string such as \"1s\", found {}",
+                type_name(other)
+            ),
+        };
+        self.wrong(tb.path(key), v.span().start, message);
+        None
+    }
+
+    /// An IP address (which addresses are allowed is the validation's).
+    fn ip(&mut self, v: &Value<'_>, path: FieldPath) -> Option<IpAddr> {
+        let s = self.str_of(v, path.clone())?;
+        match s.parse::<IpAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                let hint = if s.contains('/') {
+                    " (no prefix length here)"
+                } else {
+                    ""
+                };
+                let message = format!("`{s}` is not an IPv4 or IPv6 address{hint}");
+                self.wrong(path, v.span().start, message);
+                None
+            }
+        }
+    }
+
+    /// An array key's elements (none when it is not given or not an array).
+    fn array<'a, 'i>(&mut self, tb: &Table<'a, 'i>, key: &Key, how: &str) -> &'a [Value<'i>] {
+        debug_assert!(matches!(key.kind, Kind::List(_) | Kind::Argv));
+        let Some(v) = self.get(tb, key) else {
+            return &[];
+        };
+        match v.get_ref() {
+            DeValue::Array(a) => a,
+            other => {
+                let message = format!("expected {how}, found {}", type_name(other));
+                self.wrong(tb.path(key), v.span().start, message);
+                &[]
+            }
+        }
+    }
+
+    /// An array of strings, each placed at its index.
+    fn strings(&mut self, tb: &Table<'_, '_>, key: &Key, how: &str) -> Vec<String> {
+        debug_assert!(matches!(
+            key.kind,
+            Kind::List(Kind::Text | Kind::Word | Kind::NetPattern | Kind::Ifname)
+        ));
+        let mut out = Vec::new();
+        for item in self.array(tb, key, how) {
+            if let Some(s) = self.str_of(item, tb.path(key)) {
+                self.origins
+                    .place(FieldPath::index(tb.item, key, out.len()), item.span().start);
+                out.push(s.to_string());
+            }
+        }
+        out
+    }
+
+    /// A table key, opened as `item` (not when it is not a table).
+    fn table<'a, 'i>(&mut self, tb: &Table<'a, 'i>, key: &Key, item: Item) -> Option<Table<'a, 'i>> {
+        debug_assert!(matches!(key.kind, Kind::Table(s) if s.what == item.section().what));
+        let how = item.section().how;
+        let v = self.get(tb, key)?;
+        match v.get_ref() {
+            DeValue::Table(t) => Some(self.open(t, item, v.span().start)),
+            other => {
+                let message = format!("expected {how}, found {}", type_name(other));
+                self.wrong(tb.path(key), v.span().start, message);
+                None
+            }
+        }
+    }
+
+    /// `[[key]]` tables (or an inline array of inline tables), each with
+    /// where it is; none when any is not a table.
+    fn tables<'a, 'i>(&mut self, tb: &Table<'a, 'i>, key: &Key) -> Vec<(&'a DeTable<'i>, usize)> {
+        let Kind::Tables(section) = key.kind else {
+            unreachable!("{} is no array of tables", key.name);
+        };
+        let Some(v) = self.get(tb, key) else {
+            return Vec::new();
+        };
+        let name = section.what.trim_start_matches("[[").trim_end_matches("]]");
+        let items = match v.get_ref() {
+            DeValue::Array(a) => a,
+            DeValue::Table(_) => {
+                self.fail(
+                    tb.path(key),
+                    v.span().start,
+                    format!("{name}: write [[{name}]] (an array of tables), not [{name}]"),
+                );
+                return Vec::new();
+            }
+            other => {
+                self.fail(
+                    tb.path(key),
+                    v.span().start,
+                    format!("{name}: expected [[{name}]] tables, found {}", type_name(other)),
+                );
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for item in items.iter() {
+            match item.get_ref() {
+                DeValue::Table(t) => out.push((t, item.span().start)),
+                other => self.fail(
+                    tb.path(key),
+                    item.span().start,
+                    format!("{name}: expected a table, found {}", type_name(other)),
+                ),
+            }
+        }
+        if self.origins.is_bad(&tb.path(key)) {
+            return Vec::new();
+        }
+        out
+    }
+
+    /// Each of the `[[key]]` tables, read by `read(self, table, its index,
+    /// where it is)`.
+    fn each<'a, 'i, T>(
+        &mut self,
+        tb: &Table<'a, 'i>,
+        key: &Key,
+        mut read: impl FnMut(&mut Self, &'a DeTable<'i>, usize, usize) -> T,
+    ) -> Vec<T> {
+        let tables = self.tables(tb, key);
+        tables
+            .into_iter()
+            .enumerate()
+            .map(|(n, (t, at))| read(self, t, n, at))
+            .collect()
+    }
+
+    /// A `config` table of settings for a policy: strings, integers and
+    /// booleans, kept as text (`80`, `true`), each placed by its name.
+    fn settings(&mut self, tb: &Table<'_, '_>, key: &Key) -> BTreeMap<String, String> {
+        debug_assert!(matches!(key.kind, Kind::Settings));
+        let mut config = BTreeMap::new();
+        let Some(v) = self.get(tb, key) else {
+            return config;
+        };
+        let DeValue::Table(ct) = v.get_ref() else {
+            let message = format!(
+                "expected a table of keys and values, found {}",
+                type_name(v.get_ref())
+            );
+            self.wrong(tb.path(key), v.span().start, message);
+            return config;
+        };
+        for (k, val) in ct.iter() {
+            let path = FieldPath::setting(tb.item, key, k.get_ref());
+            let text = match val.get_ref() {
+                DeValue::String(s) => s.to_string(),
+                DeValue::Boolean(b) => b.to_string(),
+                DeValue::Integer(i) => match i128::from_str_radix(i.as_str(), i.radix()) {
+                    Ok(n) => n.to_string(),
+                    Err(_) => continue,
+                },
+                other => {
+                    let message = format!(
+                        "values are strings, integers or booleans, found {} (quote it)",
+                        type_name(other)
+                    );
+                    self.wrong(path, val.span().start, message);
+                    continue;
+                }
+            };
+            self.origins.place(path, val.span().start);
+            config.insert(k.get_ref().to_string(), text);
+        }
+        config
+    }
+
+    fn config(&mut self, path: &Path, doc: &DeTable<'_>) -> Config {
+        let tb = self.open(doc, Item::Top, 0);
+        let router_id = self.text(&tb, &top::ROUTER_ID).unwrap_or_else(crate::hostname);
+        let socket = self
+            .path(&tb, &top::SOCKET)
+            .unwrap_or_else(|| PathBuf::from(top::SOCKET.default_text().unwrap_or(crate::DEFAULT_SOCKET)));
+        let log_file = self.path(&tb, &top::LOG_FILE);
+        let garp = match self.table(&tb, &top::GARP, Item::Garp) {
+            Some(g) => self.garp(&g, Garp::default()),
+            None => Garp::default(),
+        };
+        let remedies = self.each(&tb, &top::REMEDY, Self::remedy);
+        let policies = self.each(&tb, &top::POLICY, Self::policy);
+        let checks = self.each(&tb, &top::CHECK, Self::check);
+        let instances = self.each(&tb, &top::INSTANCE, |fe, t, i, at| fe.instance(t, i, at, &garp));
+        self.close(&tb);
+        Config {
+            path: path.to_path_buf(),
+            router_id,
+            socket,
+            log_file,
+            garp,
+            policies,
+            checks,
+            remedies,
+            instances,
+        }
+    }
+
+    /// `[garp]` or an instance's `garp`: `base` with what it sets.
+    fn garp(&mut self, tb: &Table<'_, '_>, base: Garp) -> Garp {
+        let g = Garp {
+            delay: self.duration(tb, &garp::DELAY).unwrap_or(base.delay),
+            repeat: self.int(tb, &garp::REPEAT).unwrap_or(base.repeat),
+            interval: self.duration(tb, &garp::INTERVAL).unwrap_or(base.interval),
+            refresh: self.duration(tb, &garp::REFRESH).unwrap_or(base.refresh),
+        };
+        self.close(tb);
+        g
+    }
+
+    fn remedy(&mut self, t: &DeTable<'_>, r: usize, header: usize) -> Remedy {
+        let tb = self.open(t, Item::Remedy(r), header);
+        let name = self.text(&tb, &remedy::NAME).unwrap_or_default();
+        let command = self.command(&tb);
+        let timeout = self.duration(&tb, &remedy::TIMEOUT).unwrap_or_default();
+        self.close(&tb);
+        Remedy {
+            name,
+            command,
+            timeout,
+        }
+    }
+
+    /// A remedy's `command`: an array of program and arguments.
+    fn command(&mut self, tb: &Table<'_, '_>) -> Vec<String> {
+        let key = &remedy::COMMAND;
+        let Some(cv) = self.value(tb, key) else {
+            return Vec::new();
+        };
+        if let DeValue::String(s) = cv.get_ref() {
+            let words: Vec<String> = s.split_whitespace().map(|w| format!("{w:?}")).collect();
+            let message = format!(
+                "an array of program and arguments, run without a shell (e.g. [{}])",
+                words.join(", ")
+            );
+            self.wrong(tb.path(key), cv.span().start, message);
+            return Vec::new();
+        }
+        let mut argv = Vec::new();
+        for item in self.array(tb, key, "an array of program and arguments") {
+            // The first element that is no string is reported, not the rest.
+            let Some(s) = self.str_of(item, tb.path(key)) else {
+                return Vec::new();
+            };
+            self.origins
+                .place(FieldPath::index(tb.item, key, argv.len()), item.span().start);
+            argv.push(s.to_string());
+        }
+        argv
+    }
+
+    fn policy(&mut self, t: &DeTable<'_>, p: usize, header: usize) -> Policy {
+        let tb = self.open(t, Item::Policy(p), header);
+        let name = self.text(&tb, &policy::NAME).unwrap_or_default();
+        let source = self
+            .source(&tb)
+            .unwrap_or_else(|| PolicySource::Path(PathBuf::new()));
+        let sha256 = self.get(&tb, &policy::SHA256).and_then(|v| {
+            let s = self.str_of(v, tb.path(&policy::SHA256))?;
+            let digest = parse_sha256(s).ok();
+            if digest.is_none() {
+                self.wrong(
+                    tb.path(&policy::SHA256),
+                    v.span().start,
+                    "expected 64 hexadecimal digits",
+                );
+            }
+            digest
+        });
+        let config = self.settings(&tb, &policy::CONFIG);
+        let allow = self.strings(&tb, &policy::ALLOW, "an array of \"ADDR:PORT\" targets");
+        let allow_files = self.strings(&tb, &policy::ALLOW_FILES, "an array of absolute paths");
+        let remedies = self.strings(&tb, &policy::REMEDIES, "an array of [[remedy]] names");
+        self.close(&tb);
+        Policy {
+            name,
+            source,
+            sha256,
+            config,
+            allow,
+            allow_files,
+            remedies,
+        }
+    }
+
+    /// `builtin:NAME` or a file, relative to the config file.
+    fn source(&mut self, tb: &Table<'_, '_>) -> Option<PolicySource> {
+        let key = &policy::SOURCE;
+        let v = self.value(tb, key)?;
+        let s = self.str_of(v, tb.path(key))?;
+        if let Some(name) = s.strip_prefix("builtin:") {
+            if let Some(b) = Builtin::from_name(name) {
+                return Some(PolicySource::Builtin(b));
+            }
+            let hint = match closest(name, BUILTIN_POLICIES) {
+                Some(c) => format!("did you mean `builtin:{c}`?"),
+                None => format!("builtins: {}", BUILTIN_POLICIES.join(", ")),
+            };
+            let at = self.str_pos(v, "builtin:".len());
+            self.wrong(tb.path(key), at, format!("no builtin policy `{name}` ({hint})"));
+            return None;
+        }
+        if s.is_empty() {
+            self.wrong(tb.path(key), v.span().start, "cannot be empty");
+            return None;
+        }
+        Some(PolicySource::Path(self.dir.join(s)))
+    }
+
+    fn check(&mut self, t: &DeTable<'_>, c: usize, header: usize) -> Check {
+        let tb = self.open(t, Item::Check(c), header);
+        let name = self.text(&tb, &schema::check::NAME).unwrap_or_default();
+        let policy = self.text(&tb, &schema::check::POLICY).unwrap_or_default();
+        let interval = self.duration(&tb, &track::INTERVAL).unwrap_or_default();
+        let timeout = self.duration(&tb, &track::TIMEOUT).unwrap_or(interval);
+        let config = self.settings(&tb, &policy::CONFIG);
+        self.close(&tb);
+        Check {
+            name,
+            policy,
+            interval,
+            timeout,
+            config,
+        }
+    }
+
+    fn instance(&mut self, t: &DeTable<'_>, i: usize, header: usize, global_garp: &Garp) -> InstanceConfig {
+        let tb = self.open(t, Item::Instance(i), header);
+        let name = self.text(&tb, &instance::NAME).unwrap_or_default();
+        let interface = self.text(&tb, &instance::INTERFACE);
+        let vrid = self.int(&tb, &instance::VRID).unwrap_or_default();
+        let vips = self.vips(&tb, interface.as_deref().unwrap_or(""));
+        let version = self.version(&tb);
+        let priority = self.int(&tb, &instance::PRIORITY).unwrap_or_default();
+        let advert_interval = self.duration(&tb, &instance::ADVERT_INTERVAL).unwrap_or_default();
+        let preempt = self.boolean(&tb, &instance::PREEMPT);
+        let preempt_delay = self.duration(&tb, &instance::PREEMPT_DELAY).unwrap_or_default();
+        let accept = self.boolean(&tb, &instance::ACCEPT);
+        let auth = match self.table(&tb, &instance::AUTH, Item::Auth(i)) {
+            Some(at) => self.auth(&at),
+            None => Auth::None,
+        };
+        let unicast_src = self
+            .get(&tb, &instance::UNICAST_SRC)
+            .and_then(|v| self.ip(v, tb.path(&instance::UNICAST_SRC)));
+        let mut unicast_peers = Vec::new();
+        let key = &instance::UNICAST_PEERS;
+        for item in self.array(&tb, key, "an array of addresses") {
+            if let Some(a) = self.ip(item, tb.path(key)) {
+                self.origins.place(
+                    FieldPath::index(tb.item, key, unicast_peers.len()),
+                    item.span().start,
+                );
+                unicast_peers.push(a);
+            }
+        }
+        let track_interfaces = self.strings(&tb, &instance::TRACK_INTERFACES, "an array of interface names");
+        let v3_checksum = self.v3_checksum(&tb);
+        let check_adv_addr = self.boolean(&tb, &instance::CHECK_ADV_ADDR);
+        let garp = match self.table(&tb, &instance::GARP, Item::InstanceGarp(i)) {
+            Some(g) => self.garp(&g, *global_garp),
+            None => *global_garp,
+        };
+        let tracks = self.each(&tb, &instance::TRACK, |fe, t, j, at| fe.track(t, i, j, at));
+        let split_brain = self
+            .table(&tb, &instance::SPLIT_BRAIN, Item::SplitBrain(i))
+            .map(|st| self.split_brain(&st));
+        self.close(&tb);
+        InstanceConfig {
+            name,
+            interface: interface.unwrap_or_default(),
+            vrid,
+            priority,
+            advert_interval,
+            version,
+            preempt,
+            preempt_delay,
+            accept,
+            vips,
+            auth,
+            unicast_src,
+            unicast_peers,
+            track_interfaces,
+            v3_checksum,
+            check_adv_addr,
+            garp,
+            tracks,
+            split_brain,
+        }
+    }
+
+    /// The addresses that parse, each placed at its index; `dev` is the
+    /// default device.
+    fn vips(&mut self, tb: &Table<'_, '_>, dev: &str) -> Vec<crate::Vip> {
+        let key = &instance::VIPS;
+        if self.value(tb, key).is_none() {
+            return Vec::new();
+        }
+        let mut vips = Vec::new();
+        for item in self.array(tb, key, "an array of addresses") {
+            let Some(s) = self.str_of(item, tb.path(key)) else {
+                continue;
+            };
+            match parse_vip(s, dev) {
+                Ok(vip) => {
+                    self.origins
+                        .place(FieldPath::index(tb.item, key, vips.len()), item.span().start);
+                    vips.push(vip);
+                }
+                Err((off, msg)) => {
+                    let at = self.str_pos(item, off);
+                    self.wrong(tb.path(key), at, msg);
+                }
+            }
+        }
+        vips
+    }
+
+    fn version(&mut self, tb: &Table<'_, '_>) -> Version {
+        let key = &instance::VERSION;
+        let default = Version::V3;
+        let Some(v) = self.get(tb, key) else {
+            return default;
+        };
+        match self.integer(v, tb.path(key)) {
+            Some((2, _)) => Version::V2,
+            Some((3, _)) => Version::V3,
+            Some((_, shown)) => {
+                self.wrong(
+                    tb.path(key),
+                    v.span().start,
+                    format!("{shown} is not a VRRP version (2 or 3)"),
+                );
+                default
+            }
+            None => default,
+        }
+    }
+
+    fn v3_checksum(&mut self, tb: &Table<'_, '_>) -> V3Checksum {
+        let key = &instance::V3_CHECKSUM;
+        let Some(v) = self.get(tb, key) else {
+            return V3Checksum::default();
+        };
+        match self.str_of(v, tb.path(key)) {
+            Some(instance::PSEUDO_HEADER) => V3Checksum::PseudoHeader,
+            Some(instance::NO_PSEUDO_HEADER) => V3Checksum::NoPseudoHeader,
+            Some(other) => {
+                let message = format!("v3_checksum: `{other}` is not {}", key.choices());
+                self.fail(tb.path(key), v.span().start, message);
+                V3Checksum::default()
+            }
+            None => V3Checksum::default(),
+        }
+    }
+
+    /// An instance's `auth`. A password auth whose password is wrong is
+    /// still one (a placeholder), for the rules about its version.
+    fn auth(&mut self, tb: &Table<'_, '_>) -> Auth {
+        let auth = self.auth_kind(tb);
+        self.close(tb);
+        auth
+    }
+
+    fn auth_kind(&mut self, tb: &Table<'_, '_>) -> Auth {
+        let Some(tv) = self.value(tb, &auth::TYPE) else {
+            return Auth::None;
+        };
+        let Some(kind) = self.str_of(tv, tb.path(&auth::TYPE)) else {
+            return Auth::None;
+        };
+        let pv = self.get(tb, &auth::PASSWORD);
+        let password = tb.path(&auth::PASSWORD);
+        match kind {
+            auth::NONE => {
+                if let Some(pv) = pv {
+                    self.wrong(password, pv.span().start, "not used with type = \"none\"");
+                }
+                Auth::None
+            }
+            auth::PASS => {
+                let placeholder = Auth::Pass(Default::default());
+                let Some(pv) = pv else {
+                    self.fail(
+                        password,
+                        tb.header,
+                        "auth: type = \"pass\" needs a `password` (1 to 8 bytes)",
+                    );
+                    return placeholder;
+                };
+                let Some(p) = self.str_of(pv, password.clone()) else {
+                    return placeholder;
+                };
+                match Auth::pass(p) {
+                    Ok(a) => a,
+                    Err(_) if p.is_empty() => {
+                        self.wrong(password, pv.span().start, "cannot be empty (1 to 8 bytes)");
+                        placeholder
+                    }
+                    Err(_) => {
+                        let cut: String = String::from_utf8_lossy(&p.as_bytes()[..8]).into_owned();
+                        self.wrong(
+                            password,
+                            pv.span().start,
+                            format!(
+                                "{} bytes; VRRPv2 carries at most 8 (keepalived would silently use only {cut:?})",
+                                p.len()
+                            ),
+                        );
+                        placeholder
+                    }
+                }
+            }
+            other => {
+                let hint = match other.to_ascii_lowercase().as_str() {
+                    "pass" | "none" => {
+                        format!(" (write it in lower case: \"{}\")", other.to_ascii_lowercase())
+                    }
+                    "ah" => " (IPsec AH is not supported)".to_string(),
+                    _ => String::new(),
+                };
+                self.wrong(
+                    tb.path(&auth::TYPE),
+                    tv.span().start,
+                    format!("`{other}` is not {}{hint}", auth::TYPE.choices()),
+                );
+                Auth::None
+            }
+        }
+    }
+
+    fn track(&mut self, t: &DeTable<'_>, i: usize, j: usize, header: usize) -> Track {
+        let tb = self.open(t, Item::Track(i, j), header);
+        let check = self.text(&tb, &track::CHECK);
+        let mut out = Track {
+            policy: String::new(),
+            check: None,
+            interval: track::INTERVAL.default_duration().unwrap_or_default(),
+            timeout: Duration::ZERO,
+            weight: 0,
+            rise: 0,
+            fall: 0,
+            init_fail: false,
+            config: BTreeMap::new(),
+        };
+        if check.is_some() || tb.t.contains_key(track::CHECK.name) {
+            // The rest is the check's: what the track says of it is a mistake.
+            for key in track::FROM_CHECK {
+                if let Some((k, _)) = tb.t.get_key_value(key.name) {
+                    self.err(
+                        k.span().start,
+                        format!(
+                            "{}: a track with `check` takes its {} from the [[check]]",
+                            tb.label(key),
+                            key.name
+                        ),
+                    );
+                }
+            }
+            if check.is_none() {
+                // Not a string: the track names neither a check nor a policy.
+                self.origins.mark_bad(tb.path(&track::POLICY));
+            }
+            out.check = check;
+        } else {
+            match self.text(&tb, &track::POLICY) {
+                Some(p) => out.policy = p,
+                None if !tb.t.contains_key(track::POLICY.name) => self.fail(
+                    tb.path(&track::POLICY),
+                    header,
+                    "[[instance.track]] without `policy` (its own check) or `check` (a [[check]] of the node)",
+                ),
+                None => {}
+            }
+            out.interval = self.duration(&tb, &track::INTERVAL).unwrap_or(out.interval);
+            out.config = self.settings(&tb, &track::CONFIG);
+        }
+        out.timeout = match out.check {
+            Some(_) => out.interval,
+            None => self.duration(&tb, &track::TIMEOUT).unwrap_or(out.interval),
+        };
+        out.weight = self.int(&tb, &track::WEIGHT).unwrap_or_default();
+        out.rise = self.int(&tb, &track::RISE).unwrap_or_default();
+        out.fall = self.int(&tb, &track::FALL).unwrap_or_default();
+        out.init_fail = self.boolean(&tb, &track::INIT_FAIL);
+        self.close(&tb);
+        out
+    }
+
+    fn split_brain(&mut self, tb: &Table<'_, '_>) -> SplitBrain {
+        let sb = SplitBrain {
+            policy: self.text(tb, &split_brain::POLICY).unwrap_or_default(),
+            interval: self.duration(tb, &track::INTERVAL).unwrap_or_default(),
+        };
+        self.close(tb);
+        sb
+    }
+}

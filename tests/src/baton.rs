@@ -121,10 +121,8 @@ pub fn spawn_baton(
     socket: Option<&Path>,
     log: &Path,
 ) -> std::io::Result<LabProcess> {
-    // NO_COLOR: plain log lines in the file (`env` execs, so the pid is baton's).
+    // No NO_COLOR here: a log that is not a terminal must be plain by itself.
     let mut args: Vec<&std::ffi::OsStr> = vec![
-        "env".as_ref(),
-        "NO_COLOR=1".as_ref(),
         bin.as_os_str(),
         "run".as_ref(),
         "--config".as_ref(),

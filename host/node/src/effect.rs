@@ -398,7 +398,8 @@ impl fmt::Display for Event {
             Event::Leftover { instance, vip } => {
                 write!(
                     f,
-                    "instance {instance}: removing VIP {vip} left by an earlier run"
+                    "instance {instance}: removing VIP {}/{} left on {} by an earlier run",
+                    vip.addr, vip.prefix_len, vip.dev
                 )
             }
             Event::SocketFailed { key, error } => write!(f, "VRRP socket on {key}: {error}"),

@@ -541,6 +541,7 @@ impl Node {
     pub fn reload_failed(&mut self, now: Instant, error: String) {
         self.effects
             .push_back(Effect::Event(Event::ReloadFailed { error: error.clone() }));
+        self.reloads += 1;
         self.last_reload = Some(LastReload {
             at: now,
             result: Err(error),

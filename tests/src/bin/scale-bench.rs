@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use baton_e2e::arg;
-use baton_e2e::bench::BenchDaemon as Daemon;
+use baton_e2e::bench::{BenchDaemon as Daemon, process_cpu};
 use baton_lab::{self as lab, KaInstance, Keepalived, Lab, LabSpec};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -50,28 +50,6 @@ fn transitions(d: &Daemon) -> u64 {
             .unwrap_or(0),
         Daemon::Keepalived(k) => k.log().lines().filter(|l| l.contains("Entering ")).count() as u64,
     }
-}
-
-/// CPU time of `pids`, every thread, to the nanosecond: the first field of
-/// /proc/PID/task/TID/schedstat (/proc/PID/stat counts 10 ms ticks, too
-/// coarse for a daemon that is mostly asleep). Threads that have exited by
-/// the second reading drop out of it; these daemons do not start any.
-fn cpu(pids: &[u32]) -> Duration {
-    let mut ns = 0u64;
-    for pid in pids {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-            continue;
-        };
-        for t in tasks.flatten() {
-            if let Some(v) = std::fs::read_to_string(t.path().join("schedstat"))
-                .ok()
-                .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-            {
-                ns += v;
-            }
-        }
-    }
-    Duration::from_nanos(ns)
 }
 
 /// Resident memory of `pids`, in KiB.
@@ -225,10 +203,10 @@ fn run(imp: Impl, n: usize, advert: Duration, window: Duration, bin: &Path) -> s
     // Let the election's announcements and the backups' first timers pass.
     std::thread::sleep(advert * 4);
     let (pa, pb) = (a.pids(), b.pids());
-    let (ca, cb) = (cpu(&pa), cpu(&pb));
+    let (ca, cb) = (process_cpu(&pa), process_cpu(&pb));
     let tr0 = transitions(&a) + transitions(&b);
     std::thread::sleep(window);
-    let (cpu_master, cpu_backup) = (cpu(&pa) - ca, cpu(&pb) - cb);
+    let (cpu_master, cpu_backup) = (process_cpu(&pa) - ca, process_cpu(&pb) - cb);
     let transitions = (transitions(&a) + transitions(&b)).saturating_sub(tr0);
     let (rss_master_kib, rss_backup_kib) = (rss_kib(&pa), rss_kib(&pb));
     let still = held(&lab, "lb01", &want) == n && held(&lab, "lb02", &want) == 0;

@@ -55,6 +55,17 @@ pub enum LinkEvent {
     },
 }
 
+/// Every link's message, from a dump.
+async fn dump_links(handle: &rtnetlink::Handle) -> io::Result<Vec<LinkMessage>> {
+    handle
+        .link()
+        .get()
+        .execute()
+        .try_collect()
+        .await
+        .map_err(|e| nl_error(e, "listing links"))
+}
+
 /// A handle on an rtnetlink connection; cheap to clone, usable from any task.
 #[derive(Clone, Debug)]
 pub struct Netlink {
@@ -144,13 +155,7 @@ impl Netlink {
         };
         // Known state, read after subscribing so no change falls in between:
         // repeats of it are not news, and a resync can tell which links went away.
-        let links: Vec<LinkMessage> = handle
-            .link()
-            .get()
-            .execute()
-            .try_collect()
-            .await
-            .map_err(|e| nl_error(e, "listing links"))?;
+        let links = dump_links(&handle).await?;
         monitor.last = links
             .iter()
             .filter_map(link_from_msg)
@@ -198,15 +203,11 @@ impl Netlink {
 
     /// Every link of the namespace.
     pub async fn links(&self) -> io::Result<Vec<Link>> {
-        let msgs: Vec<LinkMessage> = self
-            .handle
-            .link()
-            .get()
-            .execute()
-            .try_collect()
-            .await
-            .map_err(|e| nl_error(e, "listing links"))?;
-        Ok(msgs.iter().filter_map(link_from_msg).collect())
+        Ok(dump_links(&self.handle)
+            .await?
+            .iter()
+            .filter_map(link_from_msg)
+            .collect())
     }
 
     /// The link with `index`; `ErrorKind::NotFound` if there is none.

@@ -720,8 +720,11 @@ impl Node {
             self.effects.push_back(Effect::CloseSocket { key });
         }
         for (key, multicast) in wanted {
-            if self.sockets.contains_key(&key) {
-                continue;
+            match self.sockets.get(&key) {
+                Some(s) if s.multicast == multicast => continue,
+                // Unicast <-> multicast: reopen it to join or leave the group.
+                Some(_) => self.effects.push_back(Effect::CloseSocket { key: key.clone() }),
+                None => {}
             }
             self.sockets.insert(
                 key.clone(),

@@ -766,7 +766,7 @@ fn sim_vip(family: Family, vrid: u8, j: u8) -> IpAddr {
 fn mutate(rng: &mut Rng, cfg: &SimConfig, nodes: usize) -> SimConfig {
     let mut new = cfg.clone();
     let pick = |rng: &mut Rng, n: usize| rng.below(n as u64) as usize;
-    match rng.below(7) {
+    match rng.below(8) {
         0 if !new.instances.is_empty() => {
             let i = pick(rng, new.instances.len());
             let k = pick(rng, nodes);
@@ -789,8 +789,10 @@ fn mutate(rng: &mut Rng, cfg: &SimConfig, nodes: usize) -> SimConfig {
             }
         }
         2 if new.instances.len() < 6 => {
-            let used: BTreeSet<u8> = new.instances.iter().map(|i| i.vrid).collect();
-            if let Some(vrid) = (1..=6u8).find(|v| !used.contains(v)) {
+            // Names and VIPs follow the VRID, and a VRID change keeps both.
+            let used: BTreeSet<String> = new.instances.iter().map(|i| i.name.clone()).collect();
+            let vrids: BTreeSet<u8> = new.instances.iter().map(|i| i.vrid).collect();
+            if let Some(vrid) = (1..=6u8).find(|v| !used.contains(&format!("VI_{v}")) && !vrids.contains(v)) {
                 let inst = random_instance(rng, &new.checks, nodes, vrid);
                 new.instances.push(inst);
             }
@@ -814,6 +816,14 @@ fn mutate(rng: &mut Rng, cfg: &SimConfig, nodes: usize) -> SimConfig {
                 } else {
                     t.clear();
                 }
+            }
+        }
+        // A VRID change: another virtual router for the same VIPs.
+        6 if !new.instances.is_empty() => {
+            let used: BTreeSet<u8> = new.instances.iter().map(|i| i.vrid).collect();
+            if let Some(vrid) = (7..=12u8).find(|v| !used.contains(v)) {
+                let i = pick(rng, new.instances.len());
+                new.instances[i].vrid = vrid;
             }
         }
         // The same config again: nothing may notice.

@@ -386,3 +386,25 @@ fn a_track_keeps_its_state_across_a_reload_only_when_its_rules_stay() {
     let i = node.instance_by_name("VI_1").unwrap();
     assert!(i.tracks.is_empty() && i.vrrp.effective_priority() == 150);
 }
+
+#[test]
+fn the_node_and_what_it_builds_on_depend_on_no_io_crate() {
+    let manifests = [
+        ("baton-node", include_str!("../Cargo.toml")),
+        ("baton-config", include_str!("../../config/Cargo.toml")),
+        ("baton-vrrp", include_str!("../../vrrp/Cargo.toml")),
+    ];
+    for (name, text) in manifests {
+        let deps = text
+            .split("[dependencies]")
+            .nth(1)
+            .map(|rest| rest.split("\n[").next().unwrap_or_default())
+            .unwrap_or_default();
+        for io in ["tokio", "socket2", "libc", "nix", "rtnetlink", "netlink"] {
+            assert!(
+                !deps.lines().any(|l| l.trim_start().starts_with(io)),
+                "{name} depends on {io}:\n{deps}"
+            );
+        }
+    }
+}

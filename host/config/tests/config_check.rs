@@ -102,6 +102,8 @@ fn example_configs_pass() {
         "seed-ch4/lb02.toml",
         "seed-dual-master/lb01.toml",
         "seed-dual-master/lb02.toml",
+        "seed-check-web/lb01.toml",
+        "seed-check-web/lb02.toml",
     ]
     .iter()
     .map(|f| examples_dir().join(f))

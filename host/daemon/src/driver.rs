@@ -6,7 +6,7 @@
 //! loop feeds it time, packets, link events, results and reloads, and has
 //! [`Io`] carry out the effects.
 //!
-//! SIGHUP reloads: the config is read and checked here, its policies are
+//! SIGHUP reloads: the config is read and checked and its policies are
 //! compiled off the loop, and then the node applies the change. On any
 //! error the running configuration stays, and `baton status` says why.
 
@@ -34,8 +34,9 @@ const POLICY_WORKERS: usize = 2;
 /// ...with at most this many waiting (more answer "busy" at once).
 const POLICY_QUEUE: usize = 64;
 
-/// A reload's config with its policies loaded (off the loop), or why not.
-type Reloaded = (Box<Config>, Result<Loaded, String>);
+/// A reload's config with its policies loaded (off the loop), or why the
+/// file does not validate.
+type Reloaded = Result<(Box<Config>, Result<Loaded, String>), String>;
 
 /// Runs the daemon until SIGTERM / SIGINT. `socket` overrides the config's.
 pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
@@ -120,7 +121,8 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
                 if reloading {
                     tracing::warn!("SIGHUP: a reload is already in progress; ignored");
                 } else {
-                    reloading = begin_reload(&mut node, &io, &engine, &reload_tx);
+                    begin_reload(&io, &engine, &reload_tx);
+                    reloading = true;
                 }
             }
             Some(Input::Packet(key, at, r)) = pkt_rx.recv() => match r {
@@ -133,9 +135,12 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
                     node.handle_check_result(Instant::now(), run, &key, *result);
                 }
             }
-            Some((cfg, policies)) = reload_rx.recv() => {
+            Some(loaded) = reload_rx.recv() => {
                 reloading = false;
-                finish_reload(&mut node, &mut io, *cfg, policies).await;
+                match loaded {
+                    Ok((cfg, policies)) => finish_reload(&mut node, &mut io, *cfg, policies).await,
+                    Err(e) => node.reload_failed(Instant::now(), e),
+                }
             }
             r = sleep => {
                 if let Err(e) = r {
@@ -177,37 +182,30 @@ fn status(node: &Node, io: &Io) -> Status {
     s
 }
 
-/// SIGHUP: re-reads and checks the config here, then loads its policies on
-/// a blocking thread (compiling may take a while). True when that started.
-fn begin_reload(
-    node: &mut Node,
-    io: &Io,
-    engine: &PolicyEngine,
-    tx: &mpsc::UnboundedSender<Reloaded>,
-) -> bool {
+/// SIGHUP: re-reads and checks the config and loads its policies on a
+/// blocking thread (parsing a large file or compiling a policy may take a
+/// while; adverts must not wait); the outcome comes back on `tx`.
+fn begin_reload(io: &Io, engine: &PolicyEngine, tx: &mpsc::UnboundedSender<Reloaded>) {
     let path = io.cfg.path.clone();
     tracing::info!("SIGHUP: reloading {}", path.display());
-    let cfg = match crate::config::load(&path) {
-        Ok(c) => c,
-        Err(diags) => {
-            for d in &diags {
-                tracing::error!("reload: {d}");
-            }
-            let first = diags.first().map(ToString::to_string).unwrap_or_default();
-            node.reload_failed(
-                Instant::now(),
-                format!("{} error(s) in {}: {first}", diags.len(), path.display()),
-            );
-            return false;
-        }
-    };
     let engine = engine.clone();
     let tx = tx.clone();
     tokio::task::spawn_blocking(move || {
-        let policies = checks::load_policies(&engine, &cfg);
-        let _ = tx.send((Box::new(cfg), policies));
+        let loaded = match crate::config::load(&path) {
+            Ok(cfg) => {
+                let policies = checks::load_policies(&engine, &cfg);
+                Ok((Box::new(cfg), policies))
+            }
+            Err(diags) => {
+                for d in &diags {
+                    tracing::error!("reload: {d}");
+                }
+                let first = diags.first().map(ToString::to_string).unwrap_or_default();
+                Err(format!("{} error(s) in {}: {first}", diags.len(), path.display()))
+            }
+        };
+        let _ = tx.send(loaded);
     });
-    true
 }
 
 /// The reloaded config with its policies: the node applies it, and from

@@ -83,6 +83,23 @@
 //! reaches only what its `allow` covers, and `baton check` reports a
 //! `url` or `host` and `port` of its settings that the `allow` does not
 //! cover. Targets are literal addresses or `localhost`: no DNS.
+//!
+//! A check declared once for the node, tracked by many instances (like
+//! keepalived's `vrrp_script`; evaluated once per interval however many
+//! instances track it, each applying it with its own weight, rise and fall):
+//!
+//! ```toml
+//! [[check]]
+//! name = "web"
+//! policy = "web"
+//! interval = "20ms"
+//! config = { url = "http://127.0.0.1:80/" }
+//!
+//! [[instance.track]]                            # in as many instances as like
+//! check = "web"
+//! weight = -60
+//! fall = 2
+//! ```
 
 mod builtin;
 pub mod duration;

@@ -27,6 +27,7 @@ mod node;
 pub mod reload;
 pub mod sim;
 pub mod status;
+mod timers;
 pub mod vips;
 
 pub use effect::{

@@ -19,6 +19,7 @@ use crate::effect::{
 use crate::firewall::{self, Firewall};
 use crate::instance::{InstTrack, NodeInstance, socket_key, track_config};
 use crate::reload::{self, ReloadPlan};
+use crate::timers::TimerIndex;
 
 /// Primary addresses by instance name: what only the host can tell (the
 /// interface's address, or `unicast_src`).
@@ -62,7 +63,10 @@ pub struct Node {
     pub(crate) cfg: Config,
     pub(crate) instances: BTreeMap<InstanceId, NodeInstance>,
     pub(crate) by_name: BTreeMap<String, InstanceId>,
-    demux: HashMap<(String, Family, u8), InstanceId>,
+    /// Interface -> (family, VRID) -> instance: looked up by `&str`, no
+    /// allocation per packet.
+    demux: HashMap<String, HashMap<(Family, u8), InstanceId>>,
+    timers: TimerIndex,
     pub(crate) sockets: BTreeMap<SocketKey, SocketState>,
     links: BTreeMap<String, bool>,
     pub(crate) checks: Schedules,
@@ -127,6 +131,7 @@ impl Node {
             instances: BTreeMap::new(),
             by_name: BTreeMap::new(),
             demux: HashMap::new(),
+            timers: TimerIndex::default(),
             sockets: sockets
                 .into_iter()
                 .map(|(k, multicast)| {
@@ -164,7 +169,9 @@ impl Node {
         let id = InstanceId(self.next_id);
         let inst = NodeInstance::new(id, ic, primary)?;
         self.demux
-            .insert((inst.cfg.interface.clone(), inst.cfg.family(), inst.cfg.vrid), id);
+            .entry(inst.cfg.interface.clone())
+            .or_default()
+            .insert((inst.cfg.family(), inst.cfg.vrid), id);
         self.by_name.insert(inst.cfg.name.clone(), id);
         self.instances.insert(id, inst);
         Ok(id)
@@ -213,6 +220,7 @@ impl Node {
                 );
             }
         }
+        self.touch_all();
     }
 
     fn link_up(&self, name: &str) -> bool {
@@ -240,6 +248,7 @@ impl Node {
         }
         self.checks.sync(&self.cfg, now);
         self.run_due_checks(now);
+        self.touch_all();
     }
 
     /// A killed earlier run may have left VIPs behind; an instance starts
@@ -316,6 +325,7 @@ impl Node {
         if let Some(drop) = self.firewall.want(Vec::new()) {
             self.effects.push_back(Effect::SetFirewall { drop });
         }
+        self.touch_all();
     }
 
     /// After [`Node::shutdown`]: nothing is held or in flight any more.
@@ -332,9 +342,9 @@ impl Node {
             SocketOpen::Failed { retry_at, .. } => Some(retry_at),
             _ => None,
         });
-        self.instances
-            .values()
-            .filter_map(NodeInstance::poll_timeout)
+        self.timers
+            .first()
+            .into_iter()
             .chain(sockets)
             .chain(self.checks.next())
             .chain(self.firewall.next())
@@ -342,10 +352,11 @@ impl Node {
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
-        for inst in self.instances.values_mut() {
-            if inst.poll_timeout().is_some_and(|t| t <= now) {
+        for id in self.timers.due(now) {
+            if let Some(inst) = self.instances.get_mut(&id) {
                 inst.handle_timeout(now, &mut self.effects);
             }
+            self.touch(id);
         }
         for (key, s) in &mut self.sockets {
             if let SocketOpen::Failed { retry_at, .. } = s.open
@@ -374,8 +385,12 @@ impl Node {
             self.handle_socket_drop(socket, DropReason::Truncated);
             return;
         };
-        let key = (socket.interface.clone(), socket.family, vrid);
-        let Some(inst) = self.demux.get(&key).and_then(|id| self.instances.get_mut(id)) else {
+        let id = self
+            .demux
+            .get(socket.interface.as_str())
+            .and_then(|m| m.get(&(socket.family, vrid)))
+            .copied();
+        let Some(inst) = id.and_then(|id| self.instances.get_mut(&id)) else {
             // Check the packet first: garbage is counted as what it is.
             let reason = match wire::parse(payload, meta, &ParseOptions::default()) {
                 Ok(_) => DropReason::UnknownVrid,
@@ -391,9 +406,35 @@ impl Node {
             Ok(advert) => {
                 inst.vrrp.handle_packet(now, meta.src, &advert);
                 inst.drain(now, &mut self.effects);
+                let id = inst.id;
+                self.touch(id);
             }
             Err(reason) => inst.vrrp.count_drop(reason),
         }
+    }
+
+    /// Re-reads instance `id`'s next deadline after anything touched it.
+    fn touch(&mut self, id: InstanceId) {
+        let next = self.instances.get(&id).and_then(NodeInstance::poll_timeout);
+        self.timers.set(id, next);
+    }
+
+    /// The same for every instance (after what may touch many).
+    fn touch_all(&mut self) {
+        self.timers.clear();
+        for (id, inst) in &self.instances {
+            self.timers.set(*id, inst.poll_timeout());
+        }
+    }
+
+    /// Where the timer index disagrees with the instances (for the
+    /// simulator): (instance, indexed, actual).
+    pub fn timer_mismatches(&self) -> Vec<(String, Option<Instant>, Option<Instant>)> {
+        self.instances
+            .values()
+            .filter(|i| self.timers.get(i.id) != i.poll_timeout())
+            .map(|i| (i.cfg.name.clone(), self.timers.get(i.id), i.poll_timeout()))
+            .collect()
     }
 
     /// A packet the socket refused before it had a VRID (bad IP header...).
@@ -438,6 +479,7 @@ impl Node {
             let ifname = inst.cfg.interface.clone();
             inst.set_fault(FaultCause::NoSocket(ifname), fault, now, &mut self.effects);
         }
+        self.touch_all();
     }
 
     pub fn handle_vip_result(
@@ -451,6 +493,7 @@ impl Node {
         if let Some(inst) = self.instances.get_mut(&id) {
             inst.vip_result(vip, op, r, now, &mut self.effects);
         }
+        self.touch(id);
         self.reap_removed();
     }
 
@@ -498,6 +541,7 @@ impl Node {
         for inst in self.instances.values_mut().filter(|i| !i.removed) {
             inst.check_result(key, &r, now, &mut self.effects);
         }
+        self.touch_all();
         if self.running {
             self.run_due_checks(now);
         }
@@ -603,6 +647,7 @@ impl Node {
             at: now,
             result: Ok(summary),
         });
+        self.touch_all();
         self.reap_removed();
         if self.running {
             self.run_due_checks(now);
@@ -621,7 +666,9 @@ impl Node {
         inst.removed = true;
         inst.vrrp.handle_command(now, Command::Shutdown);
         inst.drain(now, &mut self.effects);
-        self.demux.retain(|_, v| *v != id);
+        for m in self.demux.values_mut() {
+            m.retain(|_, v| *v != id);
+        }
         self.effects.push_back(Effect::Event(Event::InstanceRemoved {
             instance: name.to_string(),
         }));
@@ -699,9 +746,13 @@ impl Node {
             inst.apply_track(i, now, out);
         }
         inst.drain(now, out);
-        self.demux.retain(|_, v| *v != id);
+        for m in self.demux.values_mut() {
+            m.retain(|_, v| *v != id);
+        }
         self.demux
-            .insert((new.interface.clone(), new.family(), new.vrid), id);
+            .entry(new.interface.clone())
+            .or_default()
+            .insert((new.family(), new.vrid), id);
     }
 
     /// Opens sockets the config needs now, closes those it does not.

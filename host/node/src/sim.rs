@@ -527,6 +527,14 @@ impl Lan {
                 }
             }
         }
+        for (name, indexed, actual) in node.timer_mismatches() {
+            let at = |t: Option<Instant>| t.map(|t| t.saturating_duration_since(self.start));
+            bad.push(format!(
+                "{name}: timer index says {:?}, the instance {:?}",
+                at(indexed),
+                at(actual)
+            ));
+        }
         for a in &sn.host.addrs {
             if !accounted.contains(a) && !sn.host.foreign.contains(a) {
                 bad.push(format!("the host has {} which no instance accounts for", a.1));

@@ -576,8 +576,14 @@ impl Node {
 
     /// Drops instances a reload removed once they hold nothing any more.
     fn reap_removed(&mut self) {
-        self.instances
-            .retain(|_, i| !(i.removed && i.vips.settled_absent()));
+        let timers = &mut self.timers;
+        self.instances.retain(|id, i| {
+            let keep = !(i.removed && i.vips.settled_absent());
+            if !keep {
+                timers.set(*id, None);
+            }
+            keep
+        });
     }
 
     /// A reload that could not even be read (syntax, validation, a policy

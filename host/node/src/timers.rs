@@ -40,7 +40,11 @@ impl TimerIndex {
 
     /// The instances due at `now`, earliest first.
     pub fn due(&self, now: Instant) -> Vec<InstanceId> {
-        self.by_time.iter().take_while(|(t, _)| *t <= now).map(|(_, id)| *id).collect()
+        self.by_time
+            .iter()
+            .take_while(|(t, _)| *t <= now)
+            .map(|(_, id)| *id)
+            .collect()
     }
 
     pub fn get(&self, id: InstanceId) -> Option<Instant> {
@@ -61,7 +65,10 @@ mod tests {
         ix.set(InstanceId(2), Some(t + Duration::from_millis(10)));
         ix.set(InstanceId(1), Some(t + Duration::from_millis(5)));
         assert_eq!(ix.first(), Some(t + Duration::from_millis(5)));
-        assert_eq!(ix.due(t + Duration::from_millis(10)), vec![InstanceId(1), InstanceId(2)]);
+        assert_eq!(
+            ix.due(t + Duration::from_millis(10)),
+            vec![InstanceId(1), InstanceId(2)]
+        );
         ix.set(InstanceId(1), None);
         assert_eq!(ix.due(t + Duration::from_secs(1)), vec![InstanceId(2)]);
     }

@@ -203,3 +203,14 @@ pub fn pair<'a>(lab: &'a Lab, vip_spec: &str, vip: IpAddr) -> (BatonNode<'a>, Ba
     );
     (a, b)
 }
+
+/// A veth pair `a`/`b` of `host`'s own, both up: a second device for VIPs
+/// (this kernel may have no dummy driver).
+pub fn veth_pair(lab: &Lab, host: &str, a: &str, b: &str) {
+    lab.exec_ok(host, &["ip", "link", "add", a, "type", "veth", "peer", "name", b])
+        .expect("ip link add");
+    for dev in [a, b] {
+        lab.exec_ok(host, &["ip", "link", "set", dev, "up"])
+            .expect("ip link set");
+    }
+}

@@ -23,7 +23,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use baton_e2e::baton::{BatonNode, InstanceSpec};
-use baton_e2e::scenario::{ms, new_lab, replies_flow, serial, steady_pinger, wait_for};
+use baton_e2e::scenario::{ms, new_lab, replies_flow, serial, steady_pinger, veth_pair, wait_for};
 use baton_e2e::{check, note, require_root};
 use baton_lab::{HttpServer, Lab, Pinger};
 
@@ -343,18 +343,7 @@ fn a_vip_the_kernel_refuses_is_not_claimed() {
     let _serial = serial();
     let lab = new_lab();
     for h in ["lb01", "lb02"] {
-        // A veth pair of its own (this kernel may have no dummy driver).
-        lab.exec_ok(
-            h,
-            &[
-                "ip", "link", "add", "vip0", "type", "veth", "peer", "name", "vip1",
-            ],
-        )
-        .expect("ip link add");
-        for dev in ["vip0", "vip1"] {
-            lab.exec_ok(h, &["ip", "link", "set", dev, "up"])
-                .expect("ip link set");
-        }
+        veth_pair(&lab, h, "vip0", "vip1");
     }
     let cfg = |host: &str, prio: u8| {
         let spec = InstanceSpec::new("VI_1", 51, prio, "192.0.2.100/24").vip("198.51.100.7/32 dev vip0");

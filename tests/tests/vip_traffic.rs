@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use baton_e2e::baton::{BatonNode, InstanceSpec, node_config};
-use baton_e2e::scenario::{VIP4, VIP4_B, VIP6, client_neigh, ip, mac, new_lab, serial, wait_for};
+use baton_e2e::scenario::{VIP4, VIP4_B, VIP6, client_neigh, ip, mac, new_lab, serial, veth_pair, wait_for};
 use baton_e2e::{check, note, require_root};
 use baton_lab::LabProcess;
 
@@ -137,18 +137,7 @@ fn garp_schedule_and_vip_on_another_device() {
     let lab = new_lab();
     const OTHER: &str = "198.51.100.10";
     for h in ["lb01", "lb02"] {
-        // A veth pair of its own (this kernel may have no dummy driver).
-        lab.exec_ok(
-            h,
-            &[
-                "ip", "link", "add", "side0", "type", "veth", "peer", "name", "side1",
-            ],
-        )
-        .expect("ip link add");
-        for dev in ["side0", "side1"] {
-            lab.exec_ok(h, &["ip", "link", "set", dev, "up"])
-                .expect("ip link set");
-        }
+        veth_pair(&lab, h, "side0", "side1");
     }
     let refresh = Duration::from_secs(1);
     let cfg = |host: &str, prio: u8| {

@@ -91,25 +91,19 @@ fn healthy(ok: bool) -> CheckResult {
     }
 }
 
+/// VI_1 and VI_2, each tracking the node's `web` check with these lines.
+fn two_tracking(first: &str, second: &str) -> String {
+    let track = |extra: &str| format!("[[instance.track]]\ncheck = \"web\"\n{extra}");
+    format!(
+        "{BASE}{}{}",
+        instance("VI_1", 1, 150, "192.0.2.100", &track(first)),
+        instance("VI_2", 2, 150, "192.0.2.101", &track(second))
+    )
+}
+
 #[test]
 fn a_check_runs_at_once_then_interval_after_it_completed_never_overlapping() {
-    let text = format!(
-        "{BASE}{}{}",
-        instance(
-            "VI_1",
-            1,
-            150,
-            "192.0.2.100",
-            "[[instance.track]]\ncheck = \"web\"\nweight = -60\n"
-        ),
-        instance(
-            "VI_2",
-            2,
-            150,
-            "192.0.2.101",
-            "[[instance.track]]\ncheck = \"web\"\nweight = -60\n"
-        )
-    );
+    let text = two_tracking("weight = -60\n", "weight = -60\n");
     let (mut node, t0, fx) = started(&text);
     let r = runs(&fx);
     assert_eq!(r.len(), 1, "one evaluation for both instances: {r:?}");
@@ -134,23 +128,7 @@ fn a_check_runs_at_once_then_interval_after_it_completed_never_overlapping() {
 
 #[test]
 fn one_result_reaches_every_tracking_instance_with_its_own_rules() {
-    let text = format!(
-        "{BASE}{}{}",
-        instance(
-            "VI_1",
-            1,
-            150,
-            "192.0.2.100",
-            "[[instance.track]]\ncheck = \"web\"\nweight = -60\nfall = 1\n"
-        ),
-        instance(
-            "VI_2",
-            2,
-            150,
-            "192.0.2.101",
-            "[[instance.track]]\ncheck = \"web\"\nweight = 0\nfall = 2\n"
-        )
-    );
+    let text = two_tracking("weight = -60\nfall = 1\n", "weight = 0\nfall = 2\n");
     let (mut node, mut now, fx) = started(&text);
     let (mut run, key) = runs(&fx)[0].clone();
     for k in 1..=2 {

@@ -311,15 +311,13 @@ impl<'a> BatonNode<'a> {
     pub fn reload(&self, toml: &str) -> Status {
         std::fs::write(&self.config, toml)
             .unwrap_or_else(|e| panic!("writing {}: {e}", self.config.display()));
-        let t = Instant::now();
+        // Counted, not timed: two reloads can land in the same millisecond.
+        let before = self.status().reloads;
         self.sighup();
         let mut last = None;
         let done = wait_until(Duration::from_secs(10), Duration::from_millis(2), || {
             let Ok(st) = self.try_status() else { return false };
-            let fresh = st
-                .last_reload
-                .as_ref()
-                .is_some_and(|r| Duration::from_millis(r.ms_ago) <= t.elapsed());
+            let fresh = st.reloads > before && st.last_reload.is_some();
             last = Some(st);
             fresh
         });

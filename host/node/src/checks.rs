@@ -124,9 +124,9 @@ impl Schedules {
     /// keep their statistics and their evaluation in flight, and an idle one
     /// is not pushed later than `now + interval`.
     pub fn sync(&mut self, cfg: &Config, now: Instant) {
-        let mut wanted = wanted(cfg);
+        let wanted = wanted(cfg);
         self.map.retain(|k, _| wanted.contains_key(k));
-        for (key, w) in std::mem::take(&mut wanted) {
+        for (key, w) in wanted {
             match self.map.get_mut(&key) {
                 Some(s) => {
                     if s.policy != w.policy {

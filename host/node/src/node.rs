@@ -80,8 +80,10 @@ pub struct Node {
     pub(crate) reloads: u64,
 }
 
-/// The sockets a set of instances needs, and its demux, or why it cannot run.
-type Layout = (BTreeMap<SocketKey, bool>, HashMap<(String, Family, u8), String>);
+/// The sockets (multicast or not) a set of instances needs, or why it cannot
+/// run: a VRID served twice on an interface, unicast and multicast mixed on
+/// one source, a protocol config that does not validate.
+type Layout = BTreeMap<SocketKey, bool>;
 
 fn layout(cfg: &Config, primaries: &Primaries) -> Result<Layout, String> {
     let mut sockets: BTreeMap<SocketKey, bool> = BTreeMap::new();
@@ -111,7 +113,7 @@ fn layout(cfg: &Config, primaries: &Primaries) -> Result<Layout, String> {
         baton_vrrp::Instance::new(ic.vrrp_config(primary))
             .map_err(|e| format!("instance {}: {e}", ic.name))?;
     }
-    Ok((sockets, demux))
+    Ok(sockets)
 }
 
 fn primary_of(ic: &InstanceConfig, primaries: &Primaries) -> Result<IpAddr, String> {
@@ -126,7 +128,7 @@ fn primary_of(ic: &InstanceConfig, primaries: &Primaries) -> Result<IpAddr, Stri
 impl Node {
     /// A node for `cfg`; nothing happens before [`Node::start`].
     pub fn new(cfg: Config, primaries: &Primaries) -> Result<Node, String> {
-        let (sockets, _) = layout(&cfg, primaries)?;
+        let sockets = layout(&cfg, primaries)?;
         let mut node = Node {
             instances: BTreeMap::new(),
             by_name: BTreeMap::new(),
@@ -602,10 +604,13 @@ impl Node {
     /// changed one changes in place with the least disruption; an identity
     /// change is a resignation plus a new instance. On error nothing changes.
     pub fn reload(&mut self, now: Instant, cfg: Config, primaries: &Primaries) -> Result<ReloadPlan, String> {
-        if let Err(e) = layout(&cfg, primaries) {
-            self.reload_failed(now, e.clone());
-            return Err(e);
-        }
+        let sockets = match layout(&cfg, primaries) {
+            Ok(s) => s,
+            Err(e) => {
+                self.reload_failed(now, e.clone());
+                return Err(e);
+            }
+        };
         let plan = reload::plan(&self.cfg, &cfg);
         // Everything that can fail is checked above; from here on it applies.
         for name in plan.removed.iter().chain(plan.replaced.iter().map(|(n, _)| n)) {
@@ -637,7 +642,7 @@ impl Node {
             }
         }
         self.cfg = cfg;
-        self.sync_sockets(primaries);
+        self.sync_sockets(sockets);
         self.checks.sync(&self.cfg, now);
         if let Some(drop) = self.firewall.want(firewall::desired(&self.cfg)) {
             self.effects.push_back(Effect::SetFirewall { drop });
@@ -762,10 +767,7 @@ impl Node {
     }
 
     /// Opens sockets the config needs now, closes those it does not.
-    fn sync_sockets(&mut self, primaries: &Primaries) {
-        let Ok((wanted, _)) = layout(&self.cfg, primaries) else {
-            return;
-        };
+    fn sync_sockets(&mut self, wanted: Layout) {
         let gone: Vec<SocketKey> = self
             .sockets
             .keys()

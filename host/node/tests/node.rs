@@ -73,11 +73,18 @@ fn runs(effects: &[Effect]) -> Vec<(baton_node::RunId, CheckKey)> {
         .collect()
 }
 
-fn started(text: &str) -> (Node, Instant, Vec<Effect>) {
+/// A node for `text` with eth0 up, not started yet.
+fn ready(text: &str) -> (Node, Instant) {
     let c = cfg(text);
     let mut node = Node::new(c.clone(), &primaries(&c)).expect("node");
     let now = Instant::now();
     node.handle_link(now, "eth0", true);
+    (node, now)
+}
+
+/// The same, started, with the effects of its start carried out.
+fn started(text: &str) -> (Node, Instant, Vec<Effect>) {
+    let (mut node, now) = ready(text);
     node.start(now, &[]);
     let fx = drain(&mut node, now);
     (node, now, fx)
@@ -206,10 +213,7 @@ fn a_resigning_master_sends_priority_zero_before_it_removes_its_vips() {
 #[test]
 fn leftovers_of_an_earlier_run_go_before_the_instance_joins() {
     let text = format!("{BASE}{}", instance("VI_1", 1, 150, "192.0.2.100/24", ""));
-    let c = cfg(&text);
-    let mut node = Node::new(c.clone(), &primaries(&c)).unwrap();
-    let now = Instant::now();
-    node.handle_link(now, "eth0", true);
+    let (mut node, now) = ready(&text);
     let left = PresentAddr {
         dev: "eth0".into(),
         addr: "192.0.2.100".parse().unwrap(),
@@ -243,10 +247,7 @@ fn leftovers_of_an_earlier_run_go_before_the_instance_joins() {
 #[test]
 fn a_socket_that_does_not_open_faults_its_instances_until_it_does() {
     let text = format!("{BASE}{}", instance("VI_1", 1, 150, "192.0.2.100/24", ""));
-    let c = cfg(&text);
-    let mut node = Node::new(c.clone(), &primaries(&c)).unwrap();
-    let now = Instant::now();
-    node.handle_link(now, "eth0", true);
+    let (mut node, now) = ready(&text);
     node.start(now, &[]);
     while let Some(e) = node.poll_effect() {
         if let Effect::OpenSocket { key, .. } = &e {
@@ -272,10 +273,7 @@ fn a_firewall_that_cannot_be_set_is_retried_and_shown() {
         "{BASE}{}",
         instance("VI_1", 1, 150, "192.0.2.100/24", "accept = false\n")
     );
-    let c = cfg(&text);
-    let mut node = Node::new(c.clone(), &primaries(&c)).unwrap();
-    let now = Instant::now();
-    node.handle_link(now, "eth0", true);
+    let (mut node, now) = ready(&text);
     node.start(now, &[]);
     while let Some(e) = node.poll_effect() {
         if let Effect::SetFirewall { drop } = &e {

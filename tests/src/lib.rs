@@ -1,7 +1,8 @@
 //! Helpers shared by Baton's end-to-end tests and benchmarks: the root gate
 //! and the path of the `baton` binary here; the daemon in a lab host
 //! ([`baton`]); what the daemon scenarios share ([`scenario`]); forged
-//! adverts ([`inject`]); the benchmarks' daemon under test ([`bench`]). The
+//! adverts ([`inject`]); the benchmarks' daemon under test ([`bench`]); the
+//! SMTP and webhook servers of the notification tests ([`servers`]). The
 //! lab itself is the baton-lab crate.
 
 use std::io::Write as _;
@@ -109,3 +110,4 @@ pub mod baton;
 pub mod bench;
 pub mod inject;
 pub mod scenario;
+pub mod servers;

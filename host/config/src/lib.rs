@@ -105,6 +105,7 @@ mod builtin;
 pub mod duration;
 mod front;
 mod net;
+mod notify;
 mod origin;
 mod schema;
 mod suggest;
@@ -124,6 +125,7 @@ use baton_vrrp::{Auth, V3Checksum, Version};
 
 pub use builtin::Builtin;
 pub use net::{NetPattern, Target, parse_sha256};
+pub use notify::{EMAIL_SINK, Hook, InstanceNotify, Notify, NotifyCommand, SmtpServer, SmtpTls, Webhook};
 pub use targets::{DeclaredTarget, merge_settings};
 pub use vip::parse_vip;
 
@@ -150,6 +152,8 @@ pub struct Config {
     pub checks: Vec<Check>,
     /// `[[remedy]]`: commands a policy may run by name.
     pub remedies: Vec<Remedy>,
+    /// `[notify]`: mail, webhooks, notify commands, the transition hook.
+    pub notify: Notify,
     pub instances: Vec<InstanceConfig>,
 }
 
@@ -297,6 +301,8 @@ pub struct InstanceConfig {
     pub garp: Garp,
     pub tracks: Vec<Track>,
     pub split_brain: Option<SplitBrain>,
+    /// `smtp_alert` and the `notify_*` commands.
+    pub notify: InstanceNotify,
 }
 
 impl Track {

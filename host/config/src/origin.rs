@@ -25,6 +25,12 @@ pub(crate) enum Item {
     Auth(usize),
     Track(usize, usize),
     SplitBrain(usize),
+    /// `[notify]`.
+    Notify,
+    Webhook(usize),
+    NotifyCommand(usize),
+    /// `[notify.hook]`.
+    Hook,
 }
 
 impl Item {
@@ -41,6 +47,10 @@ impl Item {
             Item::Auth(_) => &schema::auth::SECTION,
             Item::Track(..) => &schema::track::SECTION,
             Item::SplitBrain(_) => &schema::split_brain::SECTION,
+            Item::Notify => &schema::notify::SECTION,
+            Item::Webhook(_) => &schema::webhook::SECTION,
+            Item::NotifyCommand(_) => &schema::notify_command::SECTION,
+            Item::Hook => &schema::hook::SECTION,
         }
     }
 

@@ -312,6 +312,7 @@ pub(crate) mod top {
     pub(crate) const POLICY: Key = tables("policy", &super::policy::SECTION);
     pub(crate) const CHECK: Key = tables("check", &super::check::SECTION);
     pub(crate) const REMEDY: Key = tables("remedy", &super::remedy::SECTION);
+    pub(crate) const NOTIFY: Key = table("notify", &super::notify::SECTION);
     /// At least one: the validation says so.
     pub(crate) const INSTANCE: Key = tables("instance", &super::instance::SECTION);
 
@@ -320,7 +321,9 @@ pub(crate) mod top {
         how: "a table",
         prefix: "",
         missing: Missing::Without,
-        keys: &[ROUTER_ID, SOCKET, LOG_FILE, GARP, POLICY, CHECK, REMEDY, INSTANCE],
+        keys: &[
+            ROUTER_ID, SOCKET, LOG_FILE, GARP, POLICY, CHECK, REMEDY, NOTIFY, INSTANCE,
+        ],
         hints: &[
             ("global_defs", "its `router_id` is a top-level key here"),
             ("vrrp_instance", "write each instance as [[instance]]"),
@@ -331,6 +334,10 @@ pub(crate) mod top {
             ("instances", "write each instance as [[instance]]"),
             ("policies", "write each policy as [[policy]]"),
             ("remedies", "write each remedy as [[remedy]]"),
+            ("notification_email", "it is `email` in [notify]"),
+            ("notification_email_from", "it is `email_from` in [notify]"),
+            ("smtp_server", "it is `smtp_server` in [notify]"),
+            ("smtp_connect_timeout", "it is `smtp_connect_timeout` in [notify]"),
         ],
     };
 }
@@ -609,6 +616,16 @@ pub(crate) mod instance {
         &[hint("track_script", "track a policy with [[instance.track]]")],
     );
     pub(crate) const SPLIT_BRAIN: Key = table("split_brain", &super::split_brain::SECTION);
+    /// Default: whether `[notify]` has `email`.
+    pub(crate) const SMTP_ALERT: Key = key("smtp_alert", Kind::Bool, Need::Optional);
+    /// `[[notify.command]]` names, run on entering that state.
+    pub(crate) const NOTIFY_MASTER: Key = key("notify_master", Kind::Word, Need::Optional);
+    pub(crate) const NOTIFY_BACKUP: Key = key("notify_backup", Kind::Word, Need::Optional);
+    pub(crate) const NOTIFY_FAULT: Key = key("notify_fault", Kind::Word, Need::Optional);
+    /// Run when the instance stops (the daemon stops, or a reload removes it).
+    pub(crate) const NOTIFY_STOP: Key = key("notify_stop", Kind::Word, Need::Optional);
+    /// Run on every transition, after the state's own.
+    pub(crate) const NOTIFY: Key = key("notify", Kind::Word, Need::Optional);
 
     pub(crate) const SECTION: Section = Section {
         what: "[[instance]]",
@@ -635,6 +652,12 @@ pub(crate) mod instance {
             GARP,
             TRACK,
             SPLIT_BRAIN,
+            SMTP_ALERT,
+            NOTIFY_MASTER,
+            NOTIFY_BACKUP,
+            NOTIFY_FAULT,
+            NOTIFY_STOP,
+            NOTIFY,
         ],
         hints: &[(
             "state",
@@ -746,6 +769,171 @@ pub(crate) mod split_brain {
     };
 }
 
+/// `[notify]` (keepalived's `global_defs` mail settings, and more).
+pub(crate) mod notify {
+    use super::*;
+
+    pub(crate) const EMAIL: Key = aka(
+        "email",
+        Kind::List(&Kind::Text),
+        Need::Optional,
+        &[keepalived("notification_email")],
+    );
+    /// Default: `baton@ROUTER_ID`.
+    pub(crate) const EMAIL_FROM: Key = aka(
+        "email_from",
+        Kind::Text,
+        Need::Optional,
+        &[keepalived("notification_email_from")],
+    );
+    /// `host[:port]`, port 25 by default.
+    pub(crate) const SMTP_SERVER: Key = key("smtp_server", Kind::Text, Need::Optional);
+    pub(crate) const SMTP_CONNECT_TIMEOUT: Key = key(
+        "smtp_connect_timeout",
+        Kind::Duration { min: MS, max: HOUR },
+        Need::Default(Def::Duration(Duration::from_secs(30))),
+    );
+    pub(crate) const TLS_NONE: &str = "none";
+    pub(crate) const TLS_STARTTLS: &str = "starttls";
+    pub(crate) const SMTP_TLS: Key = aka(
+        "smtp_tls",
+        Kind::OneOf(&[TLS_NONE, TLS_STARTTLS]),
+        Need::Default(Def::Text(TLS_NONE)),
+        &[it_is("starttls")],
+    );
+    /// PEM certificates trusted besides the public roots (STARTTLS, https webhooks).
+    pub(crate) const CA: Key = key("ca", Kind::Path, Need::Optional);
+    /// Messages each sink holds before it folds them into a digest.
+    pub(crate) const QUEUE: Key = key(
+        "queue",
+        Kind::Int { min: 1, max: 100_000 },
+        Need::Default(Def::Int(64)),
+    );
+    /// How long a message is retried before it counts as failed.
+    pub(crate) const DEADLINE: Key = key(
+        "deadline",
+        Kind::Duration {
+            min: MS,
+            max: Duration::from_secs(86_400),
+        },
+        Need::Default(Def::Duration(Duration::from_secs(300))),
+    );
+    /// Transitions per instance per `flap_window` before they are folded.
+    pub(crate) const FLAP_BURST: Key = key(
+        "flap_burst",
+        Kind::Int { min: 1, max: 10_000 },
+        Need::Default(Def::Int(3)),
+    );
+    pub(crate) const FLAP_WINDOW: Key = key(
+        "flap_window",
+        Kind::Duration { min: MS, max: HOUR },
+        Need::Default(Def::Duration(Duration::from_secs(60))),
+    );
+    pub(crate) const WEBHOOK: Key = tables("webhook", &super::webhook::SECTION);
+    pub(crate) const COMMAND: Key = tables("command", &super::notify_command::SECTION);
+    pub(crate) const HOOK: Key = table("hook", &super::hook::SECTION);
+
+    pub(crate) const SECTION: Section = Section {
+        what: "[notify]",
+        how: "a table ([notify])",
+        prefix: "notify.",
+        missing: Missing::Without,
+        keys: &[
+            EMAIL,
+            EMAIL_FROM,
+            SMTP_SERVER,
+            SMTP_CONNECT_TIMEOUT,
+            SMTP_TLS,
+            CA,
+            QUEUE,
+            DEADLINE,
+            FLAP_BURST,
+            FLAP_WINDOW,
+            WEBHOOK,
+            COMMAND,
+            HOOK,
+        ],
+        hints: &[("smtp_alert", "`smtp_alert` is a key of each [[instance]]")],
+    };
+}
+
+/// `[[notify.webhook]]`.
+pub(crate) mod webhook {
+    use super::*;
+
+    /// Default: `webhook`, then `webhook-2`, ...
+    pub(crate) const NAME: Key = key("name", Kind::Word, Need::Optional);
+    pub(crate) const URL: Key = key(
+        "url",
+        Kind::Text,
+        Need::Required(" (e.g. url = \"https://hooks.example.org/baton\")"),
+    );
+    pub(crate) const HEADERS: Key = key("headers", Kind::Settings, Need::Optional);
+    pub(crate) const TIMEOUT: Key = key(
+        "timeout",
+        Kind::Duration { min: MS, max: HOUR },
+        Need::Default(Def::Duration(Duration::from_secs(10))),
+    );
+
+    pub(crate) const SECTION: Section = Section {
+        what: "[[notify.webhook]]",
+        how: "a table",
+        prefix: "webhook.",
+        missing: Missing::Without,
+        keys: &[NAME, URL, HEADERS, TIMEOUT],
+        hints: &[("header", "it is `headers`, a table")],
+    };
+}
+
+/// `[[notify.command]]`: what an instance's `notify_*` keys name.
+pub(crate) mod notify_command {
+    use super::*;
+
+    pub(crate) use super::policy::NAME;
+    pub(crate) use super::remedy::{COMMAND, TIMEOUT};
+
+    pub(crate) const SECTION: Section = Section {
+        what: "[[notify.command]]",
+        how: "a table",
+        prefix: "command.",
+        missing: Missing::Without,
+        keys: &[NAME, COMMAND, TIMEOUT],
+        hints: &[(
+            "script",
+            "give the program and its arguments as `command = [\"/usr/local/bin/notify.sh\"]`; keepalived's arguments are appended",
+        )],
+    };
+}
+
+/// `[notify.hook]`: the transition-hook component.
+pub(crate) mod hook {
+    use super::*;
+
+    pub(crate) use super::policy::{CONFIG, SHA256};
+    pub(crate) const SOURCE: Key = key(
+        "source",
+        Kind::Source,
+        Need::Required(" (a .wasm component of the transition-hook world)"),
+    );
+    pub(crate) const TIMEOUT: Key = key(
+        "timeout",
+        Kind::Duration {
+            min: MS,
+            max: Duration::from_secs(10),
+        },
+        Need::Default(Def::Duration(Duration::from_millis(200))),
+    );
+
+    pub(crate) const SECTION: Section = Section {
+        what: "[notify.hook]",
+        how: "a table ([notify.hook])",
+        prefix: "hook.",
+        missing: Missing::Without,
+        keys: &[SOURCE, SHA256, CONFIG, TIMEOUT],
+        hints: &[],
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -762,6 +950,10 @@ mod tests {
             &auth::SECTION,
             &track::SECTION,
             &split_brain::SECTION,
+            &notify::SECTION,
+            &webhook::SECTION,
+            &notify_command::SECTION,
+            &hook::SECTION,
         ]
     }
 

@@ -20,11 +20,16 @@ use baton_vrrp::{Auth, Family, V3Checksum, Version};
 
 use crate::duration::format_duration;
 use crate::net::NetPattern;
+use crate::notify::{address_problem, header_problem, url_problem};
 use crate::origin::{FieldPath, Item, Origins};
-use crate::schema::{self, Key, garp, instance, policy, remedy, split_brain, top, track};
+use crate::schema::{
+    self, Key, garp, hook, instance, notify, notify_command, policy, remedy, split_brain, top, track, webhook,
+};
 use crate::suggest::closest;
 use crate::vip::ifname_problem;
-use crate::{Builtin, Check, Config, Garp, InstanceConfig, Policy, PolicySource, Remedy, Track};
+use crate::{
+    Builtin, Check, Config, EMAIL_SINK, Garp, InstanceConfig, Notify, Policy, PolicySource, Remedy, Track,
+};
 
 /// One problem, at a place in the model.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,8 +52,10 @@ pub(crate) fn validate(mut cfg: Config, origins: &Origins<'_>) -> Result<Config,
     let remedies = v.remedies(&cfg.remedies);
     let policies = v.policies(&cfg.policies, &remedies);
     let checks = v.checks(&cfg.checks, &policies);
+    let commands = v.notify(&cfg.notify);
     for (i, inst) in cfg.instances.iter().enumerate() {
         v.instance(i, inst, &policies, &checks);
+        v.instance_notify(i, inst, &cfg.notify, &commands);
     }
     v.across_instances(&cfg.instances);
     if !v.problems.is_empty() {
@@ -579,6 +586,141 @@ impl Validator<'_, '_> {
         }
     }
 
+    /// `[notify]`; the names an instance's `notify_*` may give.
+    fn notify<'c>(&mut self, n: &'c Notify) -> Vec<&'c str> {
+        let item = Item::Notify;
+        let at = |key: &Key| FieldPath::key(item, key);
+        for (k, addr) in n.email.iter().enumerate() {
+            if let Some(p) = address_problem(addr) {
+                self.say(FieldPath::index(item, &notify::EMAIL, k), p);
+            }
+        }
+        if self.given(item, &notify::EMAIL_FROM)
+            && let Some(p) = address_problem(&n.email_from)
+        {
+            self.say(at(&notify::EMAIL_FROM), p);
+        }
+        if !n.email.is_empty() && n.smtp_server.is_none() && self.good(&at(&notify::SMTP_SERVER)) {
+            self.say(
+                at(&notify::EMAIL),
+                "mail needs an `smtp_server` (e.g. smtp_server = \"127.0.0.1:25\")",
+            );
+        }
+        if n.email.is_empty() && self.given(item, &notify::SMTP_SERVER) {
+            self.say(at(&notify::SMTP_SERVER), "no `email` to send to");
+        }
+        if let Some(ca) = &n.ca
+            && self.given(item, &notify::CA)
+            && !ca.is_file()
+        {
+            self.say(at(&notify::CA), format!("no such file: {}", ca.display()));
+        }
+        self.duration_range(item, &notify::SMTP_CONNECT_TIMEOUT, n.smtp_connect_timeout);
+        self.int_range(item, &notify::QUEUE, n.queue as i64);
+        self.duration_range(item, &notify::DEADLINE, n.deadline);
+        self.int_range(item, &notify::FLAP_BURST, n.flap_burst as i64);
+        self.duration_range(item, &notify::FLAP_WINDOW, n.flap_window);
+        for (w, hook) in n.webhooks.iter().enumerate() {
+            let item = Item::Webhook(w);
+            if self.given(item, &webhook::NAME) {
+                self.word(item, &webhook::NAME, &hook.name);
+            }
+            if self.good(&FieldPath::key(item, &webhook::URL))
+                && let Some(p) = url_problem(&hook.url)
+            {
+                self.say(FieldPath::key(item, &webhook::URL), p);
+            }
+            for (name, value) in &hook.headers {
+                if let Some(p) = header_problem(name, value) {
+                    self.say(FieldPath::setting(item, &webhook::HEADERS, name), p);
+                }
+            }
+            self.duration_range(item, &webhook::TIMEOUT, hook.timeout);
+        }
+        for (c, cmd) in n.commands.iter().enumerate() {
+            let item = Item::NotifyCommand(c);
+            if self.good(&FieldPath::key(item, &notify_command::NAME)) {
+                self.word(item, &notify_command::NAME, &cmd.name);
+            }
+            self.command(item, &cmd.command);
+            self.duration_range(item, &notify_command::TIMEOUT, cmd.timeout);
+        }
+        if let Some(h) = &n.hook {
+            let at = FieldPath::key(Item::Hook, &hook::SOURCE);
+            match &h.source {
+                _ if !self.good(&at) => {}
+                PolicySource::Path(path) if !path.is_file() => {
+                    self.say(at, format!("no such file: {}", path.display()));
+                }
+                PolicySource::Builtin(b) => self.say(
+                    at,
+                    format!("builtin:{b} is a health check; a hook is a .wasm component of the transition-hook world"),
+                ),
+                PolicySource::Path(_) => {}
+            }
+            self.duration_range(Item::Hook, &hook::TIMEOUT, h.timeout);
+        }
+        // Webhooks and commands are sinks a hook names: one namespace with `email`.
+        let sinks = n
+            .webhooks
+            .iter()
+            .enumerate()
+            .map(|(w, h)| (Item::Webhook(w), &webhook::NAME, h.name.as_str()))
+            .chain(
+                n.commands
+                    .iter()
+                    .enumerate()
+                    .map(|(c, cmd)| (Item::NotifyCommand(c), &notify_command::NAME, cmd.name.as_str())),
+            );
+        let sinks: Vec<_> = sinks.collect();
+        for (item, key, name) in &sinks {
+            if *name == EMAIL_SINK {
+                self.say(
+                    FieldPath::key(*item, key),
+                    "`email` is the name of mail; choose another",
+                );
+            }
+        }
+        self.unique(sinks.into_iter(), "webhook or command");
+        n.commands
+            .iter()
+            .enumerate()
+            .filter(|(c, _)| self.good(&FieldPath::key(Item::NotifyCommand(*c), &notify_command::NAME)))
+            .map(|(_, cmd)| cmd.name.as_str())
+            .collect()
+    }
+
+    /// An instance's `smtp_alert` and `notify_*` keys.
+    fn instance_notify(&mut self, i: usize, inst: &InstanceConfig, n: &Notify, commands: &[&str]) {
+        let item = Item::Instance(i);
+        if inst.notify.smtp_alert == Some(true) && n.email.is_empty() {
+            self.say(
+                FieldPath::key(item, &instance::SMTP_ALERT),
+                "[notify] has no `email` to send to",
+            );
+        }
+        let refs = [
+            (&instance::NOTIFY_MASTER, &inst.notify.master),
+            (&instance::NOTIFY_BACKUP, &inst.notify.backup),
+            (&instance::NOTIFY_FAULT, &inst.notify.fault),
+            (&instance::NOTIFY_STOP, &inst.notify.stop),
+            (&instance::NOTIFY, &inst.notify.any),
+        ];
+        for (key, name) in refs {
+            let Some(name) = name else { continue };
+            let at = FieldPath::key(item, key);
+            if !self.good(&at) || commands.contains(&name.as_str()) {
+                continue;
+            }
+            let hint = if commands.is_empty() {
+                " (declare it as a [[notify.command]] in [notify])".to_string()
+            } else {
+                did_you_mean(name, commands)
+            };
+            self.say(at, format!("no [[notify.command]] named `{name}`{hint}"));
+        }
+    }
+
     fn advert_interval(&mut self, item: Item, d: Duration, version: Option<Version>) {
         if !self.given(item, &instance::ADVERT_INTERVAL) {
             return;
@@ -840,6 +982,7 @@ mod tests {
             garp: Garp::default(),
             tracks: Vec::new(),
             split_brain: None,
+            notify: Default::default(),
         }
     }
 
@@ -853,6 +996,7 @@ mod tests {
             policies: Vec::new(),
             checks: Vec::new(),
             remedies: Vec::new(),
+            notify: Notify::none("lb01"),
             instances,
         }
     }

@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 use std::io;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use baton_net::{Netlink, RecvError};
@@ -26,6 +27,8 @@ use tokio::sync::mpsc;
 use crate::checks::{self, Loaded};
 use crate::config::{Config, InstanceConfig};
 use crate::control::{self, Request};
+use crate::hook::{self, LoadedHookConfig};
+use crate::sinks::Done;
 use crate::io::{Input, Io};
 use crate::status::Status;
 
@@ -36,7 +39,7 @@ const POLICY_QUEUE: usize = 64;
 
 /// A reload's config with its policies loaded (off the loop), or why the
 /// file does not validate.
-type Reloaded = Result<(Box<Config>, Result<Loaded, String>), String>;
+type Reloaded = Result<(Box<Config>, Result<(Loaded, Option<Arc<LoadedHookConfig>>), String>), String>;
 
 /// Runs the daemon until SIGTERM / SIGINT. `socket` overrides the config's.
 pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
@@ -56,6 +59,7 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
                 .map_or_else(|| "off".to_string(), |d| d.display().to_string())
         );
     }
+    let hook = hook::load(&engine, &cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
     for name in checks::runnable_policies(&cfg).1 {
         tracing::warn!("policy {name}: split-brain policies are not run yet; not loaded");
     }
@@ -89,7 +93,7 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
     let (res_tx, mut res_rx) = mpsc::unbounded_channel::<Input>();
     let (reload_tx, mut reload_rx) = mpsc::unbounded_channel::<Reloaded>();
     let runner = PolicyRunner::new(POLICY_WORKERS, POLICY_QUEUE).context("policy worker threads")?;
-    let mut io = Io::new(nl, links, runner, policies, cfg.clone(), pkt_tx, res_tx);
+    let mut io = Io::new(nl, links, runner, policies, cfg.clone(), pkt_tx, res_tx, hook);
 
     let (ctl_tx, mut ctl_rx) = mpsc::channel::<Request>(16);
     let sock_path = socket.unwrap_or_else(|| cfg.socket.clone());
@@ -101,6 +105,7 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
     let mut sighup = signal(SignalKind::hangup())?;
     let timer = baton_net::Timer::new().context("timerfd")?;
 
+    sync_wall_clock(&mut node);
     node.start(Instant::now(), &present);
     io.execute(&mut node).await;
     tracing::info!(
@@ -131,8 +136,11 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
                 Err(RecvError::Io(e)) => tracing::debug!("receive on {key}: {e}"),
             },
             Some(input) = res_rx.recv() => {
-                if let Input::Check { run, key, result } = input {
-                    node.handle_check_result(Instant::now(), run, &key, *result);
+                sync_wall_clock(&mut node);
+                match input {
+                    Input::Check { run, key, result } => node.handle_check_result(Instant::now(), run, &key, *result),
+                    Input::Notify(done) => notify_done(&mut node, *done),
+                    Input::Packet(..) => {}
                 }
             }
             Some(loaded) = reload_rx.recv() => {
@@ -160,9 +168,57 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
         io.execute(&mut node).await;
     }
     tracing::info!("stopping: resigning mastership and removing VIPs");
+    sync_wall_clock(&mut node);
     node.shutdown(Instant::now());
     io.execute(&mut node).await;
+    drain_notices(&mut node, &mut io, &mut res_rx).await;
     Ok(())
+}
+
+/// Tells the node the wall-clock time, which it stamps notices with.
+fn sync_wall_clock(node: &mut Node) {
+    let ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    node.set_wall_clock(Instant::now(), ms);
+}
+
+fn notify_done(node: &mut Node, done: Done) {
+    let now = Instant::now();
+    match done {
+        Done::Delivery { sink, id, result } => node.handle_notify_delivery(now, &sink, id, result),
+        Done::Command {
+            instance,
+            id,
+            name,
+            outcome,
+        } => node.handle_notify_command(now, &instance, id, &name, outcome),
+        Done::Hook { id, result } => node.handle_notify_hook(now, id, result),
+    }
+}
+
+/// After the stop: lets the stop notice and the notify_stop commands go
+/// out, for at most the node's grace; what is left is counted as dropped.
+async fn drain_notices(node: &mut Node, io: &mut Io, results: &mut mpsc::UnboundedReceiver<Input>) {
+    let deadline = Instant::now() + node.notify_grace();
+    while !node.notify_idle() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let wake = node.poll_timeout().map_or(left, |t| t.saturating_duration_since(Instant::now()).min(left));
+        match tokio::time::timeout(wake, results.recv()).await {
+            Ok(Some(Input::Notify(done))) => notify_done(node, *done),
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(_) => node.handle_timeout(Instant::now()),
+        }
+        io.execute(node).await;
+    }
+    if !node.notify_idle() {
+        tracing::warn!("stopping with notifications still pending; they are dropped");
+        node.notify_drop_pending();
+    }
 }
 
 /// The node's status (uptime from the node's start, on the clock of its
@@ -193,8 +249,9 @@ fn begin_reload(io: &Io, engine: &PolicyEngine, tx: &mpsc::UnboundedSender<Reloa
     tokio::task::spawn_blocking(move || {
         let loaded = match crate::config::load(&path) {
             Ok(cfg) => {
-                let policies = checks::load_policies(&engine, &cfg);
-                Ok((Box::new(cfg), policies))
+                let loaded = checks::load_policies(&engine, &cfg)
+                    .and_then(|p| Ok((p, hook::load(&engine, &cfg)?)));
+                Ok((Box::new(cfg), loaded))
             }
             Err(diags) => {
                 for d in &diags {
@@ -210,8 +267,13 @@ fn begin_reload(io: &Io, engine: &PolicyEngine, tx: &mpsc::UnboundedSender<Reloa
 
 /// The reloaded config with its policies: the node applies it, and from
 /// then on its checks run the new policies.
-async fn finish_reload(node: &mut Node, io: &mut Io, cfg: Config, policies: Result<Loaded, String>) {
-    let policies = match policies {
+async fn finish_reload(
+    node: &mut Node,
+    io: &mut Io,
+    cfg: Config,
+    policies: Result<(Loaded, Option<Arc<LoadedHookConfig>>), String>,
+) {
+    let (policies, hook) = match policies {
         Ok(p) => p,
         Err(e) => {
             node.reload_failed(Instant::now(), e);
@@ -226,7 +288,7 @@ async fn finish_reload(node: &mut Node, io: &mut Io, cfg: Config, policies: Resu
         }
     };
     if node.reload(Instant::now(), cfg.clone(), &primaries).is_ok() {
-        io.swap(cfg, policies);
+        io.swap(cfg, policies, hook);
     }
 }
 

@@ -20,6 +20,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::checks::{self, Loaded};
+use crate::hook::LoadedHookConfig;
+use crate::sinks::{Done, Sinks};
 use crate::config::{Config, Vip};
 
 /// What the I/O side reports back to the loop.
@@ -34,6 +36,8 @@ pub enum Input {
         key: CheckKey,
         result: Box<CheckResult>,
     },
+    /// A notify job ended.
+    Notify(Box<Done>),
 }
 
 struct OpenSocket {
@@ -57,6 +61,8 @@ pub struct Io {
     grants: HashMap<CheckKey, Arc<Grants>>,
     packets: mpsc::Sender<Input>,
     results: mpsc::UnboundedSender<Input>,
+    /// Mail, webhooks, notify commands, the hook.
+    pub sinks: Sinks,
 }
 
 impl std::fmt::Debug for Io {
@@ -76,6 +82,7 @@ impl Io {
         cfg: Config,
         packets: mpsc::Sender<Input>,
         results: mpsc::UnboundedSender<Input>,
+        hook: Option<Arc<LoadedHookConfig>>,
     ) -> Io {
         Io {
             nl,
@@ -87,15 +94,17 @@ impl Io {
             cfg,
             grants: HashMap::new(),
             packets,
+            sinks: Sinks::new(results.clone(), hook),
             results,
         }
     }
 
     /// A reload was applied: its policies and grants from now on.
-    pub fn swap(&mut self, cfg: Config, policies: Loaded) {
+    pub fn swap(&mut self, cfg: Config, policies: Loaded, hook: Option<Arc<LoadedHookConfig>>) {
         self.cfg = cfg;
         self.policies = policies;
         self.grants.clear();
+        self.sinks.hook = hook;
     }
 
     /// Keeps the link table current; returns the link's name and state.
@@ -160,6 +169,7 @@ impl Io {
                     node.handle_firewall_result(Instant::now(), r);
                 }
                 Effect::RunCheck(run) => self.run_check(*run),
+                Effect::Notify(job) => self.sinks.start(job, || node.instances().map(|i| i.facts()).collect()),
                 Effect::Event(ev) => log_event(&ev),
             }
         }
@@ -282,7 +292,7 @@ impl Io {
 }
 
 /// What a policy sees of an instance.
-fn policy_instance(f: &InstanceFacts) -> PolicyInstance {
+pub(crate) fn policy_instance(f: &InstanceFacts) -> PolicyInstance {
     PolicyInstance {
         name: f.name.clone(),
         interface: f.interface.clone(),

@@ -45,6 +45,18 @@ enum Cmd {
         #[command(subcommand)]
         cmd: PolicyCmd,
     },
+    /// Notifications: mail, webhooks, notify commands.
+    Notify {
+        #[command(subcommand)]
+        cmd: NotifyCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum NotifyCmd {
+    /// Send a test notice through every sink of a config and print each
+    /// result. Exit 0 if all were delivered, 1 if any failed.
+    Test(baton::notify_cmd::NotifyTestArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -118,5 +130,8 @@ fn main() -> ExitCode {
         Cmd::Policy {
             cmd: PolicyCmd::Test(args),
         } => baton::checks::test_command(&args),
+        Cmd::Notify {
+            cmd: NotifyCmd::Test(args),
+        } => baton::notify_cmd::test_command(&args),
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_config::Vip;
+pub use baton_notify::Job;
 use baton_vrrp::{Family, Reason, State};
 
 /// An instance, stable for the node's lifetime: a reload that keeps an
@@ -145,8 +146,12 @@ pub enum Effect {
     SetFirewall { drop: Vec<IpAddr> },
     /// Evaluate a policy. Answer: `handle_check_result`.
     RunCheck(Box<CheckRun>),
-    /// Something worth telling: log it (and, next, notify).
+    /// Something worth telling: log it (the node has already made its
+    /// notice, if it makes one).
     Event(Event),
+    /// Send a mail or a webhook, run a notify command, ask the transition
+    /// hook. Answer: `handle_notify_delivery` / `_command` / `_hook`.
+    Notify(Job),
 }
 
 /// Why an instance is in FAULT.
@@ -279,6 +284,10 @@ pub enum Event {
     ReloadFailed {
         error: String,
     },
+    /// A delivery failed, a hook erred, a notify command failed.
+    Notify {
+        message: String,
+    },
 }
 
 impl Event {
@@ -306,6 +315,7 @@ impl Event {
             },
             Event::Reannounce { .. } => Level::Info,
             Event::VipFailed { .. } | Event::SocketFailed { .. } | Event::ReloadFailed { .. } => Level::Error,
+            Event::Notify { .. } => Level::Warn,
             Event::Leftover { .. } => Level::Warn,
             Event::Firewall { error, .. } => {
                 if error.is_some() {
@@ -420,6 +430,7 @@ impl fmt::Display for Event {
             Event::ReloadFailed { error } => {
                 write!(f, "reload refused: {error}; keeping the running configuration")
             }
+            Event::Notify { message } => f.write_str(message),
         }
     }
 }

@@ -8,7 +8,10 @@
 //! checks and what their results do to each tracking instance (node-level
 //! `[[check]]`s run once however many instances track them), the accept-mode
 //! firewall state, and reloads that apply every change with the least
-//! disruption.
+//! disruption; and what it tells people: its events as notices, routed,
+//! queued, retried and coalesced by the notifier it owns (baton-notify),
+//! whose jobs (mail, webhooks, notify commands, the transition hook) leave
+//! as effects like any other.
 //!
 //! Like the protocol core (baton-vrrp) it reads no clock and does no I/O:
 //! `Node::handle_*(now, ...)` in, then `poll_effect()` until `None`, and call
@@ -24,6 +27,7 @@ pub mod effect;
 pub mod firewall;
 pub mod instance;
 mod node;
+mod notices;
 pub mod reload;
 pub mod sim;
 pub mod status;
@@ -31,7 +35,7 @@ mod timers;
 pub mod vips;
 
 pub use effect::{
-    CheckKey, CheckResult, CheckRun, Effect, Event, FaultCause, InstanceFacts, InstanceId, Level, LogLevel,
+    CheckKey, CheckResult, CheckRun, Effect, Event, FaultCause, InstanceFacts, InstanceId, Job, Level, LogLevel,
     RunId, SocketKey, VipOp, WeightSource,
 };
 pub use node::{Node, PresentAddr, Primaries};

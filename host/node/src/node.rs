@@ -19,7 +19,9 @@ use crate::effect::{
 use crate::firewall::{self, Firewall};
 use crate::instance::{InstTrack, NodeInstance, socket_key, track_config};
 use crate::reload::{self, ReloadPlan};
+use crate::notices::WallClock;
 use crate::timers::TimerIndex;
+use baton_notify::{Kind, Notifier};
 
 /// Primary addresses by instance name: what only the host can tell (the
 /// interface's address, or `unicast_src`).
@@ -78,6 +80,11 @@ pub struct Node {
     pub(crate) generation: u64,
     pub(crate) last_reload: Option<LastReload>,
     pub(crate) reloads: u64,
+    pub(crate) notifier: Notifier,
+    /// The latest time the caller gave (none before the first call):
+    /// notices and notify jobs are made when effects are polled, right after.
+    pub(crate) now: Option<Instant>,
+    pub(crate) wall: Option<WallClock>,
 }
 
 /// The sockets (multicast or not) a set of instances needs, or why it cannot
@@ -157,6 +164,9 @@ impl Node {
             generation: 1,
             last_reload: None,
             reloads: 0,
+            notifier: Notifier::new(&cfg),
+            now: None,
+            wall: None,
             cfg: cfg.clone(),
         };
         for ic in &cfg.instances {
@@ -208,6 +218,7 @@ impl Node {
 
     /// Link state, before or after start (unknown links count as down).
     pub fn handle_link(&mut self, now: Instant, name: &str, up: bool) {
+        self.now = Some(now);
         let before = self.links.insert(name.to_string(), up);
         if !self.running || before == Some(up) {
             return;
@@ -232,6 +243,9 @@ impl Node {
     /// Opens the sockets, removes VIPs left by an earlier run, applies the
     /// accept rules, and starts every instance and check.
     pub fn start(&mut self, now: Instant, present: &[PresentAddr]) {
+        self.now = Some(now);
+        let n = self.notice(Kind::DaemonStart, now);
+        self.notifier.submit(now, n);
         self.started_at = Some(now);
         self.running = true;
         for (key, s) in &self.sockets {
@@ -319,6 +333,9 @@ impl Node {
     /// Resigns every instance (priority 0 from a Master), removes the VIPs
     /// and the accept rules.
     pub fn shutdown(&mut self, now: Instant) {
+        self.now = Some(now);
+        let n = self.notice(Kind::DaemonStop, now);
+        self.notifier.submit(now, n);
         self.running = false;
         for inst in self.instances.values_mut() {
             inst.vrrp.handle_command(now, Command::Shutdown);
@@ -336,7 +353,19 @@ impl Node {
     }
 
     pub fn poll_effect(&mut self) -> Option<Effect> {
-        self.effects.pop_front()
+        let now = self.now?;
+        if let Some(e) = self.effects.pop_front() {
+            if let Effect::Event(ev) = &e
+                && let Some(n) = self.notice_of(ev, now)
+            {
+                self.notifier.submit(now, n);
+            }
+            return Some(e);
+        }
+        if let Some(w) = self.notifier.poll_warning() {
+            return Some(Effect::Event(Event::Notify { message: w }));
+        }
+        self.notifier.poll_job(now).map(Effect::Notify)
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -350,10 +379,12 @@ impl Node {
             .chain(sockets)
             .chain(self.checks.next())
             .chain(self.firewall.next())
+            .chain(self.notifier.poll_timeout())
             .min()
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = Some(now);
         for id in self.timers.due(now) {
             if let Some(inst) = self.instances.get_mut(&id) {
                 inst.handle_timeout(now, &mut self.effects);
@@ -383,6 +414,7 @@ impl Node {
     /// An advert received on `socket` at `now`: demultiplexed by interface,
     /// family and VRID, parsed with that instance's options.
     pub fn handle_packet(&mut self, now: Instant, socket: &SocketKey, payload: &[u8], meta: &RxMeta) {
+        self.now = Some(now);
         let Some(&vrid) = payload.get(1) else {
             self.handle_socket_drop(socket, DropReason::Truncated);
             return;
@@ -447,6 +479,7 @@ impl Node {
     }
 
     pub fn handle_socket_result(&mut self, now: Instant, key: &SocketKey, r: Result<(), String>) {
+        self.now = Some(now);
         let Some(s) = self.sockets.get_mut(key) else {
             return;
         };
@@ -500,6 +533,7 @@ impl Node {
     }
 
     pub fn handle_firewall_result(&mut self, now: Instant, r: Result<(), String>) {
+        self.now = Some(now);
         let asked = self.firewall.wanted().len();
         let failed = r.as_ref().err().cloned();
         let next = self.firewall.result(r, now);
@@ -517,6 +551,7 @@ impl Node {
     /// An evaluation ended: the check's statistics, then every instance
     /// tracking it applies the result with its own weight, rise and fall.
     pub fn handle_check_result(&mut self, now: Instant, run: RunId, key: &CheckKey, r: CheckResult) {
+        self.now = Some(now);
         let Some(done) = self.checks.complete(run, key, &r, now) else {
             return;
         };
@@ -591,6 +626,7 @@ impl Node {
     /// A reload that could not even be read (syntax, validation, a policy
     /// that does not load): nothing changes; status says why.
     pub fn reload_failed(&mut self, now: Instant, error: String) {
+        self.now = Some(now);
         self.effects
             .push_back(Effect::Event(Event::ReloadFailed { error: error.clone() }));
         self.reloads += 1;
@@ -604,6 +640,7 @@ impl Node {
     /// changed one changes in place with the least disruption; an identity
     /// change is a resignation plus a new instance. On error nothing changes.
     pub fn reload(&mut self, now: Instant, cfg: Config, primaries: &Primaries) -> Result<ReloadPlan, String> {
+        self.now = Some(now);
         let sockets = match layout(&cfg, primaries) {
             Ok(s) => s,
             Err(e) => {
@@ -641,6 +678,7 @@ impl Node {
                     .push_back(Effect::Event(Event::ReloadFailed { error: e })),
             }
         }
+        self.notifier.reconfigure(now, &cfg);
         self.cfg = cfg;
         self.sync_sockets(sockets);
         self.checks.sync(&self.cfg, now);

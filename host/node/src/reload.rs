@@ -25,6 +25,8 @@ pub enum Change {
     Garp,
     Tracks,
     SplitBrain,
+    /// `smtp_alert` or a `notify_*` command: the notifier's, nothing here.
+    Notify,
 }
 
 impl fmt::Display for Change {
@@ -46,6 +48,7 @@ impl fmt::Display for Change {
             Change::Garp => "garp",
             Change::Tracks => "tracks",
             Change::SplitBrain => "split_brain",
+            Change::Notify => "notify",
         };
         f.write_str(s)
     }
@@ -84,6 +87,7 @@ pub fn diff_instance(old: &InstanceConfig, new: &InstanceConfig) -> InstancePlan
         garp,
         tracks,
         split_brain,
+        notify,
     } = new;
     if *interface != old.interface {
         return InstancePlan::Replace("interface");
@@ -117,6 +121,7 @@ pub fn diff_instance(old: &InstanceConfig, new: &InstanceConfig) -> InstancePlan
         (*garp != old.garp, Change::Garp),
         (*tracks != old.tracks, Change::Tracks),
         (*split_brain != old.split_brain, Change::SplitBrain),
+        (*notify != old.notify, Change::Notify),
     ];
     c.extend(
         flags
@@ -144,6 +149,8 @@ pub struct ReloadPlan {
     pub restart_needed: Vec<&'static str>,
     /// Policies, checks or remedies differ: checks are brought in line.
     pub checks_changed: bool,
+    /// `[notify]` differs (the notifier's; the node has nothing to do).
+    pub notify_changed: bool,
     pub router_id_changed: bool,
 }
 
@@ -158,11 +165,13 @@ pub fn plan(old: &Config, new: &Config) -> ReloadPlan {
         policies,
         checks,
         remedies,
+        notify,
         instances,
     } = new;
     let mut p = ReloadPlan {
         router_id_changed: *router_id != old.router_id,
         checks_changed: *policies != old.policies || *checks != old.checks || *remedies != old.remedies,
+        notify_changed: *notify != old.notify,
         ..ReloadPlan::default()
     };
     if *socket != old.socket {
@@ -207,6 +216,9 @@ impl fmt::Display for ReloadPlan {
         }
         if self.checks_changed {
             parts.push("policies/checks updated".to_string());
+        }
+        if self.notify_changed {
+            parts.push("notify updated".to_string());
         }
         parts.push(format!("{} unchanged", self.unchanged.len()));
         if !self.restart_needed.is_empty() {

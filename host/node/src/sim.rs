@@ -26,7 +26,9 @@ pub use baton_vrrp::sim::Rng;
 use baton_vrrp::wire::{self, ParseOptions};
 use baton_vrrp::{Family, RxMeta, State};
 
-use crate::effect::{CheckKey, CheckResult, Effect, Event, InstanceId, RunId, SocketKey, VipOp};
+use crate::effect::{CheckKey, CheckResult, Effect, Event, InstanceId, Job, RunId, SocketKey, VipOp};
+use baton_config::EMAIL_SINK;
+use baton_notify::{CommandOutcome, Route};
 use crate::node::{Node, PresentAddr, Primaries};
 use crate::vips::VipState;
 
@@ -60,6 +62,9 @@ pub struct SimConfig {
     pub checks: Vec<String>,
     pub check_ms: u64,
     pub instances: Vec<SimInstance>,
+    /// The body of a `[notify]` table (TOML), if not empty; every
+    /// instance then has `notify = "log"` when it names a command `log`.
+    pub notify: String,
 }
 
 impl SimConfig {
@@ -67,6 +72,9 @@ impl SimConfig {
     pub fn toml(&self, k: usize) -> String {
         let mut s =
             format!("router_id = \"node{k}\"\n[garp]\ndelay = \"0s\"\nrepeat = 2\ninterval = \"10ms\"\n");
+        if !self.notify.is_empty() {
+            let _ = writeln!(s, "[notify]\n{}", self.notify);
+        }
         for c in &self.checks {
             let _ = write!(
                 s,
@@ -89,6 +97,9 @@ impl SimConfig {
                 i.accept,
                 vips.join(", ")
             );
+            if self.notify.contains("name = \"log\"") {
+                s.push_str("notify = \"log\"\n");
+            }
             for (c, w, rise, fall) in &i.tracks {
                 let _ = write!(
                     s,
@@ -143,6 +154,8 @@ pub struct SimNode {
     /// VIPs they announced since.
     awaiting_advert: BTreeMap<InstanceId, BTreeSet<IpAddr>>,
     pub evaluations: u64,
+    /// The notify jobs it started (each answered as delivered at once).
+    pub notified: Vec<(Instant, Job)>,
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -204,6 +217,7 @@ impl Lan {
                 checks: Vec::new(),
                 awaiting_advert: BTreeMap::new(),
                 evaluations: 0,
+                notified: Vec::new(),
             });
         }
         for k in 0..nodes {
@@ -413,6 +427,17 @@ impl Lan {
                 sn.evaluations += 1;
                 let due = now + Duration::from_micros(300);
                 sn.checks.push((due, run.run, run.key));
+            }
+            Effect::Notify(job) => {
+                match &job {
+                    Job::Mail(m) => node.handle_notify_delivery(now, EMAIL_SINK, m.id, Ok(())),
+                    Job::Post(p) => node.handle_notify_delivery(now, &p.sink, p.id, Ok(())),
+                    Job::Command(c) => {
+                        node.handle_notify_command(now, &c.run.instance, c.run.id, &c.run.name, CommandOutcome::Exited(0))
+                    }
+                    Job::Hook(h) => node.handle_notify_hook(now, h.id, Ok(Route::Default)),
+                }
+                sn.notified.push((now, job));
             }
             Effect::Event(ev) => self.event(k, ev),
         }
@@ -713,6 +738,12 @@ fn random_config(rng: &mut Rng, nodes: usize) -> SimConfig {
         checks,
         check_ms: [10, 20, 50][rng.below(3) as usize],
         instances: Vec::new(),
+        // Half the LANs notify: the notifier runs beside every scenario.
+        notify: if rng.below(2) == 0 {
+            "[[notify.webhook]]\nurl = \"http://192.0.2.80/\"\n[[notify.command]]\nname = \"log\"\ncommand = [\"/bin/true\"]".to_string()
+        } else {
+            String::new()
+        },
     };
     for i in 0..n {
         cfg.instances

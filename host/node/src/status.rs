@@ -32,6 +32,9 @@ pub struct Status {
     /// The node-level `[[check]]`s, each evaluated once per interval.
     #[serde(default)]
     pub checks: Vec<CheckStatus>,
+    /// Mail, webhooks, notify commands and the hook: every outcome counted.
+    #[serde(default)]
+    pub notify: baton_notify::NotifyStatus,
 }
 
 /// The last SIGHUP and what came of it.
@@ -360,6 +363,7 @@ impl Status {
                 r.ms_ago as f64 / 1000.0
             );
         }
+        render_notify(&mut s, &self.notify);
         for sock in self.sockets.iter().filter(|s| !s.drops.is_empty()) {
             let drops: Vec<String> = sock.drops.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let _ = writeln!(
@@ -372,6 +376,54 @@ impl Status {
             );
         }
         s
+    }
+}
+
+/// One line per sink, then the commands and the hook.
+fn render_notify(s: &mut String, n: &baton_notify::NotifyStatus) {
+    for k in &n.sinks {
+        let _ = writeln!(
+            s,
+            "notify {} ({} {}): sent {}, retried {}, failed {}, dropped {}, coalesced {} into {} digest(s), pending {}{}",
+            k.name,
+            k.kind,
+            k.target,
+            k.sent,
+            k.retried,
+            k.failed,
+            k.dropped,
+            k.coalesced,
+            k.digests,
+            k.pending,
+            k.last_error.as_ref().map_or(String::new(), |e| format!("; last error: {e}"))
+        );
+    }
+    let c = &n.commands;
+    if c.started > 0 || c.queued > 0 || c.dropped > 0 {
+        let _ = writeln!(
+            s,
+            "notify commands: started {}, ok {}, failed {} ({} timed out), dropped {}, queued {}{}",
+            c.started,
+            c.succeeded,
+            c.failed,
+            c.timed_out,
+            c.dropped,
+            c.queued,
+            c.last_error.as_ref().map_or(String::new(), |e| format!("; last: {e}"))
+        );
+    }
+    if let Some(h) = &n.hook {
+        let _ = writeln!(
+            s,
+            "transition hook: {} call(s), {} error(s), {} pending{}",
+            h.calls,
+            h.errors,
+            h.pending,
+            h.last_error.as_ref().map_or(String::new(), |e| format!("; last error: {e}"))
+        );
+    }
+    if n.unrouted > 0 {
+        let _ = writeln!(s, "notify: {} message(s) sent by the hook to no sink", n.unrouted);
     }
 }
 
@@ -457,6 +509,7 @@ impl Node {
                 last_error: self.firewall.last_error.clone(),
             },
             checks,
+            notify: self.notifier.status(),
         }
     }
 

@@ -51,6 +51,7 @@ fn pair(instances: Vec<SimInstance>) -> Lan {
         checks: vec!["web".into()],
         check_ms: 20,
         instances,
+        notify: String::new(),
     };
     let mut lan = Lan::new(1, cfg, 2);
     lan.run_for(Duration::from_millis(300));

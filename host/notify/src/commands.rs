@@ -90,6 +90,23 @@ impl Commands {
     pub fn queued(&self) -> usize {
         self.queues.values().map(VecDeque::len).sum()
     }
+
+    /// Waiting (not running) for `instance`.
+    pub fn queued_for(&self, instance: &str) -> usize {
+        self.queues.get(instance).map_or(0, VecDeque::len)
+    }
+
+    /// Nothing queued or running.
+    pub fn idle(&self) -> bool {
+        self.queues.is_empty() && self.running.is_empty()
+    }
+
+    /// Forgets what has not started; returns how many.
+    pub fn clear_queued(&mut self) -> usize {
+        let n = self.queued();
+        self.queues.clear();
+        n
+    }
 }
 
 #[cfg(test)]

@@ -59,6 +59,9 @@ pub struct Notice {
     /// Free text: what a reload changed, why it was refused, what a digest folded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// A digest: how many notices it stands for (this one included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folded: Option<u64>,
 }
 
 impl Notice {
@@ -79,6 +82,7 @@ impl Notice {
             track: None,
             ok: None,
             detail: None,
+            folded: None,
         }
     }
 
@@ -159,7 +163,7 @@ impl Notice {
         if let Some(d) = &self.detail {
             line("detail:", d);
         }
-        line("time:", &format!("{} ms since the Unix epoch", self.at_unix_ms));
+        line("time:", &utc(self.at_unix_ms));
         s
     }
 
@@ -170,9 +174,40 @@ impl Notice {
     }
 }
 
+/// `2026-12-01 23:40:12.345 UTC` (proleptic Gregorian, from days since 1970-01-01).
+fn utc(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let sod = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:03} UTC",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60,
+        ms % 1000
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_read_as_utc() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00.000 UTC");
+        assert_eq!(utc(951_782_400_123), "2000-02-29 00:00:00.123 UTC");
+        assert_eq!(utc(1_796_168_412_345), "2026-12-01 23:40:12.345 UTC");
+    }
 
     #[test]
     fn subjects_follow_keepalived() {

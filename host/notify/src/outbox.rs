@@ -43,6 +43,12 @@ impl Default for OutboxConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
     One(Notice),
+    /// A notice worded by a transition hook: `None` keeps Baton's wording.
+    Custom {
+        notice: Notice,
+        subject: Option<String>,
+        body: Option<String>,
+    },
     /// Folded transitions of one instance: `count` of them over `span`,
     /// `last` the latest.
     Flaps {
@@ -61,14 +67,25 @@ impl Message {
     /// The notice it is about (a digest's latest).
     pub fn notice(&self) -> &Notice {
         match self {
-            Message::One(n) | Message::Flaps { last: n, .. } | Message::Overflow { last: n, .. } => n,
+            Message::One(n)
+            | Message::Custom { notice: n, .. }
+            | Message::Flaps { last: n, .. }
+            | Message::Overflow { last: n, .. } => n,
+        }
+    }
+
+    /// How many notices it stands for.
+    pub fn count(&self) -> u64 {
+        match self {
+            Message::One(_) | Message::Custom { .. } => 1,
+            Message::Flaps { count, .. } | Message::Overflow { count, .. } => *count,
         }
     }
 
     /// What a digest says it folded; `None` for a single notice.
     pub fn summary(&self) -> Option<String> {
         match self {
-            Message::One(_) => None,
+            Message::One(_) | Message::Custom { .. } => None,
             Message::Flaps { count, span, last } => Some(format!(
                 "{} changed state {count} times in {} s; now {}",
                 last.instance.as_deref().unwrap_or("-"),
@@ -90,14 +107,32 @@ impl Message {
                 Some(d) => format!("{s}; {d}"),
                 None => s,
             });
+            n.folded = Some(self.count());
         }
         n
+    }
+
+    /// The mail body.
+    pub fn body(&self) -> String {
+        match self {
+            Message::Custom { body: Some(b), .. } => b.clone(),
+            _ => self.rendered().body(),
+        }
+    }
+
+    /// The webhook's payload: the notice's JSON document unless a hook worded it.
+    pub fn payload(&self) -> String {
+        match self {
+            Message::Custom { body: Some(b), .. } => b.clone(),
+            _ => self.rendered().json(),
+        }
     }
 
     pub fn subject(&self) -> String {
         let n = self.notice();
         match self {
-            Message::One(_) => n.subject(),
+            Message::One(_) | Message::Custom { subject: None, .. } => n.subject(),
+            Message::Custom { subject: Some(s), .. } => s.clone(),
             Message::Flaps { .. } | Message::Overflow { .. } => {
                 format!("[{}] {}", n.router_id, self.summary().unwrap_or_default())
             }
@@ -129,6 +164,8 @@ pub struct Stats {
     pub coalesced: u64,
     /// Digests sent in their place.
     pub digests: u64,
+    /// Given up without a try: the sink was removed or the daemon stopped.
+    pub dropped: u64,
 }
 
 #[derive(Debug)]
@@ -189,6 +226,13 @@ impl Outbox {
 
     /// Takes a notice in, queued or folded.
     pub fn push(&mut self, now: Instant, notice: Notice) {
+        self.push_message(now, Message::One(notice));
+    }
+
+    /// Takes a single message ([`Message::One`] or [`Message::Custom`]) in,
+    /// queued or folded.
+    pub fn push_message(&mut self, now: Instant, message: Message) {
+        let notice = message.notice();
         if notice.kind == Kind::Transition
             && let Some(inst) = notice.instance.clone()
         {
@@ -202,18 +246,37 @@ impl Outbox {
             }
             if recent.len() >= self.cfg.burst || self.flaps.contains_key(&inst) {
                 self.stats.coalesced += 1;
+                let last = notice.clone();
                 let f = self.flaps.entry(inst).or_insert(Folded {
                     count: 0,
                     since: now,
-                    last: notice.clone(),
+                    last: last.clone(),
                 });
                 f.count += 1;
-                f.last = notice;
+                f.last = last;
                 return;
             }
             recent.push_back(now);
         }
-        self.enqueue(now, Message::One(notice));
+        self.enqueue(now, message);
+    }
+
+    /// Gives up everything waiting, in flight or folded (counted as dropped).
+    pub fn drop_all(&mut self) {
+        let folded: u64 = self.flaps.values().map(|f| f.count).sum::<u64>()
+            + self.overflow.as_ref().map_or(0, |o| o.count);
+        let waiting: u64 = self.queue.iter().map(Message::count).sum();
+        let flying = self.in_flight.as_ref().map_or(0, |f| f.message.count());
+        self.stats.dropped += folded + waiting + flying;
+        self.queue.clear();
+        self.flaps.clear();
+        self.overflow = None;
+        self.in_flight = None;
+    }
+
+    /// Whether a delivery is being made right now (not waiting to retry).
+    pub fn delivering(&self) -> bool {
+        self.in_flight.as_ref().is_some_and(|f| f.retry_at.is_none())
     }
 
     fn enqueue(&mut self, now: Instant, m: Message) {
@@ -225,10 +288,7 @@ impl Outbox {
                 since: now,
                 last: last.clone(),
             });
-            o.count += match &m {
-                Message::Flaps { count, .. } | Message::Overflow { count, .. } => *count,
-                Message::One(_) => 1,
-            };
+            o.count += m.count();
             o.last = last;
             return;
         }
@@ -480,10 +540,7 @@ mod tests {
         assert!(sent.len() <= 11 * (cfg.burst + 1), "{} messages", sent.len());
         let told: u64 = sent
             .iter()
-            .map(|m| match m {
-                Message::One(_) => 1,
-                Message::Flaps { count, .. } | Message::Overflow { count, .. } => *count,
-            })
+            .map(Message::count)
             .sum();
         assert_eq!(told, 1000, "every transition is sent or counted in a digest");
         assert_eq!(

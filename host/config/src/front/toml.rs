@@ -15,11 +15,15 @@ use toml::de::{DeTable, DeValue};
 
 use crate::duration::parse_duration;
 use crate::origin::{FieldPath, Item, Origins};
-use crate::schema::{self, Key, Kind, auth, garp, instance, policy, remedy, split_brain, top, track};
+use crate::schema::{
+    self, Key, Kind, auth, garp, hook, instance, notify, notify_command, policy, remedy, split_brain, top,
+    track, webhook,
+};
 use crate::suggest::closest;
 use crate::{
-    BUILTIN_POLICIES, Builtin, Check, Config, Garp, InstanceConfig, Policy, PolicySource, Remedy, SplitBrain,
-    Track, parse_sha256, parse_vip,
+    BUILTIN_POLICIES, Builtin, Check, Config, Garp, Hook, InstanceConfig, InstanceNotify, Notify,
+    NotifyCommand, Policy, PolicySource, Remedy, SmtpTls, SplitBrain, Track, Webhook, parse_sha256,
+    parse_vip,
 };
 
 type Value<'i> = Spanned<DeValue<'i>>;
@@ -482,6 +486,10 @@ impl<'t> Reader<'t> {
         let remedies = self.each(&tb, &top::REMEDY, Self::remedy);
         let policies = self.each(&tb, &top::POLICY, Self::policy);
         let checks = self.each(&tb, &top::CHECK, Self::check);
+        let notify = match self.table(&tb, &top::NOTIFY, Item::Notify) {
+            Some(nt) => self.notify(&nt, &router_id),
+            None => Notify::none(&router_id),
+        };
         let instances = self.each(&tb, &top::INSTANCE, |fe, t, i, at| fe.instance(t, i, at, &garp));
         self.close(&tb);
         Config {
@@ -493,6 +501,7 @@ impl<'t> Reader<'t> {
             policies,
             checks,
             remedies,
+            notify,
             instances,
         }
     }
@@ -512,7 +521,7 @@ impl<'t> Reader<'t> {
     fn remedy(&mut self, t: &DeTable<'_>, r: usize, header: usize) -> Remedy {
         let tb = self.open(t, Item::Remedy(r), header);
         let name = self.text(&tb, &remedy::NAME).unwrap_or_default();
-        let command = self.command(&tb);
+        let command = self.command(&tb, &remedy::COMMAND);
         let timeout = self.duration(&tb, &remedy::TIMEOUT).unwrap_or_default();
         self.close(&tb);
         Remedy {
@@ -522,9 +531,9 @@ impl<'t> Reader<'t> {
         }
     }
 
-    /// A remedy's `command`: an array of program and arguments.
-    fn command(&mut self, tb: &Table<'_, '_>) -> Vec<String> {
-        let key = &remedy::COMMAND;
+    /// A `command`: an array of program and arguments.
+    fn command(&mut self, tb: &Table<'_, '_>, key: &Key) -> Vec<String> {
+        debug_assert!(matches!(key.kind, Kind::Argv));
         let Some(cv) = self.value(tb, key) else {
             return Vec::new();
         };
@@ -554,20 +563,9 @@ impl<'t> Reader<'t> {
         let tb = self.open(t, Item::Policy(p), header);
         let name = self.text(&tb, &policy::NAME).unwrap_or_default();
         let source = self
-            .source(&tb)
+            .source(&tb, &policy::SOURCE)
             .unwrap_or_else(|| PolicySource::Path(PathBuf::new()));
-        let sha256 = self.get(&tb, &policy::SHA256).and_then(|v| {
-            let s = self.str_of(v, tb.path(&policy::SHA256))?;
-            let digest = parse_sha256(s).ok();
-            if digest.is_none() {
-                self.wrong(
-                    tb.path(&policy::SHA256),
-                    v.span().start,
-                    "expected 64 hexadecimal digits",
-                );
-            }
-            digest
-        });
+        let sha256 = self.sha256(&tb);
         let config = self.settings(&tb, &policy::CONFIG);
         let allow = self.strings(&tb, &policy::ALLOW, "an array of \"ADDR:PORT\" targets");
         let allow_files = self.strings(&tb, &policy::ALLOW_FILES, "an array of absolute paths");
@@ -584,9 +582,116 @@ impl<'t> Reader<'t> {
         }
     }
 
+    /// A `sha256` pin.
+    fn sha256(&mut self, tb: &Table<'_, '_>) -> Option<[u8; 32]> {
+        let key = &policy::SHA256;
+        let v = self.get(tb, key)?;
+        let s = self.str_of(v, tb.path(key))?;
+        let digest = parse_sha256(s).ok();
+        if digest.is_none() {
+            self.wrong(tb.path(key), v.span().start, "expected 64 hexadecimal digits");
+        }
+        digest
+    }
+
+    /// `[notify]`.
+    fn notify(&mut self, tb: &Table<'_, '_>, router_id: &str) -> Notify {
+        let base = Notify::none(router_id);
+        let email = self.strings(tb, &notify::EMAIL, "an array of mail addresses");
+        let email_from = self.text(tb, &notify::EMAIL_FROM).unwrap_or(base.email_from);
+        let smtp_server = self.get(tb, &notify::SMTP_SERVER).and_then(|v| {
+            let path = tb.path(&notify::SMTP_SERVER);
+            let s = self.str_of(v, path.clone())?;
+            match crate::notify::parse_smtp_server(s) {
+                Ok(server) => Some(server),
+                Err(e) => {
+                    self.wrong(path, v.span().start, e);
+                    None
+                }
+            }
+        });
+        let smtp_tls = match self.get(tb, &notify::SMTP_TLS) {
+            None => SmtpTls::None,
+            Some(v) => match self.str_of(v, tb.path(&notify::SMTP_TLS)) {
+                Some(notify::TLS_NONE) | None => SmtpTls::None,
+                Some(notify::TLS_STARTTLS) => SmtpTls::Starttls,
+                Some(other) => {
+                    let message = format!("`{other}` is not {}", notify::SMTP_TLS.choices());
+                    self.wrong(tb.path(&notify::SMTP_TLS), v.span().start, message);
+                    SmtpTls::None
+                }
+            },
+        };
+        let n = Notify {
+            email,
+            email_from,
+            smtp_server,
+            smtp_connect_timeout: self
+                .duration(tb, &notify::SMTP_CONNECT_TIMEOUT)
+                .unwrap_or(base.smtp_connect_timeout),
+            smtp_tls,
+            ca: self.path(tb, &notify::CA),
+            webhooks: self.each(tb, &notify::WEBHOOK, Self::webhook),
+            commands: self.each(tb, &notify::COMMAND, Self::notify_command),
+            hook: self.table(tb, &notify::HOOK, Item::Hook).map(|ht| self.hook(&ht)),
+            queue: self.int(tb, &notify::QUEUE).unwrap_or(base.queue),
+            deadline: self.duration(tb, &notify::DEADLINE).unwrap_or(base.deadline),
+            flap_burst: self.int(tb, &notify::FLAP_BURST).unwrap_or(base.flap_burst),
+            flap_window: self
+                .duration(tb, &notify::FLAP_WINDOW)
+                .unwrap_or(base.flap_window),
+        };
+        self.close(tb);
+        n
+    }
+
+    fn webhook(&mut self, t: &DeTable<'_>, w: usize, header: usize) -> Webhook {
+        let tb = self.open(t, Item::Webhook(w), header);
+        let name = self.text(&tb, &webhook::NAME).unwrap_or_else(|| match w {
+            0 => "webhook".to_string(),
+            n => format!("webhook-{}", n + 1),
+        });
+        let url = self.text(&tb, &webhook::URL).unwrap_or_default();
+        let headers = self.settings(&tb, &webhook::HEADERS);
+        let timeout = self.duration(&tb, &webhook::TIMEOUT).unwrap_or_default();
+        self.close(&tb);
+        Webhook {
+            name,
+            url,
+            headers,
+            timeout,
+        }
+    }
+
+    fn notify_command(&mut self, t: &DeTable<'_>, c: usize, header: usize) -> NotifyCommand {
+        let tb = self.open(t, Item::NotifyCommand(c), header);
+        let name = self.text(&tb, &notify_command::NAME).unwrap_or_default();
+        let command = self.command(&tb, &notify_command::COMMAND);
+        let timeout = self.duration(&tb, &notify_command::TIMEOUT).unwrap_or_default();
+        self.close(&tb);
+        NotifyCommand {
+            name,
+            command,
+            timeout,
+        }
+    }
+
+    fn hook(&mut self, tb: &Table<'_, '_>) -> Hook {
+        let h = Hook {
+            source: self
+                .source(tb, &hook::SOURCE)
+                .unwrap_or_else(|| PolicySource::Path(PathBuf::new())),
+            sha256: self.sha256(tb),
+            config: self.settings(tb, &hook::CONFIG),
+            timeout: self.duration(tb, &hook::TIMEOUT).unwrap_or_default(),
+        };
+        self.close(tb);
+        h
+    }
+
     /// `builtin:NAME` or a file, relative to the config file.
-    fn source(&mut self, tb: &Table<'_, '_>) -> Option<PolicySource> {
-        let key = &policy::SOURCE;
+    fn source(&mut self, tb: &Table<'_, '_>, key: &Key) -> Option<PolicySource> {
+        debug_assert!(matches!(key.kind, Kind::Source));
         let v = self.value(tb, key)?;
         let s = self.str_of(v, tb.path(key))?;
         if let Some(name) = s.strip_prefix("builtin:") {
@@ -666,6 +771,17 @@ impl<'t> Reader<'t> {
         let split_brain = self
             .table(&tb, &instance::SPLIT_BRAIN, Item::SplitBrain(i))
             .map(|st| self.split_brain(&st));
+        let notify = InstanceNotify {
+            smtp_alert: self
+                .get(&tb, &instance::SMTP_ALERT)
+                .is_some()
+                .then(|| self.boolean(&tb, &instance::SMTP_ALERT)),
+            master: self.text(&tb, &instance::NOTIFY_MASTER),
+            backup: self.text(&tb, &instance::NOTIFY_BACKUP),
+            fault: self.text(&tb, &instance::NOTIFY_FAULT),
+            stop: self.text(&tb, &instance::NOTIFY_STOP),
+            any: self.text(&tb, &instance::NOTIFY),
+        };
         self.close(&tb);
         InstanceConfig {
             name,
@@ -687,6 +803,7 @@ impl<'t> Reader<'t> {
             garp,
             tracks,
             split_brain,
+            notify,
         }
     }
 

@@ -1,10 +1,12 @@
-//! Builds the reference policies (the separate cargo workspace `policies/`)
-//! for wasm32-wasip2 and generates the tables that embed them.
+//! Builds the reference policies and the example hook (the separate cargo
+//! workspace `policies/`) for wasm32-wasip2 and generates the tables that
+//! embed them.
 //!
 //! The inner build uses its own target directory (`<target>/policies`, or
 //! `$BATON_POLICIES_TARGET_DIR`), so it never waits on the outer build's lock,
-//! and `--locked` against `policies/Cargo.lock`. It re-runs only when a file
-//! under policies/, guest-sdk/ or wit/ changes.
+//! and `--locked` against `policies/Cargo.lock`; health policies and hooks are
+//! two invocations. It re-runs only when a file under policies/, guest-sdk/ or
+//! wit/ changes.
 
 use std::env;
 use std::ffi::OsStr;
@@ -23,6 +25,10 @@ const BUILTINS: &[(&str, &str, &str)] = &[
     ("file", "file", "file"),
     ("interface-up", "interface-up", "interface_up"),
 ];
+
+/// Example components of other worlds than `health` (transition hooks):
+/// always built, never a `builtin:NAME`.
+const EXAMPLES: &[(&str, &str, &str)] = &[("route-alerts", "route-alerts", "route_alerts")];
 
 /// Test-only policies (feature `hostile`).
 const HOSTILE: &[(&str, &str, &str)] = &[
@@ -44,6 +50,17 @@ const HOSTILE: &[(&str, &str, &str)] = &[
         "slow-capability",
         "hostile-slow-capability",
         "hostile_slow_capability",
+    ),
+];
+
+/// Test-only transition hooks (feature `hostile`), apart from [`HOSTILE`] so
+/// that every name there stays a loadable health policy.
+const HOSTILE_HOOKS: &[(&str, &str, &str)] = &[
+    ("hook-loop", "hostile-hook-loop", "hostile_hook_loop"),
+    (
+        "hook-bad-answer",
+        "hostile-hook-bad-answer",
+        "hostile_hook_bad_answer",
     ),
 ];
 
@@ -95,55 +112,27 @@ fn main() {
         },
     };
 
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(&cargo);
-    cmd.args([
-        "build",
-        "--release",
-        "--locked",
-        "--target",
-        TARGET,
-        "--manifest-path",
-    ])
-    .arg(root.join("policies/Cargo.toml"))
-    .arg("--target-dir")
-    .arg(&target_dir);
-    let wanted: Vec<_> = BUILTINS
+    // Health policies and hooks in two invocations: in one, baton-guest's
+    // features would unify and every health policy would import the hook
+    // world's types (its feature `hook`).
+    let health: Vec<_> = BUILTINS
         .iter()
         .chain(if hostile { HOSTILE } else { &[] })
         .collect();
-    for (_, package, _) in &wanted {
-        cmd.args(["-p", package]);
-    }
-    for (key, _) in env::vars_os() {
-        let Some(key) = key.to_str() else { continue };
-        let keep_cargo =
-            KEEP_CARGO_VARS.contains(&key) || KEEP_CARGO_PREFIXES.iter().any(|p| key.starts_with(p));
-        if (key.starts_with("CARGO_") && !keep_cargo) || key == "CARGO" || DROP_VARS.contains(&key) {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.current_dir(root.join("policies")).stdin(Stdio::null());
-
+    let hooks: Vec<_> = EXAMPLES
+        .iter()
+        .chain(if hostile { HOSTILE_HOOKS } else { &[] })
+        .collect();
     let started = Instant::now();
-    let output = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cargo:?}: {e}"));
-    if !output.status.success() {
-        fail(&format!(
-            "building the policies workspace for {TARGET} failed ({}):\n{:?}\n{}{}",
-            output.status,
-            cmd,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr),
-        ));
+    for wanted in [&health, &hooks] {
+        build_policies(&root, &target_dir, wanted);
     }
     let built_in = started.elapsed();
 
     let artifacts = target_dir.join(TARGET).join("release");
     let mut sizes = format!("inner build: {:.1} s\n", built_in.as_secs_f64());
-    let mut table = |list: &[(&str, &str, &str)], names_const: &str, table_static: &str| {
-        let mut code = format!("/// Names, as in `builtin:NAME`.\npub const {names_const}: &[&str] = &[");
+    let mut table = |list: &[(&str, &str, &str)], names_doc: &str, names_const: &str, table_static: &str| {
+        let mut code = format!("/// {names_doc}\npub const {names_const}: &[&str] = &[");
         for (name, _, _) in list {
             code.push_str(&format!("{name:?}, "));
         }
@@ -163,13 +152,74 @@ fn main() {
         code.push_str("];\n");
         code
     };
-    let builtins = table(BUILTINS, "NAMES", "BUILTINS");
+    let builtins = table(BUILTINS, "Names, as in `builtin:NAME`.", "NAMES", "BUILTINS");
     write_if_changed(&out_dir.join("builtins.rs"), builtins.as_bytes());
+    let examples = table(
+        EXAMPLES,
+        "Names of the example components (transition hooks).",
+        "EXAMPLE_NAMES",
+        "EXAMPLES",
+    );
+    write_if_changed(&out_dir.join("examples.rs"), examples.as_bytes());
     if hostile {
-        let hostile = table(HOSTILE, "HOSTILE_NAMES", "HOSTILE");
+        let mut hostile = table(
+            HOSTILE,
+            "Names of the hostile health policies.",
+            "HOSTILE_NAMES",
+            "HOSTILE",
+        );
+        hostile.push('\n');
+        hostile.push_str(&table(
+            HOSTILE_HOOKS,
+            "Names of the hostile transition hooks.",
+            "HOSTILE_HOOK_NAMES",
+            "HOSTILE_HOOKS",
+        ));
         write_if_changed(&out_dir.join("hostile.rs"), hostile.as_bytes());
     }
     write_if_changed(&out_dir.join("sizes.txt"), sizes.as_bytes());
+}
+
+/// Builds `wanted` (name, package, stem) of the policies workspace into `target_dir`.
+fn build_policies(root: &Path, target_dir: &Path, wanted: &[&(&str, &str, &str)]) {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(&cargo);
+    cmd.args([
+        "build",
+        "--release",
+        "--locked",
+        "--target",
+        TARGET,
+        "--manifest-path",
+    ])
+    .arg(root.join("policies/Cargo.toml"))
+    .arg("--target-dir")
+    .arg(target_dir);
+    for (_, package, _) in wanted {
+        cmd.args(["-p", package]);
+    }
+    for (key, _) in env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        let keep_cargo =
+            KEEP_CARGO_VARS.contains(&key) || KEEP_CARGO_PREFIXES.iter().any(|p| key.starts_with(p));
+        if (key.starts_with("CARGO_") && !keep_cargo) || key == "CARGO" || DROP_VARS.contains(&key) {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(root.join("policies")).stdin(Stdio::null());
+
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cargo:?}: {e}"));
+    if !output.status.success() {
+        fail(&format!(
+            "building the policies workspace for {TARGET} failed ({}):\n{:?}\n{}{}",
+            output.status,
+            cmd,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+        ));
+    }
 }
 
 /// Fails with a clear message when the wasm32-wasip2 standard library is not

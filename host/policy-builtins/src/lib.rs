@@ -1,6 +1,6 @@
 //! Baton's reference policies, built from `policies/` for wasm32-wasip2 when
 //! this crate is built, and embedded so the daemon can load them as
-//! `builtin:NAME`.
+//! `builtin:NAME`, with the example transition hook.
 //!
 //! ```
 //! for name in baton_policy_builtins::NAMES {
@@ -8,15 +8,44 @@
 //! }
 //! ```
 //!
+//! [`example`] serves components of the other worlds, which are not
+//! `builtin:NAME` health policies: `route-alerts`, a transition hook
+//! (`policies/route-alerts`) that pages on chosen transitions and mutes chosen
+//! notice kinds.
+//!
+//! ```
+//! for name in baton_policy_builtins::EXAMPLE_NAMES {
+//!     assert!(baton_policy_builtins::example(name).is_some());
+//! }
+//! assert!(baton_policy_builtins::builtin("route-alerts").is_none());
+//! ```
+//!
 //! With the feature `hostile` (tests only), [`hostile`] also serves the test
 //! policies of `policies/hostile/`: infinite loop, memory bomb, deep
-//! recursion, panic, denied capability, huge log, slow capability.
+//! recursion, panic, denied capability, huge log, slow capability; and
+//! `hostile_hook` the test transition hooks: a loop in `route`, an answer the
+//! host must refuse.
 
 include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
+
+mod examples {
+    include!(concat!(env!("OUT_DIR"), "/examples.rs"));
+
+    pub(crate) fn get(name: &str) -> Option<&'static [u8]> {
+        EXAMPLES.iter().find(|(n, _)| *n == name).map(|(_, bytes)| *bytes)
+    }
+}
+
+pub use examples::EXAMPLE_NAMES;
 
 /// The component (wasm32-wasip2, component-model binary) of builtin `name`.
 pub fn builtin(name: &str) -> Option<&'static [u8]> {
     BUILTINS.iter().find(|(n, _)| *n == name).map(|(_, bytes)| *bytes)
+}
+
+/// The component of example `name` (see [`EXAMPLE_NAMES`]): a transition hook.
+pub fn example(name: &str) -> Option<&'static [u8]> {
+    examples::get(name)
 }
 
 #[cfg(feature = "hostile")]
@@ -26,15 +55,28 @@ mod hostile_table {
     pub(crate) fn get(name: &str) -> Option<&'static [u8]> {
         HOSTILE.iter().find(|(n, _)| *n == name).map(|(_, bytes)| *bytes)
     }
+
+    pub(crate) fn get_hook(name: &str) -> Option<&'static [u8]> {
+        HOSTILE_HOOKS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, bytes)| *bytes)
+    }
 }
 
 #[cfg(feature = "hostile")]
-pub use hostile_table::HOSTILE_NAMES;
+pub use hostile_table::{HOSTILE_HOOK_NAMES, HOSTILE_NAMES};
 
 /// The component of hostile test policy `name` (see [`HOSTILE_NAMES`]).
 #[cfg(feature = "hostile")]
 pub fn hostile(name: &str) -> Option<&'static [u8]> {
     hostile_table::get(name)
+}
+
+/// The component of hostile test transition hook `name` (see [`HOSTILE_HOOK_NAMES`]).
+#[cfg(feature = "hostile")]
+pub fn hostile_hook(name: &str) -> Option<&'static [u8]> {
+    hostile_table::get_hook(name)
 }
 
 /// Sizes of the embedded components and the time of the inner build that
@@ -45,6 +87,13 @@ pub const BUILD_REPORT: &str = include_str!(concat!(env!("OUT_DIR"), "/sizes.txt
 mod tests {
     /// `\0asm` then the component-model version/layer (0x0d 0x00, layer 0x01 0x00).
     const COMPONENT_HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+
+    /// The hook world's types, which only hooks import (build.rs builds them apart).
+    const NOTICES: &[u8] = b"baton:policy/notices@";
+
+    fn imports_notices(bytes: &[u8]) -> bool {
+        bytes.windows(NOTICES.len()).any(|w| w == NOTICES)
+    }
 
     fn assert_component(name: &str, bytes: Option<&[u8]>) {
         let bytes = bytes.unwrap_or_else(|| panic!("{name} does not resolve"));
@@ -60,9 +109,21 @@ mod tests {
         );
         for name in super::NAMES {
             assert_component(name, super::builtin(name));
+            assert!(!imports_notices(super::builtin(name).unwrap()), "{name}");
         }
         assert!(super::builtin("nope").is_none());
         eprint!("{}", super::BUILD_REPORT);
+    }
+
+    #[test]
+    fn every_example_is_a_component_and_no_builtin() {
+        assert_eq!(super::EXAMPLE_NAMES, ["route-alerts"]);
+        for name in super::EXAMPLE_NAMES {
+            assert_component(name, super::example(name));
+            assert!(imports_notices(super::example(name).unwrap()), "{name}");
+            assert!(super::builtin(name).is_none(), "{name} is also a builtin");
+        }
+        assert!(super::example("process-alive").is_none());
     }
 
     #[cfg(feature = "hostile")]
@@ -71,7 +132,13 @@ mod tests {
         assert_eq!(super::HOSTILE_NAMES.len(), 7);
         for name in super::HOSTILE_NAMES {
             assert_component(name, super::hostile(name));
+            assert!(!imports_notices(super::hostile(name).unwrap()), "{name}");
         }
         assert!(super::hostile("process-alive").is_none());
+        assert_eq!(super::HOSTILE_HOOK_NAMES, ["hook-loop", "hook-bad-answer"]);
+        for name in super::HOSTILE_HOOK_NAMES {
+            assert_component(name, super::hostile_hook(name));
+            assert!(super::hostile(name).is_none(), "{name} is also a hostile policy");
+        }
     }
 }

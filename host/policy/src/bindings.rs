@@ -19,11 +19,23 @@ mod generated {
             import baton:policy/system@0.1.0;
             import baton:policy/vrrp@0.1.0;
             import baton:policy/remedy@0.1.0;
+            import baton:policy/notices@0.1.0;
         ",
     });
 }
 
-pub(crate) use generated::baton::policy::{clock, log, probe, remedy, system, types, vrrp};
+pub(crate) use generated::baton::policy::{clock, log, notices, probe, remedy, system, types, vrrp};
+
+impl From<context::VrrpState> for types::VrrpState {
+    fn from(s: context::VrrpState) -> Self {
+        match s {
+            context::VrrpState::Initialize => types::VrrpState::Initialize,
+            context::VrrpState::Backup => types::VrrpState::Backup,
+            context::VrrpState::Master => types::VrrpState::Master,
+            context::VrrpState::Fault => types::VrrpState::Fault,
+        }
+    }
+}
 
 impl From<&context::InstanceStatus> for types::InstanceStatus {
     fn from(i: &context::InstanceStatus) -> Self {
@@ -31,12 +43,7 @@ impl From<&context::InstanceStatus> for types::InstanceStatus {
             name: i.name.clone(),
             interface: i.interface.clone(),
             vrid: i.vrid,
-            state: match i.state {
-                context::VrrpState::Initialize => types::VrrpState::Initialize,
-                context::VrrpState::Backup => types::VrrpState::Backup,
-                context::VrrpState::Master => types::VrrpState::Master,
-                context::VrrpState::Fault => types::VrrpState::Fault,
-            },
+            state: i.state.into(),
             base_priority: i.base_priority,
             effective_priority: i.effective_priority,
             master: i.master.clone(),
@@ -53,6 +60,34 @@ impl From<&context::Facts> for types::Facts {
             instance: (&f.instance).into(),
             run: f.run,
             last_healthy: f.last_healthy,
+        }
+    }
+}
+
+impl From<&context::HookNotice> for notices::Notice {
+    fn from(n: &context::HookNotice) -> Self {
+        notices::Notice {
+            kind: match n.kind {
+                context::NoticeKind::Transition => notices::NoticeKind::Transition,
+                context::NoticeKind::Track => notices::NoticeKind::Track,
+                context::NoticeKind::DaemonStart => notices::NoticeKind::DaemonStart,
+                context::NoticeKind::DaemonStop => notices::NoticeKind::DaemonStop,
+                context::NoticeKind::Reload => notices::NoticeKind::Reload,
+                context::NoticeKind::Test => notices::NoticeKind::Test,
+            },
+            router_id: n.router_id.clone(),
+            at_unix_ms: n.at_unix_ms,
+            instance: n.instance.clone(),
+            from: n.from.map(Into::into),
+            to: n.to.map(Into::into),
+            reason: n.reason.clone(),
+            base_priority: n.base_priority,
+            effective_priority: n.effective_priority,
+            vips: n.vips.clone(),
+            track: n.track.clone(),
+            ok: n.ok,
+            detail: n.detail.clone(),
+            json: n.json.clone(),
         }
     }
 }

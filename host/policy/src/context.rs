@@ -1,4 +1,6 @@
-//! What goes into an evaluation ([`EvalContext`]) and what comes out ([`Evaluation`]).
+//! What goes into an evaluation ([`EvalContext`]) and what comes out ([`Evaluation`]);
+//! what a transition hook is told ([`HookNotice`]) and answers ([`Route`], in a
+//! [`HookEvaluation`]).
 
 use std::fmt;
 use std::sync::Arc;
@@ -121,7 +123,8 @@ impl Verdict {
     }
 }
 
-/// Why an evaluation produced no verdict. Every one of these counts as a failed check.
+/// Why an evaluation produced no verdict (or a hook no route). Every one of these
+/// counts as a failed check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EvalError {
     /// The wall-clock budget ran out (epoch deadline, or a host call hit it).
@@ -140,6 +143,9 @@ pub enum EvalError {
     Instantiate(String),
     /// The runner's queue was full; the evaluation did not run.
     Busy,
+    /// The guest answered something the host does not accept (a hook's route
+    /// to an empty sink name, with too many messages, or an oversized one).
+    BadAnswer(String),
 }
 
 impl fmt::Display for EvalError {
@@ -152,6 +158,7 @@ impl fmt::Display for EvalError {
             EvalError::CapabilityDenied(s) => write!(f, "capability denied: {s}"),
             EvalError::Instantiate(s) => write!(f, "instantiation failed: {s}"),
             EvalError::Busy => write!(f, "busy: the policy runner's queue is full"),
+            EvalError::BadAnswer(s) => write!(f, "bad answer: {s}"),
         }
     }
 }
@@ -218,4 +225,96 @@ impl Evaluation {
             denials: Vec::new(),
         }
     }
+}
+
+/// What a notice is about (mirrors `baton:policy/notices.notice-kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NoticeKind {
+    Transition,
+    Track,
+    DaemonStart,
+    DaemonStop,
+    Reload,
+    Test,
+}
+
+/// One notice as a transition hook is told it (mirrors
+/// `baton:policy/notices.notice`): the webhook document `baton.notice/1`,
+/// typed, and the document itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookNotice {
+    pub kind: NoticeKind,
+    pub router_id: String,
+    /// Wall-clock milliseconds since the Unix epoch.
+    pub at_unix_ms: u64,
+    pub instance: Option<String>,
+    pub from: Option<VrrpState>,
+    pub to: Option<VrrpState>,
+    /// Why, with its evidence.
+    pub reason: Option<String>,
+    pub base_priority: Option<u8>,
+    pub effective_priority: Option<u8>,
+    /// `ADDR/PREFIX`.
+    pub vips: Vec<String>,
+    pub track: Option<String>,
+    /// The track is good (track); the reload applied (reload).
+    pub ok: Option<bool>,
+    pub detail: Option<String>,
+    /// The whole notice as its JSON document (schema `baton.notice/1`), so
+    /// fields the schema gains reach hooks before the WIT has them.
+    pub json: String,
+}
+
+impl HookNotice {
+    /// A notice of `kind` with only the fields every notice has (and an empty `json`).
+    pub fn new(kind: NoticeKind, router_id: impl Into<String>, at_unix_ms: u64) -> Self {
+        HookNotice {
+            kind,
+            router_id: router_id.into(),
+            at_unix_ms,
+            instance: None,
+            from: None,
+            to: None,
+            reason: None,
+            base_priority: None,
+            effective_priority: None,
+            vips: Vec::new(),
+            track: None,
+            ok: None,
+            detail: None,
+            json: String::new(),
+        }
+    }
+}
+
+/// One message a hook sends (mirrors `baton:policy/notices.outgoing`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// A sink by name: `email`, a `[[notify.webhook]]` or a `[[notify.command]]` name.
+    pub sink: String,
+    /// Mail subject (webhooks and commands ignore it); `None`: Baton's default.
+    pub subject: Option<String>,
+    /// Mail body, or the webhook's payload as sent; `None`: Baton's default.
+    pub body: Option<String>,
+}
+
+/// Where a notice goes, as a hook decided it (mirrors `baton:policy/notices.route`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// Send what Baton sends without a hook.
+    Default,
+    /// Send exactly these; an empty list sends nothing.
+    Send(Vec<Outgoing>),
+}
+
+/// The result of one call of a hook's `route`. Always produced; never a panic.
+#[derive(Debug, Clone)]
+pub struct HookEvaluation {
+    pub result: Result<Route, EvalError>,
+    /// What the hook logged (and wrote to stdout/stderr), capped as for a check.
+    pub logs: Vec<(LogLevel, String)>,
+    /// Wall time from start to end of the call (instantiate + call).
+    pub elapsed: Duration,
+    /// CPU time the calling thread spent on it.
+    pub cpu: Duration,
 }

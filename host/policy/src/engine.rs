@@ -5,7 +5,8 @@
 //! The engine knows no world and no capability: a world module
 //! ([`crate::worlds`]) implements [`World`] (what to link, how to type-check the
 //! exports) and puts its host state in the store as [`Sandbox::host`]. So the
-//! loads of a world live in its module too (`load` for `health`).
+//! loads of a world live in its module too (`load` for `health`, `load_hook` for
+//! `transition-hook`).
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -16,7 +17,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{InstancePre, Linker};
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, UpdateDeadline};
 
 use crate::epoch::{Deadline, Ticker, Ticking};
@@ -63,8 +65,12 @@ impl Default for EngineOptions {
 /// by the world's prepared form of a component (its `InstancePre` and export
 /// indices), which the engine keeps per digest.
 pub(crate) trait World: Send + Sync + Sized + 'static {
-    /// The world's name in wit/policy.wit (for the log).
+    /// The world's name in wit/policy.wit (for the log and load errors).
     const NAME: &'static str;
+    /// The functions the world exports. Checked before the imports, so a
+    /// component written for another world is told what it lacks rather than
+    /// which of its imports this world does not provide.
+    const EXPORTS: &'static [&'static str];
     /// The world's part of the store data of one evaluation.
     type Host: Send + 'static;
     /// Links everything the world lets a component import.
@@ -326,16 +332,16 @@ impl PolicyEngine {
     fn compile<W: World>(&self, name: &str, bytes: &[u8]) -> Result<W, PolicyError> {
         let t0 = Instant::now();
         self.inner.compilations.fetch_add(1, Ordering::Relaxed);
-        let component = wasmtime::component::Component::new(&self.inner.engine, bytes).map_err(|e| {
-            PolicyError::Compile {
-                name: name.to_string(),
-                reason: chain(&e),
-            }
+        let component = Component::new(&self.inner.engine, bytes).map_err(|e| PolicyError::Compile {
+            name: name.to_string(),
+            reason: chain(&e),
         })?;
         let incompatible = |reason: String| PolicyError::Incompatible {
             name: name.to_string(),
+            world: W::NAME,
             reason,
         };
+        missing_exports::<W>(&self.inner.engine, &component).map_err(incompatible)?;
         // Linked per compilation, which is rare and costs far more than this.
         let mut linker = Linker::new(&self.inner.engine);
         W::link(&mut linker).map_err(|e| PolicyError::Engine(chain(&e)))?;
@@ -407,6 +413,34 @@ impl PolicyEngine {
     pub(crate) fn epoch_tid(&self) -> i32 {
         self.inner.ticker.tid()
     }
+}
+
+/// `Err` naming the first export of `W` the component lacks, and the functions
+/// and instances it does export (what it was written for).
+fn missing_exports<W: World>(engine: &Engine, component: &Component) -> Result<(), String> {
+    let Some(missing) = W::EXPORTS
+        .iter()
+        .find(|e| component.get_export_index(None, e).is_none())
+    else {
+        return Ok(());
+    };
+    let ty = component.component_type();
+    let has: Vec<String> = ty
+        .exports(engine)
+        .filter(|(_, e)| {
+            matches!(
+                e.ty,
+                ComponentItem::ComponentFunc(_) | ComponentItem::ComponentInstance(_)
+            )
+        })
+        .map(|(n, _)| format!("`{n}`"))
+        .collect();
+    let has = if has.is_empty() {
+        "nothing".to_string()
+    } else {
+        has.join(", ")
+    };
+    Err(format!("it does not export `{missing}` (it exports {has})"))
 }
 
 pub(crate) fn hex(d: &[u8]) -> String {

@@ -15,9 +15,14 @@ pub enum PolicyError {
     },
     /// Not a valid component (or not compilable).
     Compile { name: String, reason: String },
-    /// The component imports something the host does not provide, or does not export
-    /// the `health` world's `check` with the right signature.
-    Incompatible { name: String, reason: String },
+    /// The component does not export what `world` (e.g. `health`'s `check`)
+    /// exports, with the right signature, or imports something the host does not
+    /// provide to that world.
+    Incompatible {
+        name: String,
+        world: &'static str,
+        reason: String,
+    },
     /// A grant (allowlist entry, remedy) is malformed.
     Grant(String),
     /// The runner is shut down.
@@ -41,9 +46,9 @@ impl fmt::Display for PolicyError {
             PolicyError::Compile { name, reason } => {
                 write!(f, "policy {name}: not a valid component: {reason}")
             }
-            PolicyError::Incompatible { name, reason } => write!(
+            PolicyError::Incompatible { name, world, reason } => write!(
                 f,
-                "policy {name}: does not fit world baton:policy/health@0.1.0 as this host provides it: {reason}"
+                "policy {name}: does not fit world baton:policy/{world}@0.1.0 as this host provides it: {reason}"
             ),
             PolicyError::Grant(s) => write!(f, "grant: {s}"),
             PolicyError::Closed => write!(f, "policy runner is shut down"),

@@ -1,4 +1,5 @@
-//! Baton's WebAssembly policy engine: the wasmtime host for health checks.
+//! Baton's WebAssembly policy engine: the wasmtime host for health checks and
+//! transition hooks.
 //!
 //! This crate owns, one module each:
 //! - `engine`: [`PolicyEngine`], one wasmtime [`Engine`](wasmtime::Engine) with the
@@ -14,7 +15,10 @@
 //!   [`LoadedPolicy::evaluate`], one evaluation in a fresh store with a wall-clock
 //!   deadline and a finite fuel limit. Whatever happens in the guest (trap, deadline,
 //!   fuel, memory limit, denied capability), the result is an [`Evaluation`] value,
-//!   never a panic. Split-brain and transition-hook worlds go beside it.
+//!   never a panic. `worlds::hook`: [`PolicyEngine::load_hook`] for the
+//!   `transition-hook` world and [`LoadedHook::route`], one call per notice under
+//!   the same limits, whose answer (a [`Route`]) is checked before it is returned.
+//!   The split-brain world goes beside them.
 //! - [`caps`]: the host capabilities, one module per imported interface, each with
 //!   its own state, allowlist check against the [`Grants`], timeout
 //!   `min(requested, remaining budget)` and `add_to_linker`: log, clock, probe
@@ -26,8 +30,8 @@
 //!   nothing granted (no sockets, no preopens, no env).
 //! - `runner`: [`PolicyRunner`], a fixed worker pool with a bounded queue; evaluations
 //!   are blocking, and a full queue answers "busy" at once instead of blocking.
-//! - `context`, [`grants`], `error`: what goes into an evaluation and comes out of
-//!   it, the allowlists, load errors.
+//! - `context`, [`grants`], `error`: what goes into an evaluation (or a hook's call)
+//!   and comes out of it, the allowlists, load errors.
 //!
 //! Dependencies run one way: worlds use engine, caps, bindings and wasi; caps use
 //! bindings, grants, context and the epoch's `Deadline`, never the engine or a
@@ -48,10 +52,12 @@ pub mod wasi;
 mod worlds;
 
 pub use context::{
-    EvalContext, EvalError, Evaluation, Facts, Health, InstanceStatus, LogLevel, Verdict, VrrpState,
+    EvalContext, EvalError, Evaluation, Facts, Health, HookEvaluation, HookNotice, InstanceStatus, LogLevel,
+    NoticeKind, Outgoing, Route, Verdict, VrrpState,
 };
 pub use engine::{EngineOptions, PolicyEngine, parse_sha256};
 pub use error::PolicyError;
 pub use grants::{Grants, NetPattern, Remedy};
 pub use runner::{PolicyRunner, Submit};
 pub use worlds::health::LoadedPolicy;
+pub use worlds::hook::LoadedHook;

@@ -118,7 +118,10 @@ fn not_a_component_or_wrong_world_is_refused() {
     // A component without `check`.
     let empty = wat::parse_str("(component)").unwrap();
     match engine().load("empty", &empty, None) {
-        Err(PolicyError::Incompatible { reason, .. }) => assert!(reason.contains("check"), "{reason}"),
+        Err(PolicyError::Incompatible { world, reason, .. }) => {
+            assert_eq!(world, "health");
+            assert!(reason.contains("`check` (it exports nothing)"), "{reason}");
+        }
         other => panic!("{other:?}"),
     }
     // `check` with the wrong signature.
@@ -134,10 +137,14 @@ fn not_a_component_or_wrong_world_is_refused() {
         other => panic!("{other:?}"),
     }
     // Importing sockets (not linked: the network is only reachable through probes).
+    // Each exports a `check`, since a missing export is reported first.
     let sockets = wat::parse_str(
         r#"(component
             (import "wasi:sockets/tcp-create-socket@0.2.0" (instance
-                (export "create-tcp-socket" (func (param "a" u8) (result u32))))))"#,
+                (export "create-tcp-socket" (func (param "a" u8) (result u32)))))
+            (core module $m (func (export "f") (result i32) i32.const 1))
+            (core instance $i (instantiate $m))
+            (func (export "check") (result u32) (canon lift (core func $i "f"))))"#,
     )
     .unwrap();
     match engine().load("sockets", &sockets, None) {
@@ -148,7 +155,10 @@ fn not_a_component_or_wrong_world_is_refused() {
     let fs = wat::parse_str(
         r#"(component
             (import "wasi:filesystem/preopens@0.2.0" (instance
-                (export "get-directories" (func (result u32))))))"#,
+                (export "get-directories" (func (result u32)))))
+            (core module $m (func (export "f") (result i32) i32.const 1))
+            (core instance $i (instantiate $m))
+            (func (export "check") (result u32) (canon lift (core func $i "f"))))"#,
     )
     .unwrap();
     match engine().load("fs", &fs, None) {

@@ -140,6 +140,7 @@ impl HealthPre {
 
 impl World for HealthPre {
     const NAME: &'static str = "health";
+    const EXPORTS: &'static [&'static str] = &["check"];
     type Host = HealthHost;
 
     fn link(l: &mut Linker<Sandbox<HealthHost>>) -> wasmtime::Result<()> {

@@ -4,10 +4,12 @@
 //! its answer becomes a result of this crate.
 //!
 //! - [`health`]: `check(settings, facts) -> verdict`, [`crate::LoadedPolicy`].
+//! - [`hook`]: `transition-hook`, `route(settings, notice, instances) -> route`,
+//!   [`crate::LoadedHook`].
 //!
-//! A new world (split brain, transition hook) is a module beside these: it
-//! implements [`crate::engine::World`] and links the capabilities it imports
-//! from [`crate::caps`]; the engine and the capabilities stay as they are. What
+//! A new world (split brain) is a module beside these: it implements
+//! [`crate::engine::World`] and links the capabilities it imports from
+//! [`crate::caps`]; the engine and the capabilities stay as they are. What
 //! every world's evaluation does the same way (trap classification, CPU clock,
 //! logs) is here.
 
@@ -21,6 +23,7 @@ use crate::error::chain;
 use crate::wasi::{CappedPipe, WasiState};
 
 pub mod health;
+pub mod hook;
 
 /// This thread's CPU time so far.
 pub(crate) fn thread_cpu() -> Duration {

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use baton_policy::{EngineOptions, Facts, InstanceStatus, LoadedPolicy, PolicyEngine, VrrpState};
+use baton_policy::{EngineOptions, Facts, InstanceStatus, LoadedHook, LoadedPolicy, PolicyEngine, VrrpState};
 
 /// One engine per test binary, caching compiled code under the target dir.
 pub fn engine() -> &'static PolicyEngine {
@@ -32,6 +32,17 @@ pub fn builtin(name: &str) -> Arc<LoadedPolicy> {
 pub fn hostile(name: &str) -> Arc<LoadedPolicy> {
     let bytes = baton_policy_builtins::hostile(name).unwrap_or_else(|| panic!("no hostile {name}"));
     engine().load(name, bytes, None).unwrap()
+}
+
+/// An example component of baton-policy-builtins, as a transition hook.
+pub fn example_hook(name: &str) -> Arc<LoadedHook> {
+    let bytes = baton_policy_builtins::example(name).unwrap_or_else(|| panic!("no example {name}"));
+    engine().load_hook(name, bytes, None).unwrap()
+}
+
+pub fn hostile_hook(name: &str) -> Arc<LoadedHook> {
+    let bytes = baton_policy_builtins::hostile_hook(name).unwrap_or_else(|| panic!("no hostile hook {name}"));
+    engine().load_hook(name, bytes, None).unwrap()
 }
 
 pub fn facts() -> Facts {

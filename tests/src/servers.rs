@@ -74,12 +74,35 @@ impl TestCa {
             p("server.ext"),
         );
         run(&[
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-            &s(&ca_key), "-out", &s(&ca_pem), "-days", "2", "-subj", "/CN=Baton test CA",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &s(&ca_key),
+            "-out",
+            &s(&ca_pem),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=Baton test CA",
         ])?;
         run(&[
-            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", &s(&key),
-            "-out", &s(&csr), "-subj", "/CN=baton-test-server",
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &s(&key),
+            "-out",
+            &s(&csr),
+            "-subj",
+            "/CN=baton-test-server",
         ])?;
         let sans: Vec<String> = ips.iter().map(|ip| format!("IP:{ip}")).collect();
         std::fs::write(
@@ -90,8 +113,21 @@ impl TestCa {
             ),
         )?;
         run(&[
-            "x509", "-req", "-in", &s(&csr), "-CA", &s(&ca_pem), "-CAkey", &s(&ca_key), "-CAcreateserial",
-            "-out", &s(&cert), "-days", "2", "-extfile", &s(&ext),
+            "x509",
+            "-req",
+            "-in",
+            &s(&csr),
+            "-CA",
+            &s(&ca_pem),
+            "-CAkey",
+            &s(&ca_key),
+            "-CAcreateserial",
+            "-out",
+            &s(&cert),
+            "-days",
+            "2",
+            "-extfile",
+            &s(&ext),
         ])?;
         Ok(TestCa { ca_pem, cert, key })
     }
@@ -240,10 +276,19 @@ impl SmtpServer {
             IpAddr::V6(ip) => format!("[{ip}]:{}", self.addr.port()),
         };
         let out = self.out.to_string_lossy().into_owned();
-        let mut args: Vec<String> = [PYTHON, "-m", "aiosmtpd", "-n", "-l", &listen, "-c", "smtp_sink.JsonLines"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut args: Vec<String> = [
+            PYTHON,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &listen,
+            "-c",
+            "smtp_sink.JsonLines",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         if let Some((cert, key)) = &self.starttls {
             args.extend([
                 "--tlscert".to_string(),
@@ -253,7 +298,10 @@ impl SmtpServer {
             ]);
         }
         args.push(out);
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(&self.log)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)?;
         let mut cmd = lab.command(&self.host, &args)?;
         cmd.env("PYTHONPATH", servers_dir())
             .stdin(Stdio::null())
@@ -269,7 +317,10 @@ impl SmtpServer {
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             if let Ok(pid) = i32::try_from(c.id()) {
-                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
             }
             let _ = c.kill();
             let _ = c.wait();
@@ -309,7 +360,9 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(&name.to_ascii_lowercase()).and_then(Value::as_str)
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .and_then(Value::as_str)
     }
 
     /// The body as JSON (`Null` if it is not).
@@ -386,7 +439,8 @@ impl WebhookServer {
 impl Drop for WebhookServer {
     fn drop(&mut self) {
         if let Ok(pid) = i32::try_from(self.child.id()) {
-            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            let _ =
+                nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
         }
         let _ = self.child.wait();
     }

@@ -28,8 +28,8 @@ use crate::checks::{self, Loaded};
 use crate::config::{Config, InstanceConfig};
 use crate::control::{self, Request};
 use crate::hook::{self, LoadedHookConfig};
-use crate::sinks::Done;
 use crate::io::{Input, Io};
+use crate::sinks::{Done, Sinks};
 use crate::status::Status;
 
 /// Policy evaluations run on this many threads...
@@ -39,7 +39,13 @@ const POLICY_QUEUE: usize = 64;
 
 /// A reload's config with its policies loaded (off the loop), or why the
 /// file does not validate.
-type Reloaded = Result<(Box<Config>, Result<(Loaded, Option<Arc<LoadedHookConfig>>), String>), String>;
+type Reloaded = Result<
+    (
+        Box<Config>,
+        Result<(Loaded, Option<Arc<LoadedHookConfig>>), String>,
+    ),
+    String,
+>;
 
 /// Runs the daemon until SIGTERM / SIGINT. `socket` overrides the config's.
 pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
@@ -93,7 +99,8 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
     let (res_tx, mut res_rx) = mpsc::unbounded_channel::<Input>();
     let (reload_tx, mut reload_rx) = mpsc::unbounded_channel::<Reloaded>();
     let runner = PolicyRunner::new(POLICY_WORKERS, POLICY_QUEUE).context("policy worker threads")?;
-    let mut io = Io::new(nl, links, runner, policies, cfg.clone(), pkt_tx, res_tx, hook);
+    let sinks = Sinks::new(res_tx, hook);
+    let mut io = Io::new(nl, links, runner, policies, cfg.clone(), pkt_tx, sinks);
 
     let (ctl_tx, mut ctl_rx) = mpsc::channel::<Request>(16);
     let sock_path = socket.unwrap_or_else(|| cfg.socket.clone());
@@ -206,7 +213,9 @@ async fn drain_notices(node: &mut Node, io: &mut Io, results: &mut mpsc::Unbound
         if left.is_zero() {
             break;
         }
-        let wake = node.poll_timeout().map_or(left, |t| t.saturating_duration_since(Instant::now()).min(left));
+        let wake = node
+            .poll_timeout()
+            .map_or(left, |t| t.saturating_duration_since(Instant::now()).min(left));
         match tokio::time::timeout(wake, results.recv()).await {
             Ok(Some(Input::Notify(done))) => notify_done(node, *done),
             Ok(Some(_)) => {}
@@ -249,8 +258,8 @@ fn begin_reload(io: &Io, engine: &PolicyEngine, tx: &mpsc::UnboundedSender<Reloa
     tokio::task::spawn_blocking(move || {
         let loaded = match crate::config::load(&path) {
             Ok(cfg) => {
-                let loaded = checks::load_policies(&engine, &cfg)
-                    .and_then(|p| Ok((p, hook::load(&engine, &cfg)?)));
+                let loaded =
+                    checks::load_policies(&engine, &cfg).and_then(|p| Ok((p, hook::load(&engine, &cfg)?)));
                 Ok((Box::new(cfg), loaded))
             }
             Err(diags) => {

@@ -35,7 +35,10 @@ pub fn load(engine: &PolicyEngine, cfg: &Config) -> Result<Option<Arc<LoadedHook
         return Ok(None);
     };
     let PolicySource::Path(path) = &h.source else {
-        return Err(format!("[notify.hook]: {} is no transition hook (give a .wasm file)", h.source));
+        return Err(format!(
+            "[notify.hook]: {} is no transition hook (give a .wasm file)",
+            h.source
+        ));
     };
     let bytes = std::fs::read(path).map_err(|e| format!("[notify.hook]: reading {}: {e}", path.display()))?;
     let name = path

@@ -20,9 +20,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::checks::{self, Loaded};
+use crate::config::{Config, Vip};
 use crate::hook::LoadedHookConfig;
 use crate::sinks::{Done, Sinks};
-use crate::config::{Config, Vip};
 
 /// What the I/O side reports back to the loop.
 #[derive(Debug)]
@@ -81,8 +81,7 @@ impl Io {
         policies: Loaded,
         cfg: Config,
         packets: mpsc::Sender<Input>,
-        results: mpsc::UnboundedSender<Input>,
-        hook: Option<Arc<LoadedHookConfig>>,
+        sinks: Sinks,
     ) -> Io {
         Io {
             nl,
@@ -94,8 +93,8 @@ impl Io {
             cfg,
             grants: HashMap::new(),
             packets,
-            sinks: Sinks::new(results.clone(), hook),
-            results,
+            results: sinks.results(),
+            sinks,
         }
     }
 
@@ -169,7 +168,9 @@ impl Io {
                     node.handle_firewall_result(Instant::now(), r);
                 }
                 Effect::RunCheck(run) => self.run_check(*run),
-                Effect::Notify(job) => self.sinks.start(job, || node.instances().map(|i| i.facts()).collect()),
+                Effect::Notify(job) => self
+                    .sinks
+                    .start(job, || node.instances().map(|i| i.facts()).collect()),
                 Effect::Event(ev) => log_event(&ev),
             }
         }

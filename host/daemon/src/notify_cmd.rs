@@ -32,7 +32,10 @@ pub fn test_command(args: &NotifyTestArgs) -> ExitCode {
         }
     };
     if cfg.notify.sink_names().is_empty() {
-        eprintln!("{}: [notify] sets up no mail, webhook or command", args.config.display());
+        eprintln!(
+            "{}: [notify] sets up no mail, webhook or command",
+            args.config.display()
+        );
         return ExitCode::from(2);
     }
     // One attempt each: a failure is reported, not retried.
@@ -46,7 +49,11 @@ pub fn test_command(args: &NotifyTestArgs) -> ExitCode {
         }
     };
     let failures = rt.block_on(send_all(&cfg));
-    if failures == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// A job, to match its outcome.
@@ -63,7 +70,10 @@ async fn send_all(cfg: &crate::config::Config) -> usize {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     let mut notice = Notice::new(Kind::Test, &cfg.router_id, ms);
-    notice.detail = Some(format!("a test notification from `baton notify test` ({})", cfg.path.display()));
+    notice.detail = Some(format!(
+        "a test notification from `baton notify test` ({})",
+        cfg.path.display()
+    ));
     notifier.submit(Instant::now(), notice);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut sinks = Sinks::new(tx, None);
@@ -107,7 +117,11 @@ async fn send_all(cfg: &crate::config::Config) -> usize {
                 name,
                 outcome,
             } => {
-                let r = if outcome.ok() { Ok(()) } else { Err(format!("{outcome:?}")) };
+                let r = if outcome.ok() {
+                    Ok(())
+                } else {
+                    Err(format!("{outcome:?}"))
+                };
                 notifier.handle_command(&instance, id, &name, outcome);
                 (JobKey::Command(id), r)
             }

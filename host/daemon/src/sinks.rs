@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use baton_config::{EMAIL_SINK, SmtpTls};
-use baton_notify::{CommandJob, CommandOutcome, DeliveryId, HookJob, Job, MailJob, PostJob, Route};
 use baton_node::InstanceFacts;
+use baton_notify::{CommandJob, CommandOutcome, DeliveryId, HookJob, Job, MailJob, PostJob, Route};
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
@@ -62,7 +62,9 @@ pub struct Sinks {
 
 impl std::fmt::Debug for Sinks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sinks").field("hook", &self.hook.is_some()).finish()
+        f.debug_struct("Sinks")
+            .field("hook", &self.hook.is_some())
+            .finish()
     }
 }
 
@@ -73,6 +75,11 @@ impl Sinks {
             http: None,
             hook,
         }
+    }
+
+    /// Where outcomes go (the loop's results channel).
+    pub fn results(&self) -> mpsc::UnboundedSender<Input> {
+        self.results.clone()
     }
 
     /// Starts `job`; `instances` are the node's, for a hook.
@@ -169,14 +176,20 @@ impl Sinks {
 
 fn log_delivery(sink: &str, target: &str, attempt: u32, t0: Instant, r: &Result<(), String>) {
     match r {
-        Ok(()) => tracing::info!("notify {sink}: delivered to {target} in {:?} (attempt {attempt})", t0.elapsed()),
+        Ok(()) => tracing::info!(
+            "notify {sink}: delivered to {target} in {:?} (attempt {attempt})",
+            t0.elapsed()
+        ),
         Err(e) => tracing::debug!("notify {sink}: {target}: {e} (attempt {attempt})"),
     }
 }
 
 /// One mail, over a connection of its own.
 async fn send_mail(m: &MailJob) -> Result<(), String> {
-    let from: Mailbox = m.from.parse().map_err(|e| format!("email_from {:?}: {e}", m.from))?;
+    let from: Mailbox = m
+        .from
+        .parse()
+        .map_err(|e| format!("email_from {:?}: {e}", m.from))?;
     let mut b = Message::builder().from(from).subject(m.subject.clone());
     for to in &m.to {
         let mb: Mailbox = to.parse().map_err(|e| format!("email {to:?}: {e}"))?;
@@ -193,7 +206,9 @@ async fn send_mail(m: &MailJob) -> Result<(), String> {
         let mut p = TlsParameters::builder(m.server.host.clone());
         if let Some(ca) = &m.ca {
             let pem = std::fs::read(ca).map_err(|e| format!("reading ca {}: {e}", ca.display()))?;
-            p = p.add_root_certificate(Certificate::from_pem(&pem).map_err(|e| format!("ca {}: {e}", ca.display()))?);
+            p = p.add_root_certificate(
+                Certificate::from_pem(&pem).map_err(|e| format!("ca {}: {e}", ca.display()))?,
+            );
         }
         let p = p.build_rustls().map_err(|e| format!("TLS: {e}"))?;
         t = t.tls(Tls::Required(p));
@@ -216,13 +231,20 @@ async fn post(client: &reqwest::Client, p: &PostJob) -> Result<(), String> {
         .timeout(p.timeout)
         .header(
             reqwest::header::CONTENT_TYPE,
-            if json { "application/json" } else { "text/plain; charset=utf-8" },
+            if json {
+                "application/json"
+            } else {
+                "text/plain; charset=utf-8"
+            },
         )
         .body(p.payload.clone());
     for (k, v) in &p.headers {
         req = req.header(k.as_str(), v.as_str());
     }
-    let resp = req.send().await.map_err(|e| format!("POST {}: {}", p.url, error_chain(&e)))?;
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| format!("POST {}: {}", p.url, error_chain(&e.without_url())))?;
     let status = resp.status();
     if status.is_success() {
         Ok(())
@@ -282,7 +304,10 @@ async fn run_command(c: &CommandJob) -> CommandOutcome {
         Ok((Err(e), err)) => (CommandOutcome::Failed(e.to_string()), err),
         Err(_) => {
             if let Some(p) = pgid {
-                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(p), nix::sys::signal::Signal::SIGKILL);
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(p),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
             }
             let _ = child.kill().await;
             (CommandOutcome::TimedOut, Vec::new())

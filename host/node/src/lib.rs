@@ -35,8 +35,8 @@ mod timers;
 pub mod vips;
 
 pub use effect::{
-    CheckKey, CheckResult, CheckRun, Effect, Event, FaultCause, InstanceFacts, InstanceId, Job, Level, LogLevel,
-    RunId, SocketKey, VipOp, WeightSource,
+    CheckKey, CheckResult, CheckRun, Effect, Event, FaultCause, InstanceFacts, InstanceId, Job, Level,
+    LogLevel, RunId, SocketKey, VipOp, WeightSource,
 };
 pub use node::{Node, PresentAddr, Primaries};
 pub use reload::{Change, InstancePlan, ReloadPlan};

@@ -18,8 +18,8 @@ use crate::effect::{
 };
 use crate::firewall::{self, Firewall};
 use crate::instance::{InstTrack, NodeInstance, socket_key, track_config};
-use crate::reload::{self, ReloadPlan};
 use crate::notices::WallClock;
+use crate::reload::{self, ReloadPlan};
 use crate::timers::TimerIndex;
 use baton_notify::{Kind, Notifier};
 

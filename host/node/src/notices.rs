@@ -58,11 +58,16 @@ impl Node {
                 priority,
                 ..
             } => {
-                let mut n = Notice::transition(rid, at, instance, from.as_str(), to.as_str(), &reason.to_string());
+                let mut n =
+                    Notice::transition(rid, at, instance, from.as_str(), to.as_str(), &reason.to_string());
                 n.effective_priority = Some(*priority);
                 if let Some(ic) = self.cfg.instance(instance) {
                     n.base_priority = Some(ic.priority);
-                    n.vips = ic.vips.iter().map(|v| format!("{}/{}", v.addr, v.prefix_len)).collect();
+                    n.vips = ic
+                        .vips
+                        .iter()
+                        .map(|v| format!("{}/{}", v.addr, v.prefix_len))
+                        .collect();
                 }
                 Some(n)
             }
@@ -106,13 +111,26 @@ impl Node {
     }
 
     /// A mail's (`sink` = `email`) or webhook's delivery outcome.
-    pub fn handle_notify_delivery(&mut self, now: Instant, sink: &str, id: DeliveryId, r: Result<(), String>) {
+    pub fn handle_notify_delivery(
+        &mut self,
+        now: Instant,
+        sink: &str,
+        id: DeliveryId,
+        r: Result<(), String>,
+    ) {
         self.now = Some(now);
         self.notifier.handle_delivery(now, sink, id, r);
     }
 
     /// A notify command ended.
-    pub fn handle_notify_command(&mut self, now: Instant, instance: &str, id: u64, name: &str, outcome: CommandOutcome) {
+    pub fn handle_notify_command(
+        &mut self,
+        now: Instant,
+        instance: &str,
+        id: u64,
+        name: &str,
+        outcome: CommandOutcome,
+    ) {
         self.now = Some(now);
         self.notifier.handle_command(instance, id, name, outcome);
     }

@@ -9,7 +9,10 @@ use baton_config::{Config, InstanceConfig};
 /// One changed setting of an instance that keeps its identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
-    Priority { from: u8, to: u8 },
+    Priority {
+        from: u8,
+        to: u8,
+    },
     Vips,
     AdvertInterval,
     Version,

@@ -27,10 +27,10 @@ use baton_vrrp::wire::{self, ParseOptions};
 use baton_vrrp::{Family, RxMeta, State};
 
 use crate::effect::{CheckKey, CheckResult, Effect, Event, InstanceId, Job, RunId, SocketKey, VipOp};
-use baton_config::EMAIL_SINK;
-use baton_notify::{CommandOutcome, Route};
 use crate::node::{Node, PresentAddr, Primaries};
 use crate::vips::VipState;
+use baton_config::EMAIL_SINK;
+use baton_notify::{CommandOutcome, Route};
 
 /// A test host's address on the LAN.
 pub fn host_addr(family: Family, node: usize) -> IpAddr {
@@ -432,9 +432,13 @@ impl Lan {
                 match &job {
                     Job::Mail(m) => node.handle_notify_delivery(now, EMAIL_SINK, m.id, Ok(())),
                     Job::Post(p) => node.handle_notify_delivery(now, &p.sink, p.id, Ok(())),
-                    Job::Command(c) => {
-                        node.handle_notify_command(now, &c.run.instance, c.run.id, &c.run.name, CommandOutcome::Exited(0))
-                    }
+                    Job::Command(c) => node.handle_notify_command(
+                        now,
+                        &c.run.instance,
+                        c.run.id,
+                        &c.run.name,
+                        CommandOutcome::Exited(0),
+                    ),
                     Job::Hook(h) => node.handle_notify_hook(now, h.id, Ok(Route::Default)),
                 }
                 sn.notified.push((now, job));

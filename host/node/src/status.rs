@@ -395,7 +395,9 @@ fn render_notify(s: &mut String, n: &baton_notify::NotifyStatus) {
             k.coalesced,
             k.digests,
             k.pending,
-            k.last_error.as_ref().map_or(String::new(), |e| format!("; last error: {e}"))
+            k.last_error
+                .as_ref()
+                .map_or(String::new(), |e| format!("; last error: {e}"))
         );
     }
     let c = &n.commands;
@@ -409,7 +411,9 @@ fn render_notify(s: &mut String, n: &baton_notify::NotifyStatus) {
             c.timed_out,
             c.dropped,
             c.queued,
-            c.last_error.as_ref().map_or(String::new(), |e| format!("; last: {e}"))
+            c.last_error
+                .as_ref()
+                .map_or(String::new(), |e| format!("; last: {e}"))
         );
     }
     if let Some(h) = &n.hook {
@@ -419,7 +423,9 @@ fn render_notify(s: &mut String, n: &baton_notify::NotifyStatus) {
             h.calls,
             h.errors,
             h.pending,
-            h.last_error.as_ref().map_or(String::new(), |e| format!("; last error: {e}"))
+            h.last_error
+                .as_ref()
+                .map_or(String::new(), |e| format!("; last error: {e}"))
         );
     }
     if n.unrouted > 0 {

@@ -66,20 +66,38 @@ fn a_failover_mails_posts_and_runs_notify_with_the_facts() {
     let posts: Vec<&str> = lan.nodes[1]
         .notified
         .iter()
-        .filter_map(|(_, j)| if let Job::Post(p) = j { Some(p.payload.as_str()) } else { None })
+        .filter_map(|(_, j)| {
+            if let Job::Post(p) = j {
+                Some(p.payload.as_str())
+            } else {
+                None
+            }
+        })
         .collect();
     assert!(
-        posts.iter().any(|p| p.contains("\"to\":\"master\"") && p.contains("\"vips\":[\"198.51.100.1/32\"]")),
+        posts
+            .iter()
+            .any(|p| p.contains("\"to\":\"master\"") && p.contains("\"vips\":[\"198.51.100.1/32\"]")),
         "{posts:?}"
     );
-    assert!(posts.iter().any(|p| p.contains("\"kind\":\"daemon_start\"")), "{posts:?}");
+    assert!(
+        posts.iter().any(|p| p.contains("\"kind\":\"daemon_start\"")),
+        "{posts:?}"
+    );
     let cmds: Vec<&Vec<String>> = lan.nodes[1]
         .notified
         .iter()
-        .filter_map(|(_, j)| if let Job::Command(c) = j { Some(&c.run.argv) } else { None })
+        .filter_map(|(_, j)| {
+            if let Job::Command(c) = j {
+                Some(&c.run.argv)
+            } else {
+                None
+            }
+        })
         .collect();
     assert!(
-        cmds.iter().any(|a| a[..] == ["/usr/bin/logger", "INSTANCE", "VI_1", "MASTER", "100"]),
+        cmds.iter()
+            .any(|a| a[..] == ["/usr/bin/logger", "INSTANCE", "VI_1", "MASTER", "100"]),
         "{cmds:?}"
     );
 }
@@ -97,18 +115,36 @@ fn a_flapping_link_mails_a_bounded_number_and_counts_every_transition() {
     lan.run_for(Duration::from_secs(90));
     let node = lan.nodes[0].node.as_ref().expect("node0");
     let s = node.status(lan.now);
-    let mail = s.notify.sinks.iter().find(|x| x.name == "email").expect("email sink");
-    let transitions = node.instance_by_name("VI_1").expect("VI_1").vrrp.counters().transitions;
+    let mail = s
+        .notify
+        .sinks
+        .iter()
+        .find(|x| x.name == "email")
+        .expect("email sink");
+    let transitions = node
+        .instance_by_name("VI_1")
+        .expect("VI_1")
+        .vrrp
+        .counters()
+        .transitions;
     let sent = mails(&lan, 0).len() as u64;
     // Per 60 s window: the burst of 3, then one digest.
     assert!(sent <= 2 * 4 + 2, "{sent} mails for {transitions} transitions");
     assert_eq!(mail.sent, sent);
     assert!(mail.coalesced > 50, "{mail:?}");
     assert!(mail.digests >= 1, "{mail:?}");
-    assert_eq!(mail.sent - mail.digests + mail.coalesced, transitions, "every transition is told or folded: {mail:?}");
+    assert_eq!(
+        mail.sent - mail.digests + mail.coalesced,
+        transitions,
+        "every transition is told or folded: {mail:?}"
+    );
     let digest = mails(&lan, 0)
         .into_iter()
         .find(|(s, _)| s.contains("changed state"))
         .expect("a digest");
-    assert!(digest.0.starts_with("[node0] VI_1 changed state "), "{}", digest.0);
+    assert!(
+        digest.0.starts_with("[node0] VI_1 changed state "),
+        "{}",
+        digest.0
+    );
 }

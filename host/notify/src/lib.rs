@@ -24,7 +24,7 @@ mod outbox;
 pub use commands::{CommandRun, Commands, keepalived_args};
 pub use notice::{Kind, Notice, SCHEMA};
 pub use notifier::{
-    CommandJob, CommandOutcome, CommandStatus, HookJob, HookStatus, Job, MailJob, Notifier, NotifyStatus, Outgoing,
-    PostJob, Route, SinkStatus,
+    CommandJob, CommandOutcome, CommandStatus, HookJob, HookStatus, Job, MailJob, Notifier, NotifyStatus,
+    Outgoing, PostJob, Route, SinkStatus,
 };
 pub use outbox::{Delivery, DeliveryId, Message, Outbox, OutboxConfig, Stats};

@@ -232,7 +232,11 @@ fn targets(n: &Notify) -> Vec<(String, Target)> {
             },
         ));
     }
-    v.extend(n.webhooks.iter().map(|w| (w.name.clone(), Target::Webhook(w.clone()))));
+    v.extend(
+        n.webhooks
+            .iter()
+            .map(|w| (w.name.clone(), Target::Webhook(w.clone()))),
+    );
     v
 }
 
@@ -306,7 +310,13 @@ impl Notifier {
             // Notices waiting for a hook that is gone go as without one.
             (false, Some(mut h)) => {
                 self.notify = cfg.notify.clone();
-                return h.in_flight.take().map(|(_, n)| n).into_iter().chain(h.waiting).collect();
+                return h
+                    .in_flight
+                    .take()
+                    .map(|(_, n)| n)
+                    .into_iter()
+                    .chain(h.waiting)
+                    .collect();
             }
             (false, None) => {}
         }
@@ -334,7 +344,10 @@ impl Notifier {
         if let Some(notice) = h.waiting.pop_front() {
             h.next_id += 1;
             h.in_flight = Some((h.next_id, notice.clone()));
-            self.ready.push_back(Job::Hook(HookJob { id: h.next_id, notice }));
+            self.ready.push_back(Job::Hook(HookJob {
+                id: h.next_id,
+                notice,
+            }));
         }
     }
 
@@ -404,7 +417,13 @@ impl Notifier {
                 let names: Vec<String> = self
                     .instances
                     .get(inst)
-                    .map(|f| f.notify.commands_for(to).into_iter().map(str::to_string).collect())
+                    .map(|f| {
+                        f.notify
+                            .commands_for(to)
+                            .into_iter()
+                            .map(str::to_string)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let args = keepalived_args(notice);
                 for name in names {
@@ -422,7 +441,12 @@ impl Notifier {
                             "STOP".to_string(),
                             f.priority.to_string(),
                         ];
-                        let names = f.notify.commands_for("stop").into_iter().map(str::to_string).collect();
+                        let names = f
+                            .notify
+                            .commands_for("stop")
+                            .into_iter()
+                            .map(str::to_string)
+                            .collect();
                         (inst.clone(), names, args)
                     })
                     .collect();
@@ -545,7 +569,10 @@ impl Notifier {
         if let Err(e) = result {
             let given_up = s.outbox.stats().failed > failed_before;
             self.warnings.push_back(if given_up {
-                format!("notify {sink}: {e}; given up (deadline {:?})", self.notify.deadline)
+                format!(
+                    "notify {sink}: {e}; given up (deadline {:?})",
+                    self.notify.deadline
+                )
             } else {
                 format!("notify {sink}: {e}; will retry")
             });
@@ -566,10 +593,9 @@ impl Notifier {
             }
             CommandOutcome::Failed(e) => Some(format!("could not start: {e}")),
         };
+        // The executor logs every exit with its stderr; status keeps the last failure.
         if let Some(w) = what {
-            let msg = format!("notify command {name} for {instance} {w}");
-            self.command_status.last_error = Some(msg.clone());
-            self.warnings.push_back(msg);
+            self.command_status.last_error = Some(format!("notify command {name} for {instance} {w}"));
         }
     }
 

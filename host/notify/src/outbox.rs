@@ -263,8 +263,8 @@ impl Outbox {
 
     /// Gives up everything waiting, in flight or folded (counted as dropped).
     pub fn drop_all(&mut self) {
-        let folded: u64 = self.flaps.values().map(|f| f.count).sum::<u64>()
-            + self.overflow.as_ref().map_or(0, |o| o.count);
+        let folded: u64 =
+            self.flaps.values().map(|f| f.count).sum::<u64>() + self.overflow.as_ref().map_or(0, |o| o.count);
         let waiting: u64 = self.queue.iter().map(Message::count).sum();
         let flying = self.in_flight.as_ref().map_or(0, |f| f.message.count());
         self.stats.dropped += folded + waiting + flying;
@@ -538,10 +538,7 @@ mod tests {
         sent.extend(deliver_all(&mut o, end));
         // Per 60 s window: the burst, then one digest.
         assert!(sent.len() <= 11 * (cfg.burst + 1), "{} messages", sent.len());
-        let told: u64 = sent
-            .iter()
-            .map(Message::count)
-            .sum();
+        let told: u64 = sent.iter().map(Message::count).sum();
         assert_eq!(told, 1000, "every transition is sent or counted in a digest");
         assert_eq!(
             sent.last().map(|m| m.notice().at_unix_ms),

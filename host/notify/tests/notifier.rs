@@ -59,7 +59,9 @@ fn run_all(n: &mut Notifier, now: Instant) -> Vec<Job> {
         match &j {
             Job::Mail(m) => n.handle_delivery(now, "email", m.id, Ok(())),
             Job::Post(p) => n.handle_delivery(now, &p.sink, p.id, Ok(())),
-            Job::Command(c) => n.handle_command(&c.run.instance, c.run.id, &c.run.name, CommandOutcome::Exited(0)),
+            Job::Command(c) => {
+                n.handle_command(&c.run.instance, c.run.id, &c.run.name, CommandOutcome::Exited(0))
+            }
             Job::Hook(_) => {}
         }
         jobs.push(j);
@@ -73,16 +75,32 @@ fn a_transition_goes_where_keepalived_sends_it() {
     let mut n = Notifier::new(&config("", ""));
     n.submit(now, transition("VI_1", "backup", "master"));
     let jobs = run_all(&mut n, now);
-    let mail = jobs.iter().find_map(|j| if let Job::Mail(m) = j { Some(m) } else { None }).expect("mail");
+    let mail = jobs
+        .iter()
+        .find_map(|j| if let Job::Mail(m) = j { Some(m) } else { None })
+        .expect("mail");
     assert_eq!(mail.subject, "[lb01] VRRP Instance VI_1 - Entering MASTER state");
     assert_eq!(mail.from, "baton@lb01.example.org");
     assert_eq!(mail.to, ["ops@example.org"]);
     assert!(mail.body.contains("reason:     master down"), "{}", mail.body);
-    let post = jobs.iter().find_map(|j| if let Job::Post(p) = j { Some(p) } else { None }).expect("webhook");
-    assert!(post.payload.contains("\"schema\":\"baton.notice/1\""), "{}", post.payload);
+    let post = jobs
+        .iter()
+        .find_map(|j| if let Job::Post(p) = j { Some(p) } else { None })
+        .expect("webhook");
+    assert!(
+        post.payload.contains("\"schema\":\"baton.notice/1\""),
+        "{}",
+        post.payload
+    );
     let argv: Vec<Vec<String>> = jobs
         .iter()
-        .filter_map(|j| if let Job::Command(c) = j { Some(c.run.argv.clone()) } else { None })
+        .filter_map(|j| {
+            if let Job::Command(c) = j {
+                Some(c.run.argv.clone())
+            } else {
+                None
+            }
+        })
         .collect();
     assert_eq!(
         argv,
@@ -116,12 +134,20 @@ fn commands_of_one_instance_wait_for_each_other() {
         }
     }
     assert_eq!(cmds.len(), 1, "one at a time: {cmds:?}");
-    n.handle_command("VI_1", cmds[0].run.id, &cmds[0].run.name, CommandOutcome::TimedOut);
+    n.handle_command(
+        "VI_1",
+        cmds[0].run.id,
+        &cmds[0].run.name,
+        CommandOutcome::TimedOut,
+    );
     let next: Vec<_> = std::iter::from_fn(|| n.poll_job(now)).collect();
-    assert!(matches!(&next[..], [Job::Command(c)] if c.run.argv[1] == "all"), "{next:?}");
+    assert!(
+        matches!(&next[..], [Job::Command(c)] if c.run.argv[1] == "all"),
+        "{next:?}"
+    );
     let s = n.status();
     assert_eq!((s.commands.timed_out, s.commands.failed), (1, 1));
-    assert!(n.poll_warning().is_some_and(|w| w.contains("timed out")));
+    assert!(s.commands.last_error.is_some_and(|w| w.contains("timed out")));
 }
 
 #[test]
@@ -158,8 +184,13 @@ fn a_hook_routes_in_order_and_an_error_falls_back() {
     let mut n = Notifier::new(&config("[notify.hook]\nsource = \"/bin/true\"", ""));
     n.submit(now, transition("VI_1", "backup", "master"));
     n.submit(now, transition("VI_1", "master", "fault"));
-    let Some(Job::Hook(h1)) = n.poll_job(now) else { panic!("hook first") };
-    assert!(n.poll_job(now).is_none(), "the second waits for the first's answer");
+    let Some(Job::Hook(h1)) = n.poll_job(now) else {
+        panic!("hook first")
+    };
+    assert!(
+        n.poll_job(now).is_none(),
+        "the second waits for the first's answer"
+    );
     n.handle_hook(
         now,
         h1.id,
@@ -178,13 +209,18 @@ fn a_hook_routes_in_order_and_an_error_falls_back() {
     );
     // The hook gets the next notice while the first is delivered.
     let jobs: Vec<Job> = std::iter::from_fn(|| n.poll_job(now)).collect();
-    let [Job::Hook(h2), Job::Post(p)] = &jobs[..] else { panic!("{jobs:?}") };
+    let [Job::Hook(h2), Job::Post(p)] = &jobs[..] else {
+        panic!("{jobs:?}")
+    };
     assert_eq!(p.payload, "{\"page\":true}", "rerouted to the pager");
     n.handle_delivery(now, "pager", p.id, Ok(()));
     assert_eq!(h2.notice.to.as_deref(), Some("fault"));
     n.handle_hook(now, h2.id, Err("deadline exceeded".into()));
     let rest = run_all(&mut n, now);
-    assert!(rest.iter().any(|j| matches!(j, Job::Mail(m) if m.subject.ends_with("Entering FAULT state"))));
+    assert!(
+        rest.iter()
+            .any(|j| matches!(j, Job::Mail(m) if m.subject.ends_with("Entering FAULT state")))
+    );
     let s = n.status();
     let hook = s.hook.expect("hook status");
     assert_eq!((hook.calls, hook.errors), (2, 1));
@@ -204,9 +240,17 @@ fn a_reload_keeps_unchanged_sinks_and_drops_removed_ones() {
     smaller.notify.webhooks.clear();
     n.reconfigure(now, &smaller);
     assert!(n.status().sinks.iter().all(|s| s.name != "pager"));
-    assert!(n.poll_warning().is_some_and(|w| w.contains("1 message(s) dropped")));
+    assert!(
+        n.poll_warning()
+            .is_some_and(|w| w.contains("1 message(s) dropped"))
+    );
     n.reconfigure(now, &cfg);
-    let pager = n.status().sinks.into_iter().find(|s| s.name == "pager").expect("back");
+    let pager = n
+        .status()
+        .sinks
+        .into_iter()
+        .find(|s| s.name == "pager")
+        .expect("back");
     assert_eq!(pager.sent, 0, "a new sink starts its counts afresh");
 }
 
@@ -218,7 +262,13 @@ fn the_stop_runs_notify_stop_and_notify_with_stop() {
     let jobs = run_all(&mut n, now);
     let argv: Vec<Vec<String>> = jobs
         .iter()
-        .filter_map(|j| if let Job::Command(c) = j { Some(c.run.argv.clone()) } else { None })
+        .filter_map(|j| {
+            if let Job::Command(c) = j {
+                Some(c.run.argv.clone())
+            } else {
+                None
+            }
+        })
         .collect();
     assert_eq!(
         argv,

@@ -579,8 +579,9 @@ fn notify_test_sends_through_every_sink_and_prints_each_result() {
         &[InstanceSpec::new("VI_1", 51, 150, "192.0.2.100/24")],
     );
     let cfg = d.join("lb01.toml");
-    std::fs::write(&cfg, cfg_text).expect("config");
+    std::fs::write(&cfg, &cfg_text).expect("config");
     let bin = baton_bin();
+    // From this process, with a config not yet deployed...
     let out = lab
         .exec(
             "lb01",
@@ -593,6 +594,33 @@ fn notify_test_sends_through_every_sink_and_prints_each_result() {
             ],
         )
         .expect("baton notify test");
+    check_test_output(&out, &smtp, &https, &broken, 1);
+    // ...and by the running daemon, with the config it runs.
+    let mut a = BatonNode::start(&lab, "lb01", &cfg_text);
+    let out = lab
+        .exec(
+            "lb01",
+            &[
+                bin.as_os_str(),
+                "notify".as_ref(),
+                "test".as_ref(),
+                "--socket".as_ref(),
+                a.socket_path().as_os_str(),
+            ],
+        )
+        .expect("baton notify test --socket");
+    check_test_output(&out, &smtp, &https, &broken, 2);
+    assert!(a.is_running(), "the daemon runs on\n{}", a.log());
+}
+
+/// The output of the `nth` `baton notify test` against these servers.
+fn check_test_output(
+    out: &std::process::Output,
+    smtp: &SmtpServer,
+    https: &WebhookServer,
+    broken: &WebhookServer,
+    nth: usize,
+) {
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     note(&format!("baton notify test:\n{stdout}"));
@@ -618,17 +646,19 @@ fn notify_test_sends_through_every_sink_and_prints_each_result() {
         "{stdout}"
     );
     assert!(line("webhook nobody").contains("FAILED"), "{stdout}");
-    let mails = smtp.wait_mails(1, Duration::from_secs(2));
-    assert!(
-        mails
-            .iter()
-            .any(|m| m.tls && m.subject() == "[lb01] Baton test notification"),
-        "over STARTTLS: {mails:#?}"
-    );
-    assert!(
-        https.requests().iter().any(|r| r.json()["kind"] == "test"),
-        "{:?}",
-        https.requests()
-    );
-    assert_eq!(broken.requests().len(), 1, "one attempt each");
+    let mails = smtp.wait_mails(nth, Duration::from_secs(2));
+    let tests = mails
+        .iter()
+        .filter(|m| m.tls && m.subject() == "[lb01] Baton test notification")
+        .count();
+    assert_eq!(tests, nth, "over STARTTLS: {mails:#?}");
+    let posts = https
+        .requests()
+        .iter()
+        .filter(|r| r.json()["kind"] == "test")
+        .count();
+    assert_eq!(posts, nth, "{:?}", https.requests());
+    // The daemon's own notices reach it too; of the tests, one attempt each.
+    let tried = broken.requests().iter().filter(|r| r.json()["kind"] == "test").count();
+    assert_eq!(tried, nth, "one attempt each");
 }

@@ -9,12 +9,15 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::notify_cmd::TestResult;
 use crate::status::Status;
 
 /// A request from a client, with the channel to answer on.
 #[derive(Debug)]
 pub enum Request {
     Status(oneshot::Sender<Status>),
+    /// `baton notify test`: every sink's outcome.
+    NotifyTest(oneshot::Sender<Vec<TestResult>>),
 }
 
 /// Binds the socket (replacing a stale one), restricts it to its owner and
@@ -80,6 +83,14 @@ async fn handle(stream: UnixStream, tx: mpsc::Sender<Request>) -> io::Result<()>
             let status = orx.await.map_err(|_| io::Error::other("daemon is stopping"))?;
             serde_json::to_string(&status).map_err(io::Error::other)?
         }
+        "notify-test" => {
+            let (otx, orx) = oneshot::channel();
+            tx.send(Request::NotifyTest(otx))
+                .await
+                .map_err(|_| io::Error::other("daemon is stopping"))?;
+            let results = orx.await.map_err(|_| io::Error::other("daemon is stopping"))?;
+            serde_json::to_string(&results).map_err(io::Error::other)?
+        }
         other => serde_json::json!({ "error": format!("unknown request {other:?}") }).to_string(),
     };
     w.write_all(reply.as_bytes()).await?;
@@ -89,11 +100,25 @@ async fn handle(stream: UnixStream, tx: mpsc::Sender<Request>) -> io::Result<()>
 
 /// Client side: asks a running daemon for its status.
 pub fn query_status(path: &Path) -> anyhow::Result<Status> {
+    query(path, "status", std::time::Duration::from_secs(5))
+}
+
+/// Client side: has a running daemon send a test notice through every sink.
+pub fn query_notify_test(path: &Path) -> anyhow::Result<Vec<TestResult>> {
+    // Each sink gets one attempt; an SMTP connect may take its timeout.
+    query(path, "notify-test", std::time::Duration::from_secs(120))
+}
+
+fn query<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    request: &str,
+    timeout: std::time::Duration,
+) -> anyhow::Result<T> {
     use std::io::{BufRead, Write};
     let mut s = std::os::unix::net::UnixStream::connect(path)
         .map_err(|e| anyhow::anyhow!("connecting to {}: {e} (is baton running?)", path.display()))?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
-    s.write_all(b"status\n")?;
+    s.set_read_timeout(Some(timeout))?;
+    s.write_all(format!("{request}\n").as_bytes())?;
     let mut line = String::new();
     std::io::BufReader::new(s).read_line(&mut line)?;
     serde_json::from_str(&line).map_err(|e| anyhow::anyhow!("bad reply from the daemon: {e}: {line}"))

@@ -170,6 +170,13 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
             }
             Some(req) = ctl_rx.recv() => match req {
                 Request::Status(reply) => { let _ = reply.send(status(&node, &io)); }
+                Request::NotifyTest(reply) => {
+                    // Its own one-shot notifier and tasks: the loop goes on.
+                    let cfg = io.cfg.clone();
+                    tokio::spawn(async move {
+                        let _ = reply.send(crate::notify_cmd::send_all(&cfg).await);
+                    });
+                }
             },
         }
         io.execute(&mut node).await;

@@ -1,7 +1,9 @@
-//! `baton notify test`: sends a test notice through every sink the config
-//! sets up (mail, each webhook, each notify command, with `TEST` as its
-//! argument), one attempt each, from this process, with the daemon's own
-//! sinks, and prints each result. The hook is not asked: every sink is tried.
+//! `baton notify test`: sends a test notice through every sink a config sets
+//! up (mail, each webhook, each notify command, with `TEST` as its
+//! argument), one attempt each, with the daemon's own sinks, and prints each
+//! result. Without `--config` the running daemon does it (over the control
+//! socket) with the config it runs; with one, this process does, so a config
+//! can be tried before it is deployed.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -10,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use baton_config::EMAIL_SINK;
 use baton_notify::{DeliveryId, Job, Kind, Notice, Notifier};
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::io::Input;
@@ -17,43 +20,72 @@ use crate::sinks::{Done, Sinks};
 
 #[derive(clap::Args, Debug)]
 pub struct NotifyTestArgs {
+    /// Send with this config from this process; without it, the running
+    /// daemon sends with the config it runs.
     #[arg(long, short)]
-    pub config: PathBuf,
+    pub config: Option<PathBuf>,
+    /// The daemon's control socket (without `--config`).
+    #[arg(long, default_value = crate::DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+}
+
+/// One sink's outcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestResult {
+    /// `email via HOST:PORT to ...`, `webhook NAME (URL)`, `command NAME (ARGV)`.
+    pub sink: String,
+    pub ok: bool,
+    /// Why it failed.
+    pub error: Option<String>,
+    pub elapsed_ms: f64,
 }
 
 pub fn test_command(args: &NotifyTestArgs) -> ExitCode {
-    let mut cfg = match crate::config::load(&args.config) {
-        Ok(c) => c,
-        Err(diags) => {
-            for d in diags {
-                eprintln!("{d}");
+    let results = match &args.config {
+        Some(path) => match from_config(path) {
+            Ok(r) => r,
+            Err(code) => return code,
+        },
+        None => match crate::control::query_notify_test(&args.socket) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("baton: {e:#}");
+                return ExitCode::FAILURE;
             }
-            return ExitCode::from(2);
-        }
+        },
     };
-    if cfg.notify.sink_names().is_empty() {
-        eprintln!(
-            "{}: [notify] sets up no mail, webhook or command",
-            args.config.display()
-        );
+    if results.is_empty() {
+        eprintln!("baton: [notify] sets up no mail, webhook or command");
         return ExitCode::from(2);
     }
-    // One attempt each: a failure is reported, not retried.
-    cfg.notify.hook = None;
-    cfg.notify.deadline = Duration::from_millis(1);
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("baton: starting the runtime: {e}");
-            return ExitCode::FAILURE;
+    for r in &results {
+        match &r.error {
+            None => println!("{}: ok ({:.1} ms)", r.sink, r.elapsed_ms),
+            Some(e) => println!("{}: FAILED: {e}", r.sink),
         }
-    };
-    let failures = rt.block_on(send_all(&cfg));
-    if failures == 0 {
+    }
+    if results.iter().all(|r| r.ok) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     }
+}
+
+fn from_config(path: &std::path::Path) -> Result<Vec<TestResult>, ExitCode> {
+    let cfg = crate::config::load(path).map_err(|diags| {
+        for d in diags {
+            eprintln!("{d}");
+        }
+        ExitCode::from(2)
+    })?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("baton: starting the runtime: {e}");
+            ExitCode::FAILURE
+        })?;
+    Ok(rt.block_on(send_all(&cfg)))
 }
 
 /// A job, to match its outcome.
@@ -63,9 +95,14 @@ enum JobKey {
     Command(u64),
 }
 
-/// Sends the test notice; returns how many sinks failed.
-async fn send_all(cfg: &crate::config::Config) -> usize {
-    let mut notifier = Notifier::new(cfg);
+/// Sends a test notice through every sink of `cfg`, one attempt each (the
+/// hook is not asked: every sink is tried); each sink's outcome, in the
+/// order they ended.
+pub async fn send_all(cfg: &crate::config::Config) -> Vec<TestResult> {
+    let mut cfg = cfg.clone();
+    cfg.notify.hook = None;
+    cfg.notify.deadline = Duration::from_millis(1);
+    let mut notifier = Notifier::new(&cfg);
     let ms = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
@@ -78,7 +115,7 @@ async fn send_all(cfg: &crate::config::Config) -> usize {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut sinks = Sinks::new(tx, None);
     let mut started: HashMap<JobKey, (String, Instant)> = HashMap::new();
-    let mut failures = 0;
+    let mut results = Vec::new();
     loop {
         while let Some(job) = notifier.poll_job(Instant::now()) {
             let (key, what) = match &job {
@@ -127,16 +164,15 @@ async fn send_all(cfg: &crate::config::Config) -> usize {
             }
             Done::Hook { .. } => continue,
         };
-        let Some((what, t0)) = started.remove(&key) else {
+        let Some((sink, t0)) = started.remove(&key) else {
             continue;
         };
-        match result {
-            Ok(()) => println!("{what}: ok ({:?})", t0.elapsed()),
-            Err(e) => {
-                failures += 1;
-                println!("{what}: FAILED: {e}");
-            }
-        }
+        results.push(TestResult {
+            sink,
+            ok: result.is_ok(),
+            error: result.err(),
+            elapsed_ms: t0.elapsed().as_secs_f64() * 1e3,
+        });
     }
-    failures
+    results
 }

@@ -48,6 +48,15 @@ fn with_notify(router_id: &str, notify: &str, instances: &[InstanceSpec]) -> Str
     format!("{head}{notify}\n[[instance]]{rest}")
 }
 
+/// lb01 alone with `notify` and `inst`, once it is master.
+fn master_alone<'a>(lab: &'a Lab, notify: &str, inst: InstanceSpec) -> BatonNode<'a> {
+    let a = BatonNode::start(lab, "lb01", &with_notify("lb01", notify, &[inst]));
+    wait_for(lab, &[&a], "lb01 master", Duration::from_secs(3), || {
+        a.state("VI_1") == "master"
+    });
+    a
+}
+
 /// The seed's pair (VRRPv2, vrid 50, auth PASS 1111, 1 s adverts).
 fn seed_instance(priority: u8) -> InstanceSpec {
     InstanceSpec::new("VI_1", 50, priority, "192.0.2.3/24 dev eth0 label eth0:1")
@@ -244,11 +253,8 @@ fn notify_commands_run_in_order_behind_a_slow_one() {
         .extra("notify_master = \"fast\"")
         .extra("notify_fault = \"stuck\"");
     // Alone: BACKUP at start (slow), MASTER ~0.4 s later (fast, waits).
-    let a = BatonNode::start(&lab, "lb01", &with_notify("lb01", &notify, &[inst]));
+    let a = master_alone(&lab, &notify, inst);
     let nodes = [&a];
-    wait_for(&lab, &nodes, "lb01 master", Duration::from_secs(3), || {
-        a.state("VI_1") == "master"
-    });
     let t = Instant::now();
     wait_for(&lab, &nodes, "both commands", Duration::from_secs(4), || {
         std::fs::read_to_string(&order).is_ok_and(|s| s.lines().count() >= 2)
@@ -302,19 +308,12 @@ fn with_the_smtp_server_down_mail_is_retried_then_counted_and_adverts_keep_their
     let mut smtp = SmtpServer::start(&lab, "client", at(2525), &d, None).expect("smtp");
     smtp.stop();
     let notify = notify_section(2525, "", "deadline = \"4s\"");
-    let a = BatonNode::start(
+    let a = master_alone(
         &lab,
-        "lb01",
-        &with_notify(
-            "lb01",
-            &notify,
-            &[InstanceSpec::new("VI_1", 51, 150, "192.0.2.100/24")],
-        ),
+        &notify,
+        InstanceSpec::new("VI_1", 51, 150, "192.0.2.100/24"),
     );
     let nodes = [&a];
-    wait_for(&lab, &nodes, "lb01 master", Duration::from_secs(3), || {
-        a.state("VI_1") == "master"
-    });
     let t0 = Instant::now();
     let tx0 = a.instance("VI_1").counters.adverts_tx;
     wait_for(
@@ -402,19 +401,12 @@ fn a_flap_storm_sends_a_bounded_number_of_mails() {
         "",
         &format!("flap_burst = {burst}\nflap_window = \"{window}s\""),
     );
-    let a = BatonNode::start(
+    let a = master_alone(
         &lab,
-        "lb01",
-        &with_notify(
-            "lb01",
-            &notify,
-            &[InstanceSpec::new("VI_1", 51, 150, "192.0.2.100/24")],
-        ),
+        &notify,
+        InstanceSpec::new("VI_1", 51, 150, "192.0.2.100/24"),
     );
     let nodes = [&a];
-    wait_for(&lab, &nodes, "lb01 master", Duration::from_secs(3), || {
-        a.state("VI_1") == "master"
-    });
     let t0 = Instant::now();
     // The start's BACKUP and MASTER used 2 of the burst.
     for _ in 0..15 {
@@ -496,19 +488,12 @@ fn a_transition_hook_reroutes_an_event() {
         hook.display().to_string()
     );
     let notify = notify_section(2525, &hooks, "");
-    let a = BatonNode::start(
+    let a = master_alone(
         &lab,
-        "lb01",
-        &with_notify(
-            "lb01",
-            &notify,
-            &[InstanceSpec::new("VI_1", 51, 150, "192.0.2.100/24")],
-        ),
+        &notify,
+        InstanceSpec::new("VI_1", 51, 150, "192.0.2.100/24"),
     );
     let nodes = [&a];
-    wait_for(&lab, &nodes, "lb01 master", Duration::from_secs(3), || {
-        a.state("VI_1") == "master"
-    });
     // A webhook takes the hook's body as it is (its subject is for mail).
     let is_page = |r: &baton_e2e::servers::Request| r.body.starts_with("VI_1 on lb01: BACKUP -> MASTER");
     let reqs = pager.wait_for(Duration::from_secs(3), is_page);
@@ -659,6 +644,10 @@ fn check_test_output(
         .count();
     assert_eq!(posts, nth, "{:?}", https.requests());
     // The daemon's own notices reach it too; of the tests, one attempt each.
-    let tried = broken.requests().iter().filter(|r| r.json()["kind"] == "test").count();
+    let tried = broken
+        .requests()
+        .iter()
+        .filter(|r| r.json()["kind"] == "test")
+        .count();
     assert_eq!(tried, nth, "one attempt each");
 }

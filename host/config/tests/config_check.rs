@@ -104,6 +104,8 @@ fn example_configs_pass() {
         "seed-dual-master/lb02.toml",
         "seed-check-web/lb01.toml",
         "seed-check-web/lb02.toml",
+        "seed-notify/lb01.toml",
+        "seed-notify/lb02.toml",
     ]
     .iter()
     .map(|f| examples_dir().join(f))

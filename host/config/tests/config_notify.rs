@@ -153,79 +153,65 @@ fn starttls_ipv6_server_and_delivery_limits() {
     );
 }
 
+/// A valid instance, for configs whose mistake is elsewhere.
+const INSTANCE: [&str; 5] = [
+    "[[instance]]",
+    "name = \"VI_1\"",
+    "interface = \"eth0\"",
+    "vrid = 50",
+    "vips = [\"192.0.2.3\"]",
+];
+
+/// `lines`, then the instance.
+fn then_instance<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+    lines.iter().copied().chain(INSTANCE).collect()
+}
+
+/// The seed's settings with line `line` (1-based) replaced, then the instance.
+fn seed_but(line: usize, text: &'static str) -> Vec<&'static str> {
+    let mut v = SEED.to_vec();
+    v[line - 1] = text;
+    then_instance(&v)
+}
+
 #[test]
 fn mistakes_are_reported_where_they_are() {
-    let mut v = SEED.to_vec();
-    v[4] = "smtp_server = \"127.0.0.1:0\"";
-    v.extend([
-        "[[instance]]",
-        "name = \"VI_1\"",
-        "interface = \"eth0\"",
-        "vrid = 50",
-        "vips = [\"192.0.2.3\"]",
-    ]);
-    one_error(&v, 5, 15, "not host[:port]");
-
-    let mut v = SEED.to_vec();
-    v[2] = "email = [\"ops@example.org\", \"failover\"]";
-    v.extend([
-        "[[instance]]",
-        "name = \"VI_1\"",
-        "interface = \"eth0\"",
-        "vrid = 50",
-        "vips = [\"192.0.2.3\"]",
-    ]);
-    one_error(&v, 3, 29, "not a mail address");
-
-    let mut v = SEED.to_vec();
-    v[7] = "url = \"ftp://hooks.example.org/\"";
-    v.extend([
-        "[[instance]]",
-        "name = \"VI_1\"",
-        "interface = \"eth0\"",
-        "vrid = 50",
-        "vips = [\"192.0.2.3\"]",
-    ]);
-    one_error(&v, 8, 7, "not an http:// or https:// URL");
-
-    let mut v = SEED.to_vec();
-    v[8] = "headers = { \"Content-Type\" = \"text/plain\" }";
-    v.extend([
-        "[[instance]]",
-        "name = \"VI_1\"",
-        "interface = \"eth0\"",
-        "vrid = 50",
-        "vips = [\"192.0.2.3\"]",
-    ]);
-    one_error(&v, 9, 30, "set by Baton");
-
-    let mut v = SEED.to_vec();
-    v[13] = "name = \"to-master\"";
-    v.extend([
-        "[[instance]]",
-        "name = \"VI_1\"",
-        "interface = \"eth0\"",
-        "vrid = 50",
-        "vips = [\"192.0.2.3\"]",
-    ]);
     one_error(
-        &v,
+        &seed_but(5, "smtp_server = \"127.0.0.1:0\""),
+        5,
+        15,
+        "not host[:port]",
+    );
+    one_error(
+        &seed_but(3, "email = [\"ops@example.org\", \"failover\"]"),
+        3,
+        29,
+        "not a mail address",
+    );
+    one_error(
+        &seed_but(8, "url = \"ftp://hooks.example.org/\""),
+        8,
+        7,
+        "not an http:// or https:// URL",
+    );
+    one_error(
+        &seed_but(9, "headers = { \"Content-Type\" = \"text/plain\" }"),
+        9,
+        30,
+        "set by Baton",
+    );
+    one_error(
+        &seed_but(14, "name = \"to-master\""),
         14,
         8,
         "duplicate webhook or command name `to-master` (first defined at line 11)",
     );
-
-    let mut v = SEED.to_vec();
-    v[13] = "name = \"email\"";
-    v.extend([
-        "[[instance]]",
-        "name = \"VI_1\"",
-        "interface = \"eth0\"",
-        "vrid = 50",
-        "vips = [\"192.0.2.3\"]",
-    ]);
-    one_error(&v, 14, 8, "`email` is the name of mail");
-
+    one_error(
+        &seed_but(14, "name = \"email\""),
+        14,
+        8,
+        "`email` is the name of mail",
+    );
     one_error(
         &seed_with(&["notify_master = \"to-mastr\""]),
         21,
@@ -238,101 +224,50 @@ fn mistakes_are_reported_where_they_are() {
         1,
         "unknown key `notify_sotp` in [[instance]] (did you mean `notify_stop`?)",
     );
-
-    one_error(
-        &[
-            "[notify]",
-            "email = [\"ops@example.org\"]",
-            "[[instance]]",
-            "name = \"VI_1\"",
-            "interface = \"eth0\"",
-            "vrid = 50",
-            "vips = [\"192.0.2.3\"]",
-        ],
-        2,
-        9,
-        "mail needs an `smtp_server`",
-    );
-    one_error(
-        &[
-            "[[instance]]",
-            "name = \"VI_1\"",
-            "interface = \"eth0\"",
-            "vrid = 50",
-            "vips = [\"192.0.2.3\"]",
-            "smtp_alert = true",
-        ],
-        6,
-        14,
-        "[notify] has no `email`",
-    );
-    one_error(
-        &[
-            "notification_email = [\"a@b\"]",
-            "[[instance]]",
-            "name = \"VI_1\"",
-            "interface = \"eth0\"",
-            "vrid = 50",
-            "vips = [\"192.0.2.3\"]",
-        ],
-        1,
-        1,
-        "it is `email` in [notify]",
-    );
-    one_error(
-        &[
-            "[notify]",
-            "notification_email = [\"a@b\"]",
-            "[[instance]]",
-            "name = \"VI_1\"",
-            "interface = \"eth0\"",
-            "vrid = 50",
-            "vips = [\"192.0.2.3\"]",
-        ],
-        2,
-        1,
-        "keepalived's `notification_email` is `email` here",
-    );
-    one_error(
-        &[
-            "[notify]",
-            "smtp_tls = \"tls\"",
-            "[[instance]]",
-            "name = \"VI_1\"",
-            "interface = \"eth0\"",
-            "vrid = 50",
-            "vips = [\"192.0.2.3\"]",
-        ],
-        2,
-        12,
-        "`tls` is not \"none\" or \"starttls\"",
-    );
-    one_error(
-        &[
-            "[notify.hook]",
-            "source = \"builtin:tcp-port\"",
-            "[[instance]]",
-            "name = \"VI_1\"",
-            "interface = \"eth0\"",
-            "vrid = 50",
-            "vips = [\"192.0.2.3\"]",
-        ],
-        2,
-        10,
-        "builtin:tcp-port is a health check",
-    );
-    one_error(
-        &[
-            "[notify.hook]",
-            "source = \"nowhere.wasm\"",
-            "[[instance]]",
-            "name = \"VI_1\"",
-            "interface = \"eth0\"",
-            "vrid = 50",
-            "vips = [\"192.0.2.3\"]",
-        ],
-        2,
-        10,
-        "no such file",
-    );
+    let cases: [(&[&str], usize, usize, &str); 7] = [
+        (
+            &["[notify]", "email = [\"ops@example.org\"]"],
+            2,
+            9,
+            "mail needs an `smtp_server`",
+        ),
+        (&[], 6, 14, "[notify] has no `email`"),
+        (
+            &["notification_email = [\"a@b\"]"],
+            1,
+            1,
+            "it is `email` in [notify]",
+        ),
+        (
+            &["[notify]", "notification_email = [\"a@b\"]"],
+            2,
+            1,
+            "keepalived's `notification_email` is `email` here",
+        ),
+        (
+            &["[notify]", "smtp_tls = \"tls\""],
+            2,
+            12,
+            "`tls` is not \"none\" or \"starttls\"",
+        ),
+        (
+            &["[notify.hook]", "source = \"builtin:tcp-port\""],
+            2,
+            10,
+            "builtin:tcp-port is a health check",
+        ),
+        (
+            &["[notify.hook]", "source = \"nowhere.wasm\""],
+            2,
+            10,
+            "no such file",
+        ),
+    ];
+    for (lines, line, col, fragment) in cases {
+        let mut v = then_instance(lines);
+        if lines.is_empty() {
+            v.push("smtp_alert = true");
+        }
+        one_error(&v, line, col, fragment);
+    }
 }

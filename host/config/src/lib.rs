@@ -348,6 +348,8 @@ impl InstanceConfig {
             auth: self.auth.clone(),
             v3_ipv4_checksum: self.v3_checksum,
             check_adv_addr: self.check_adv_addr,
+            // A split-brain policy asks who else answers for the VIPs first.
+            probe_before_claim: self.split_brain.is_some(),
         }
     }
 

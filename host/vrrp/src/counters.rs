@@ -125,6 +125,10 @@ pub struct Counters {
     pub priority_zero_tx: u64,
     pub became_master: u64,
     pub transitions: u64,
+    /// Claims a probe found answered by a holder that outranks us.
+    pub claims_refused: u64,
+    /// Claims that went ahead because the probe was not answered in time.
+    pub claim_timeouts: u64,
     pub drops: DropCounters,
 }
 

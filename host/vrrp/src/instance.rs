@@ -74,6 +74,10 @@ pub struct Config {
     /// Drop adverts whose address list differs from ours (keepalived's default;
     /// `vrrp_skip_check_adv_addr` turns it off).
     pub check_adv_addr: bool,
+    /// Before becoming Master on its own timer, ask the driver to probe the
+    /// VIPs ([`Action::ProbeVips`]) and wait for [`Command::Claim`] (Baton's
+    /// split-brain extension; RFC 5227-style conflict detection).
+    pub probe_before_claim: bool,
 }
 
 impl Config {
@@ -92,6 +96,7 @@ impl Config {
             auth: Auth::None,
             v3_ipv4_checksum: V3Checksum::PseudoHeader,
             check_adv_addr: true,
+            probe_before_claim: false,
         }
     }
 
@@ -247,6 +252,8 @@ pub enum Reason {
     FaultCleared,
     /// Stopped by command.
     Shutdown,
+    /// A hold was raised (a split-brain demotion) while Master.
+    Demoted { cause: String },
 }
 
 impl fmt::Display for Reason {
@@ -268,6 +275,7 @@ impl fmt::Display for Reason {
             Reason::Fault { cause } => write!(f, "fault: {cause}"),
             Reason::FaultCleared => write!(f, "fault cleared"),
             Reason::Shutdown => write!(f, "shutdown"),
+            Reason::Demoted { cause } => write!(f, "demoted: {cause}"),
         }
     }
 }
@@ -289,6 +297,9 @@ pub enum Action {
     /// Configure the virtual addresses and announce them (gratuitous ARP /
     /// unsolicited NA). `accept`: deliver packets addressed to them locally.
     AddVips { accept: bool },
+    /// About to become Master (`probe_before_claim`): probe who answers for
+    /// the VIPs and answer with [`Command::Claim`].
+    ProbeVips,
     /// Remove the virtual addresses.
     RemoveVips,
     /// Announce the (held) virtual addresses again: another router claimed them.
@@ -325,7 +336,19 @@ pub enum Command {
     SetWeight { source: String, weight: i32 },
     /// Change the base priority (reload).
     SetPriority(u8),
+    /// Raise or clear a named hold (a split-brain demotion): while any is
+    /// raised the instance is a listening Backup that never becomes Master;
+    /// a Master resigns. When the last clears, its timers decide again.
+    SetHold { cause: String, active: bool },
+    /// The answer to [`Action::ProbeVips`]: `clear` when no live holder that
+    /// outranks us answered for the VIPs. Not clear: stay Backup for another
+    /// Master_Down_Interval.
+    Claim { clear: bool },
 }
+
+/// How long a claim waits for [`Command::Claim`] before it goes ahead: a
+/// prober that never answers must not stop a failover.
+pub const CLAIM_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// A VRRP virtual router instance.
 #[derive(Debug)]
@@ -335,6 +358,9 @@ pub struct Instance {
     /// Between Start and Shutdown.
     running: bool,
     faults: BTreeSet<String>,
+    holds: BTreeSet<String>,
+    /// A claim waiting for [`Command::Claim`]: why, and until when.
+    claiming: Option<(Reason, Instant)>,
     weights: BTreeMap<String, i32>,
     /// Master_Adver_Interval: learnt from the Master in v3, ours in v2.
     master_adver_interval: Duration,
@@ -367,6 +393,8 @@ impl Instance {
             state: State::Initialize,
             running: false,
             faults: BTreeSet::new(),
+            holds: BTreeSet::new(),
+            claiming: None,
             weights: BTreeMap::new(),
             master_down_at: None,
             adver_at: None,
@@ -444,10 +472,10 @@ impl Instance {
 
     /// When `handle_timeout` must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.master_down_at, self.adver_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.master_down_at, self.adver_at, self.claiming.as_ref().map(|c| c.1)]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
@@ -513,6 +541,56 @@ impl Instance {
                     self.priority_changed(now, before);
                 }
             }
+            Command::SetHold { cause, active } => {
+                if !active {
+                    self.holds.remove(&cause);
+                } else if self.holds.insert(cause.clone()) {
+                    if self.claiming.take().is_some() {
+                        self.master_down_at = Some(now + self.master_down_interval());
+                    }
+                    if self.state == State::Master {
+                        self.resign();
+                        self.adver_at = None;
+                        self.transition(now, State::Backup, Reason::Demoted { cause });
+                        self.master_down_at = Some(now + self.master_down_interval());
+                    }
+                }
+            }
+            Command::Claim { clear } => {
+                let Some((reason, _)) = self.claiming.take() else {
+                    return;
+                };
+                // An advert since the probe re-armed the timer: it decides.
+                if self.state != State::Backup || self.master_down_at.is_some() {
+                    return;
+                }
+                if clear && self.holds.is_empty() {
+                    self.become_master(now, reason);
+                } else {
+                    self.counters.claims_refused += 1;
+                    self.master_down_at = Some(now + self.master_down_interval());
+                }
+            }
+        }
+    }
+
+    /// Whether a hold (a split-brain demotion) keeps it from becoming Master.
+    pub fn held(&self) -> bool {
+        !self.holds.is_empty()
+    }
+
+    /// The Master_Down_Timer fired (or the Master may be preempted): become
+    /// Master, unless held, or first probe the VIPs when configured to.
+    fn claim(&mut self, now: Instant, reason: Reason) {
+        if !self.holds.is_empty() {
+            // A listening Backup: keep listening, decide again later.
+            self.master_down_at = Some(now + self.master_down_interval());
+        } else if self.cfg.probe_before_claim {
+            self.master_down_at = None;
+            self.claiming = Some((reason, now + CLAIM_TIMEOUT));
+            self.actions.push_back(Action::ProbeVips);
+        } else {
+            self.become_master(now, reason);
         }
     }
 
@@ -610,6 +688,10 @@ impl Instance {
                     } else {
                         Reason::MasterDown
                     };
+                    self.claim(now, reason);
+                } else if let Some((reason, _)) = self.claiming.take_if(|c| c.1 <= now) {
+                    // No answer to the probe in time: fail open.
+                    self.counters.claim_timeouts += 1;
                     self.become_master(now, reason);
                 }
             }
@@ -799,7 +881,8 @@ impl Instance {
 
     /// RFC 9568 §6.4.1: Startup; also used when a fault clears.
     fn leave_initialize(&mut self, now: Instant, reason: Option<Reason>) {
-        if self.is_owner() {
+        self.claiming = None;
+        if self.is_owner() && self.holds.is_empty() {
             self.become_master(now, reason.unwrap_or(Reason::Owner));
         } else {
             self.master_adver_interval = self.cfg.advert_interval;
@@ -850,6 +933,7 @@ impl Instance {
     fn stop_timers(&mut self) {
         self.master_down_at = None;
         self.adver_at = None;
+        self.claiming = None;
     }
 
     fn touch_self_master(&mut self, now: Instant) {

@@ -97,6 +97,7 @@ enum Cmd {
     Shutdown,
     FaultRaised,
     FaultCleared,
+    HoldRaised,
 }
 
 #[derive(Debug)]
@@ -277,7 +278,11 @@ impl Sim {
             Command::Shutdown => Some(Cmd::Shutdown),
             Command::SetFault { active: true, .. } => Some(Cmd::FaultRaised),
             Command::SetFault { active: false, .. } => Some(Cmd::FaultCleared),
-            Command::SetWeight { .. } | Command::SetPriority(_) => None,
+            Command::SetHold { active: true, .. } => Some(Cmd::HoldRaised),
+            Command::SetWeight { .. }
+            | Command::SetPriority(_)
+            | Command::SetHold { .. }
+            | Command::Claim { .. } => None,
         };
         let was_master = self.nodes[id].inst.state() == State::Master;
         if kind != Some(Cmd::Start) {
@@ -290,7 +295,7 @@ impl Sim {
         self.drain(id);
         // A Master that resigns (priority 0) hands over within Skew_Time.
         let resigned = was_master && self.nodes[id].inst.state() != State::Master;
-        if resigned && matches!(kind, Some(Cmd::Shutdown) | Some(Cmd::FaultRaised)) {
+        if resigned && matches!(kind, Some(Cmd::Shutdown | Cmd::FaultRaised | Cmd::HoldRaised)) {
             let bound = self.max_advert_interval() + self.delay.1;
             self.expect_failover(id, bound, "master resigned");
         }
@@ -574,6 +579,8 @@ impl Sim {
             match action {
                 Action::AddVips { .. } => self.nodes[id].holds_vips = true,
                 Action::RemoveVips => self.nodes[id].holds_vips = false,
+                // The simulated routers do not probe before they claim.
+                Action::ProbeVips => self.violation(format!("n{id} probes without probe_before_claim")),
                 Action::AnnounceVips => {
                     if !self.nodes[id].holds_vips {
                         self.violation(format!("n{id} re-announces VIPs it does not hold"));
@@ -614,6 +621,8 @@ impl Sim {
             Reason::FaultCleared => (!cmd_now(Cmd::FaultCleared) || from != State::Fault)
                 .then(|| "fault cleared without a command".into()),
             Reason::Shutdown => (!cmd_now(Cmd::Shutdown)).then(|| "shutdown without a command".into()),
+            Reason::Demoted { .. } => (!cmd_now(Cmd::HoldRaised) || from != State::Master || to != State::Backup)
+                .then(|| "demoted without a hold".into()),
             Reason::HigherPriority { master, priority } => {
                 let heard = node.heard.iter().any(|h| {
                     h.at == now

@@ -65,8 +65,10 @@ fn state(s: Option<&str>) -> Option<VrrpState> {
     })
 }
 
-fn hook_notice(n: &Notice) -> HookNotice {
-    HookNotice {
+/// The notice as the hook world has it; `None` for a kind it has no word
+/// for (the notifier does not ask the hook about those).
+fn hook_notice(n: &Notice) -> Option<HookNotice> {
+    Some(HookNotice {
         kind: match n.kind {
             Kind::Transition => NoticeKind::Transition,
             Kind::Track => NoticeKind::Track,
@@ -74,6 +76,7 @@ fn hook_notice(n: &Notice) -> HookNotice {
             Kind::DaemonStop => NoticeKind::DaemonStop,
             Kind::Reload => NoticeKind::Reload,
             Kind::Test => NoticeKind::Test,
+            Kind::SplitBrain => return None,
         },
         router_id: n.router_id.clone(),
         at_unix_ms: n.at_unix_ms,
@@ -88,16 +91,17 @@ fn hook_notice(n: &Notice) -> HookNotice {
         ok: n.ok,
         detail: n.detail.clone(),
         json: n.json(),
-    }
+    })
 }
 
 impl LoadedHookConfig {
     /// Asks the hook about `notice`. Blocking (at most about the budget).
     pub fn route(&self, notice: &Notice, instances: &[InstanceFacts]) -> Result<Route, String> {
+        let Some(hn) = hook_notice(notice) else {
+            return Ok(Route::Default);
+        };
         let instances: Vec<_> = instances.iter().map(policy_instance).collect();
-        let ev = self
-            .hook
-            .route(&self.settings, &hook_notice(notice), &instances, self.budget);
+        let ev = self.hook.route(&self.settings, &hn, &instances, self.budget);
         for (level, msg) in &ev.logs {
             tracing::info!("hook {}: [{level:?}] {msg}", self.hook.name());
         }

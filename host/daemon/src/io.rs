@@ -168,6 +168,22 @@ impl Io {
                     node.handle_firewall_result(Instant::now(), r);
                 }
                 Effect::RunCheck(run) => self.run_check(*run),
+                // Until the prober and the split-brain world are wired in: a
+                // failed probe lets the claim go on (counted), no decision is stay.
+                Effect::Probe {
+                    instance, purpose, ..
+                } => node.handle_probe_result(
+                    Instant::now(),
+                    instance,
+                    purpose,
+                    Err("no VIP prober in this build".to_string()),
+                ),
+                Effect::RunSplitBrain(run) => node.handle_brain_result(
+                    Instant::now(),
+                    run.instance,
+                    run.run,
+                    Err("split-brain policies are not run yet".to_string()),
+                ),
                 Effect::Notify(job) => self
                     .sinks
                     .start(job, || node.instances().map(|i| i.facts()).collect()),

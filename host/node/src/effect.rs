@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_config::Vip;
+
+pub use crate::brain::{Decision, ProbePurpose, VipAnswer};
 pub use baton_notify::Job;
 use baton_vrrp::{Family, Reason, State};
 
@@ -71,6 +73,41 @@ pub struct InstanceFacts {
     /// `ADDR/PREFIX`.
     pub vips: Vec<String>,
     pub holding_vips: bool,
+}
+
+/// One peer in a split-brain evaluation's evidence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerFacts {
+    pub address: IpAddr,
+    pub last_priority: Option<u8>,
+    pub last_heard_ago: Option<Duration>,
+    /// (`eth0 multicast`, since it last delivered)
+    pub paths: Vec<(String, Duration)>,
+}
+
+/// Who else answered for one VIP, in a split-brain evaluation's evidence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnswerFacts {
+    pub vip: IpAddr,
+    /// `aa:bb:cc:dd:ee:ff`.
+    pub others: Vec<String>,
+    pub probed_ago: Option<Duration>,
+}
+
+/// A split-brain evaluation to run: the policy and the evidence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrainRun {
+    pub instance: InstanceId,
+    /// The instance's name.
+    pub name: String,
+    pub policy: String,
+    pub run: u64,
+    pub timeout: Duration,
+    pub facts: InstanceFacts,
+    pub peers: Vec<PeerFacts>,
+    pub answers: Vec<AnswerFacts>,
+    /// The previous decision's kind.
+    pub last_decision: Option<String>,
 }
 
 /// An evaluation to run.
@@ -146,6 +183,17 @@ pub enum Effect {
     SetFirewall { drop: Vec<IpAddr> },
     /// Evaluate a policy. Answer: `handle_check_result`.
     RunCheck(Box<CheckRun>),
+    /// Ask who else answers for these VIPs on `interface` (ARP probe / DAD
+    /// neighbour solicitation), collecting for [`crate::brain::PROBE_WAIT`].
+    /// Answer: `handle_probe_result`.
+    Probe {
+        instance: InstanceId,
+        interface: String,
+        vips: Vec<IpAddr>,
+        purpose: ProbePurpose,
+    },
+    /// Evaluate an instance's split-brain policy. Answer: `handle_brain_result`.
+    RunSplitBrain(Box<BrainRun>),
     /// Something worth telling: log it (the node has already made its
     /// notice, if it makes one).
     Event(Event),
@@ -165,6 +213,8 @@ pub enum FaultCause {
     VipAdd { addr: IpAddr },
     /// Its VRRP socket could not be opened.
     NoSocket(String),
+    /// Its split-brain policy said fault.
+    SplitBrain,
 }
 
 impl fmt::Display for FaultCause {
@@ -174,6 +224,7 @@ impl fmt::Display for FaultCause {
             FaultCause::Track(name) => write!(f, "track {name} failed"),
             FaultCause::VipAdd { addr } => write!(f, "VIP {addr} cannot be added"),
             FaultCause::NoSocket(ifname) => write!(f, "no VRRP socket on {ifname}"),
+            FaultCause::SplitBrain => f.write_str(crate::brain::CAUSE),
         }
     }
 }
@@ -288,6 +339,16 @@ pub enum Event {
     Notify {
         message: String,
     },
+    /// A split-brain decision that differs from the one before (or a new alert).
+    SplitBrain {
+        instance: String,
+        decision: Decision,
+    },
+    /// A probe before claim found the VIPs held by a live router that outranks us.
+    ClaimRefused {
+        instance: String,
+        reason: String,
+    },
 }
 
 impl Event {
@@ -315,7 +376,14 @@ impl Event {
             },
             Event::Reannounce { .. } => Level::Info,
             Event::VipFailed { .. } | Event::SocketFailed { .. } | Event::ReloadFailed { .. } => Level::Error,
-            Event::Notify { .. } => Level::Warn,
+            Event::Notify { .. } | Event::ClaimRefused { .. } => Level::Warn,
+            Event::SplitBrain { decision, .. } => {
+                if *decision == Decision::Stay {
+                    Level::Info
+                } else {
+                    Level::Warn
+                }
+            }
             Event::Leftover { .. } => Level::Warn,
             Event::Firewall { error, .. } => {
                 if error.is_some() {
@@ -431,6 +499,12 @@ impl fmt::Display for Event {
                 write!(f, "reload refused: {error}; keeping the running configuration")
             }
             Event::Notify { message } => f.write_str(message),
+            Event::SplitBrain { instance, decision } => {
+                write!(f, "instance {instance}: split brain: {decision}")
+            }
+            Event::ClaimRefused { instance, reason } => {
+                write!(f, "instance {instance}: stays Backup, does not claim: {reason}")
+            }
         }
     }
 }

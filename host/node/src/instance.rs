@@ -15,9 +15,10 @@ use baton_vrrp::track::{Effect as TrackEffect, TrackConfig, Tracker};
 use baton_vrrp::{Action, Command, Instance, State, Transmit};
 
 use crate::announce::Announcements;
+use crate::brain::{Brain, Decision, Phase, VipAnswer, mac_string};
 use crate::effect::{
-    CheckKey, CheckResult, Effect, Event, FaultCause, InstanceFacts, InstanceId, SocketKey, VipOp,
-    WeightSource,
+    AnswerFacts, BrainRun, CheckKey, CheckResult, Effect, Event, FaultCause, InstanceFacts, InstanceId,
+    PeerFacts, ProbePurpose, SocketKey, VipOp, WeightSource,
 };
 use crate::vips::{ADD_ATTEMPTS_BEFORE_FAULT, VipRequest, VipSet};
 
@@ -81,6 +82,8 @@ pub struct NodeInstance {
     pub counters: NodeCounters,
     /// Removed by a reload: kept only until its VIPs are gone.
     pub removed: bool,
+    /// Its peers, who answers for its VIPs, its split-brain decisions.
+    pub brain: Brain,
 }
 
 /// Where a multicast or unicast instance sends its adverts.
@@ -122,6 +125,7 @@ impl NodeInstance {
             vip_fault_until: None,
             counters: NodeCounters::default(),
             removed: false,
+            brain: Brain::new(&cfg.unicast_peers),
             cfg,
         })
     }
@@ -239,6 +243,7 @@ impl NodeInstance {
                     let reqs = self.vips.set_wanted(false, now);
                     self.request(reqs, out);
                 }
+                Action::ProbeVips => out.push_back(self.probe(ProbePurpose::Claim)),
                 Action::AnnounceVips => {
                     out.push_back(Effect::Event(Event::Reannounce {
                         instance: self.cfg.name.clone(),
@@ -359,8 +364,182 @@ impl NodeInstance {
         }
     }
 
+    fn probe(&self, purpose: ProbePurpose) -> Effect {
+        Effect::Probe {
+            instance: self.id,
+            interface: self.cfg.interface.clone(),
+            vips: self.cfg.vips.iter().map(|v| v.addr).collect(),
+            purpose,
+        }
+    }
+
+    /// Starts split-brain evaluations (when it has a policy), the first after one interval.
+    pub fn start_brain(&mut self, now: Instant) {
+        self.brain.next_at = self.cfg.split_brain.as_ref().map(|sb| now + sb.interval);
+        self.brain.phase = Phase::Idle;
+    }
+
+    /// A probe's answers: evidence kept, and a waiting claim decided.
+    pub fn probe_result(
+        &mut self,
+        purpose: ProbePurpose,
+        r: Result<Vec<VipAnswer>, String>,
+        now: Instant,
+        out: &mut VecDeque<Effect>,
+    ) {
+        let ok = match r {
+            Ok(answers) => {
+                self.brain.answers = answers;
+                self.brain.answered_at = Some(now);
+                true
+            }
+            Err(e) => {
+                self.brain.probe_failures += 1;
+                self.brain.last_error = Some(format!("probe: {e}"));
+                false
+            }
+        };
+        match purpose {
+            ProbePurpose::Claim => {
+                let mdi = self.vrrp.master_down_interval();
+                let master = self
+                    .vrrp
+                    .master()
+                    .filter(|m| m.addr != self.primary && now.saturating_duration_since(m.last_seen) <= mdi)
+                    .map(|m| (m.addr, m.priority));
+                let refusal = ok
+                    .then(|| {
+                        self.brain
+                            .claim_refusal(self.vrrp.effective_priority(), self.primary, master)
+                    })
+                    .flatten();
+                if let Some(reason) = &refusal {
+                    self.brain.claims_refused += 1;
+                    out.push_back(Effect::Event(Event::ClaimRefused {
+                        instance: self.cfg.name.clone(),
+                        reason: reason.clone(),
+                    }));
+                }
+                self.vrrp.handle_command(
+                    now,
+                    Command::Claim {
+                        clear: refusal.is_none(),
+                    },
+                );
+                self.drain(now, out);
+            }
+            ProbePurpose::Evidence if self.brain.phase == Phase::Probing => {
+                let run = self.brain.runs + 1;
+                self.brain.phase = Phase::Deciding(run);
+                out.push_back(Effect::RunSplitBrain(Box::new(self.brain_run(run, now))));
+            }
+            ProbePurpose::Evidence => {}
+        }
+    }
+
+    fn brain_run(&self, run: u64, now: Instant) -> BrainRun {
+        let sb = self.cfg.split_brain.as_ref();
+        let ago = |t: Instant| now.saturating_duration_since(t);
+        BrainRun {
+            instance: self.id,
+            name: self.cfg.name.clone(),
+            policy: sb.map(|s| s.policy.clone()).unwrap_or_default(),
+            run,
+            timeout: sb.map_or(Duration::from_millis(100), |s| s.interval),
+            facts: self.facts(),
+            peers: self
+                .brain
+                .peers
+                .iter()
+                .map(|(a, p)| PeerFacts {
+                    address: *a,
+                    last_priority: p.last_priority,
+                    last_heard_ago: p.last_heard.map(ago),
+                    paths: p.paths.iter().map(|x| (x.name(), ago(x.last))).collect(),
+                })
+                .collect(),
+            answers: self
+                .brain
+                .answers
+                .iter()
+                .map(|a| AnswerFacts {
+                    vip: a.vip,
+                    others: a.others.iter().map(mac_string).collect(),
+                    probed_ago: self.brain.answered_at.map(ago),
+                })
+                .collect(),
+            last_decision: self.brain.last_decision.as_ref().map(|d| d.kind().to_string()),
+        }
+    }
+
+    /// A split-brain evaluation's decision (an error counts as stay).
+    pub fn brain_result(
+        &mut self,
+        run: u64,
+        r: Result<Decision, String>,
+        now: Instant,
+        out: &mut VecDeque<Effect>,
+    ) {
+        if self.brain.phase != Phase::Deciding(run) {
+            return;
+        }
+        self.brain.phase = Phase::Idle;
+        self.brain.runs = run;
+        self.brain.next_at = self.cfg.split_brain.as_ref().map(|sb| now + sb.interval);
+        let decision = match r {
+            Ok(d) => d,
+            Err(e) => {
+                self.brain.last_error = Some(e);
+                Decision::Stay
+            }
+        };
+        self.vrrp.handle_command(
+            now,
+            Command::SetHold {
+                cause: crate::brain::CAUSE.to_string(),
+                active: matches!(decision, Decision::Demote(_)),
+            },
+        );
+        self.drain(now, out);
+        self.set_fault(
+            FaultCause::SplitBrain,
+            matches!(decision, Decision::Fault(_)),
+            now,
+            out,
+        );
+        if self.brain.last_decision.as_ref() != Some(&decision) {
+            // The first evaluation's "stay" is no news.
+            if !(self.brain.last_decision.is_none() && decision == Decision::Stay) {
+                out.push_back(Effect::Event(Event::SplitBrain {
+                    instance: self.cfg.name.clone(),
+                    decision: decision.clone(),
+                }));
+            }
+            self.brain.last_decision = Some(decision);
+        }
+    }
+
+    /// The split-brain policy is gone (reload): its hold and fault with it.
+    pub fn brain_result_cleared(&mut self, now: Instant, out: &mut VecDeque<Effect>) {
+        self.vrrp.handle_command(
+            now,
+            Command::SetHold {
+                cause: crate::brain::CAUSE.to_string(),
+                active: false,
+            },
+        );
+        self.set_fault(FaultCause::SplitBrain, false, now, out);
+        self.brain.last_decision = None;
+        self.drain(now, out);
+    }
+
     /// Timers: the protocol's, announcements, VIP retries, a VIP fault's end.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut VecDeque<Effect>) {
+        if self.brain.next_at.is_some_and(|t| t <= now) && self.brain.phase == Phase::Idle {
+            self.brain.next_at = None;
+            self.brain.phase = Phase::Probing;
+            out.push_back(self.probe(ProbePurpose::Evidence));
+        }
         if self.vrrp.poll_timeout().is_some_and(|t| t <= now) {
             self.vrrp.handle_timeout(now);
             self.drain(now, out);
@@ -395,6 +574,7 @@ impl NodeInstance {
             self.announce.next(),
             self.vips.next_retry(),
             self.vip_fault_until,
+            self.brain.next_at,
         ]
         .into_iter()
         .flatten()

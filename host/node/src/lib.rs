@@ -22,6 +22,7 @@
 //! ([`sim`]) executes them on a virtual LAN and checks invariants.
 
 pub mod announce;
+pub mod brain;
 pub mod checks;
 pub mod effect;
 pub mod firewall;
@@ -35,8 +36,9 @@ mod timers;
 pub mod vips;
 
 pub use effect::{
-    CheckKey, CheckResult, CheckRun, Effect, Event, FaultCause, InstanceFacts, InstanceId, Job, Level,
-    LogLevel, RunId, SocketKey, VipOp, WeightSource,
+    AnswerFacts, BrainRun, CheckKey, CheckResult, CheckRun, Decision, Effect, Event, FaultCause,
+    InstanceFacts, InstanceId, Job, Level, LogLevel, PeerFacts, ProbePurpose, RunId, SocketKey, VipAnswer,
+    VipOp, WeightSource,
 };
 pub use node::{Node, PresentAddr, Primaries};
 pub use reload::{Change, InstancePlan, ReloadPlan};

@@ -14,7 +14,8 @@ use baton_vrrp::{Command, DropCounters, DropReason, Family, RxMeta};
 
 use crate::checks::Schedules;
 use crate::effect::{
-    CheckKey, CheckResult, CheckRun, Effect, Event, FaultCause, InstanceId, LogLevel, RunId, SocketKey, VipOp,
+    CheckKey, CheckResult, CheckRun, Decision, Effect, Event, FaultCause, InstanceId, LogLevel, ProbePurpose,
+    RunId, SocketKey, VipAnswer, VipOp,
 };
 use crate::firewall::{self, Firewall};
 use crate::instance::{InstTrack, NodeInstance, socket_key, track_config};
@@ -326,6 +327,7 @@ impl Node {
         for i in 0..inst.tracks.len() {
             inst.apply_track(i, now, &mut self.effects);
         }
+        inst.start_brain(now);
         inst.vrrp.handle_command(now, Command::Start);
         inst.drain(now, &mut self.effects);
     }
@@ -438,6 +440,11 @@ impl Node {
         };
         match wire::parse(payload, meta, &opts) {
             Ok(advert) => {
+                let multicast = self.sockets.get(socket).is_some_and(|s| s.multicast);
+                if advert.vrid == inst.cfg.vrid && meta.src != inst.primary {
+                    inst.brain
+                        .heard(now, meta.src, advert.priority, &socket.interface, multicast);
+                }
                 inst.vrrp.handle_packet(now, meta.src, &advert);
                 inst.drain(now, &mut self.effects);
                 let id = inst.id;
@@ -545,6 +552,36 @@ impl Node {
         }
         if let Some(drop) = next {
             self.effects.push_back(Effect::SetFirewall { drop });
+        }
+    }
+
+    /// A probe of instance `id`'s VIPs was answered (or failed).
+    pub fn handle_probe_result(
+        &mut self,
+        now: Instant,
+        id: InstanceId,
+        purpose: ProbePurpose,
+        r: Result<Vec<VipAnswer>, String>,
+    ) {
+        self.now = Some(now);
+        if let Some(inst) = self.instances.get_mut(&id) {
+            inst.probe_result(purpose, r, now, &mut self.effects);
+            self.touch(id);
+        }
+    }
+
+    /// Instance `id`'s split-brain evaluation `run` decided (or failed).
+    pub fn handle_brain_result(
+        &mut self,
+        now: Instant,
+        id: InstanceId,
+        run: u64,
+        r: Result<Decision, String>,
+    ) {
+        self.now = Some(now);
+        if let Some(inst) = self.instances.get_mut(&id) {
+            inst.brain_result(run, r, now, &mut self.effects);
+            self.touch(id);
         }
     }
 
@@ -793,6 +830,15 @@ impl Node {
         }
         for i in fresh {
             inst.apply_track(i, now, out);
+        }
+        if old.split_brain != new.split_brain {
+            if new.split_brain.is_none() {
+                inst.brain_result_cleared(now, out);
+            }
+            inst.start_brain(now);
+        }
+        for p in &new.unicast_peers {
+            inst.brain.peers.entry(*p).or_default();
         }
         inst.drain(now, out);
         for m in self.demux.values_mut() {

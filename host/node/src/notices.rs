@@ -86,6 +86,20 @@ impl Node {
                 n.detail = Some(ev.to_string());
                 Some(n)
             }
+            Event::SplitBrain { instance, decision } => {
+                let mut n = Notice::new(Kind::SplitBrain, rid, at);
+                n.instance = Some(instance.clone());
+                n.detail = Some(decision.kind().to_string());
+                n.reason = decision.reason().map(str::to_string);
+                Some(n)
+            }
+            Event::ClaimRefused { instance, reason } => {
+                let mut n = Notice::new(Kind::SplitBrain, rid, at);
+                n.instance = Some(instance.clone());
+                n.detail = Some("claim refused".to_string());
+                n.reason = Some(reason.clone());
+                Some(n)
+            }
             Event::Reloaded { summary, .. } => {
                 let mut n = Notice::new(Kind::Reload, rid, at);
                 n.ok = Some(true);

@@ -26,7 +26,9 @@ pub use baton_vrrp::sim::Rng;
 use baton_vrrp::wire::{self, ParseOptions};
 use baton_vrrp::{Family, RxMeta, State};
 
-use crate::effect::{CheckKey, CheckResult, Effect, Event, InstanceId, Job, RunId, SocketKey, VipOp};
+use crate::effect::{
+    CheckKey, CheckResult, Decision, Effect, Event, InstanceId, Job, RunId, SocketKey, VipAnswer, VipOp,
+};
 use crate::node::{Node, PresentAddr, Primaries};
 use crate::vips::VipState;
 use baton_config::EMAIL_SINK;
@@ -38,6 +40,11 @@ pub fn host_addr(family: Family, node: usize) -> IpAddr {
         Family::V4 => IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10 + node as u8)),
         Family::V6 => IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 10 + node as u16)),
     }
+}
+
+/// Node `k`'s MAC address on the simulated LAN.
+pub fn sim_mac(k: usize) -> [u8; 6] {
+    [2, 0, 0, 0, 0, k as u8]
 }
 
 /// One instance as every node of the LAN configures it (priorities per node).
@@ -53,6 +60,9 @@ pub struct SimInstance {
     pub accept: bool,
     /// (check name, weight, rise, fall)
     pub tracks: Vec<(String, i32, u32, u32)>,
+    /// `[instance.split_brain]` with builtin:split-brain-arp every 200 ms
+    /// (the simulated policy says stay; probes and claims are real).
+    pub split_brain: bool,
 }
 
 /// The LAN-wide config: node-level checks (by name; each its own policy)
@@ -74,6 +84,9 @@ impl SimConfig {
             format!("router_id = \"node{k}\"\n[garp]\ndelay = \"0s\"\nrepeat = 2\ninterval = \"10ms\"\n");
         if !self.notify.is_empty() {
             let _ = writeln!(s, "[notify]\n{}", self.notify);
+        }
+        if self.instances.iter().any(|i| i.split_brain) {
+            s.push_str("[[policy]]\nname = \"brain\"\nsource = \"builtin:split-brain-arp\"\n");
         }
         for c in &self.checks {
             let _ = write!(
@@ -99,6 +112,9 @@ impl SimConfig {
             );
             if self.notify.contains("name = \"log\"") {
                 s.push_str("notify = \"log\"\n");
+            }
+            if i.split_brain {
+                s.push_str("[instance.split_brain]\npolicy = \"brain\"\ninterval = \"200ms\"\n");
             }
             for (c, w, rise, fall) in &i.tracks {
                 let _ = write!(
@@ -142,6 +158,8 @@ pub struct Host {
     /// one: nobody's business now (as on a real host).
     pub foreign: BTreeSet<(String, IpAddr, u8)>,
     pub link_up: bool,
+    /// A firewall drops the VRRP it would receive (the seed's split brain).
+    pub drop_vrrp_in: bool,
 }
 
 #[derive(Debug)]
@@ -375,6 +393,20 @@ impl Lan {
     }
 
     fn execute(&mut self, k: usize, effect: Effect, now: Instant) {
+        // A probe reads the other hosts: answered before node k is borrowed.
+        if let Effect::Probe {
+            instance,
+            vips,
+            purpose,
+            ..
+        } = &effect
+        {
+            let answers = self.probe_answers(k, vips);
+            if let Some(node) = self.nodes[k].node.as_mut() {
+                node.handle_probe_result(now, *instance, *purpose, Ok(answers));
+            }
+            return;
+        }
         let sn = &mut self.nodes[k];
         let Some(node) = sn.node.as_mut() else { return };
         match effect {
@@ -423,6 +455,12 @@ impl Lan {
                 sn.host.firewall = drop;
                 node.handle_firewall_result(now, Ok(()));
             }
+            Effect::Probe { .. } => {}
+            // The simulated policy always says stay: the sim checks the
+            // machinery (probes, claims, holds), not a policy.
+            Effect::RunSplitBrain(run) => {
+                node.handle_brain_result(now, run.instance, run.run, Ok(Decision::Stay));
+            }
             Effect::RunCheck(run) => {
                 sn.evaluations += 1;
                 let due = now + Duration::from_micros(300);
@@ -445,6 +483,29 @@ impl Lan {
             }
             Effect::Event(ev) => self.event(k, ev),
         }
+    }
+
+    /// Who else answers for `vips` as node `k` probes: every other host on
+    /// the LAN that holds one, by its MAC (02:00:00:00:00:NODE).
+    fn probe_answers(&self, k: usize, vips: &[IpAddr]) -> Vec<VipAnswer> {
+        let me = &self.nodes[k].host;
+        vips.iter()
+            .map(|vip| VipAnswer {
+                vip: *vip,
+                others: if me.link_up {
+                    self.nodes
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, n)| {
+                            *j != k && n.host.link_up && n.host.addrs.iter().any(|a| a.1 == *vip)
+                        })
+                        .map(|(j, _)| sim_mac(j))
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+            })
+            .collect()
     }
 
     fn event(&mut self, k: usize, ev: Event) {
@@ -502,7 +563,7 @@ impl Lan {
         }
         let multicast = dst == socket.family.multicast_group();
         for to in 0..self.nodes.len() {
-            if to == k || !self.nodes[to].host.link_up {
+            if to == k || !self.nodes[to].host.link_up || self.nodes[to].host.drop_vrrp_in {
                 continue;
             }
             if !multicast && host_addr(socket.family, to) != dst {
@@ -786,6 +847,7 @@ fn random_instance(rng: &mut Rng, checks: &[String], nodes: usize, vrid: u8) -> 
         vips,
         accept: rng.chance(0.7),
         tracks,
+        split_brain: rng.chance(0.3),
     }
 }
 

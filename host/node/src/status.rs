@@ -114,6 +114,48 @@ pub struct InstanceStatus {
     /// The instance's `[[instance.track]]`s, in config order.
     #[serde(default)]
     pub tracks: Vec<TrackStatus>,
+    /// Every peer heard (or configured), remembered after it goes silent.
+    #[serde(default)]
+    pub peers: Vec<PeerStatus>,
+    /// With a split-brain policy: the evidence and the last decision.
+    #[serde(default)]
+    pub split_brain: Option<SplitBrainStatus>,
+}
+
+/// A peer of an instance.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct PeerStatus {
+    pub address: String,
+    pub last_priority: Option<u8>,
+    pub last_heard_ms_ago: Option<u64>,
+    pub paths: Vec<PathStatus>,
+}
+
+/// One path a peer's adverts arrive on.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct PathStatus {
+    /// `eth0 multicast`.
+    pub path: String,
+    pub last_heard_ms_ago: u64,
+}
+
+/// An instance's split-brain state.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct SplitBrainStatus {
+    pub policy: String,
+    pub interval_ms: f64,
+    pub runs: u64,
+    /// `stay`, `demote`, `fault` or `alert` (none before the first).
+    pub decision: Option<String>,
+    pub reason: Option<String>,
+    /// Held as a listening Backup by a demotion.
+    pub held: bool,
+    /// VIP -> the other MACs that answered the last probe.
+    pub answers: BTreeMap<String, Vec<String>>,
+    pub probed_ms_ago: Option<u64>,
+    pub claims_refused: u64,
+    pub probe_failures: u64,
+    pub last_error: Option<String>,
 }
 
 fn yes() -> bool {
@@ -292,6 +334,53 @@ impl Status {
                 let _ = write!(s, ", dropped: {}", drops.join(" "));
             }
             let _ = writeln!(s);
+            for p in &i.peers {
+                let paths: Vec<String> = p
+                    .paths
+                    .iter()
+                    .map(|x| format!("{} {:.1}s ago", x.path, x.last_heard_ms_ago as f64 / 1000.0))
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    "{:13}peer {} priority {}: {}",
+                    "",
+                    p.address,
+                    p.last_priority.map_or("-".to_string(), |x| x.to_string()),
+                    if paths.is_empty() {
+                        "never heard".to_string()
+                    } else {
+                        paths.join(", ")
+                    }
+                );
+            }
+            if let Some(b) = &i.split_brain {
+                let answered: Vec<String> = b
+                    .answers
+                    .iter()
+                    .filter(|(_, m)| !m.is_empty())
+                    .map(|(v, m)| format!("{v} answered by {}", m.join(" ")))
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    "{:13}split brain ({}): {}{}{}; runs {}, claims refused {}{}",
+                    "",
+                    b.policy,
+                    b.decision.as_deref().unwrap_or("not run yet"),
+                    b.reason.as_ref().map_or(String::new(), |r| format!(" ({r})")),
+                    if b.held {
+                        ", held as a listening Backup"
+                    } else {
+                        ""
+                    },
+                    b.runs,
+                    b.claims_refused,
+                    if answered.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {}", answered.join(", "))
+                    }
+                );
+            }
             for t in &i.tracks {
                 let last = match (t.last_healthy, &t.last_reason) {
                     (None, _) => "not run yet".to_string(),
@@ -561,6 +650,52 @@ impl Node {
             }),
             faults: inst.faults.iter().map(ToString::to_string).collect(),
             tracks: inst.tracks.iter().map(|t| self.track_status(t, now)).collect(),
+            peers: inst
+                .brain
+                .peers
+                .iter()
+                .map(|(a, p)| PeerStatus {
+                    address: a.to_string(),
+                    last_priority: p.last_priority,
+                    last_heard_ms_ago: p.last_heard.map(|t| ago(now, t)),
+                    paths: p
+                        .paths
+                        .iter()
+                        .map(|x| PathStatus {
+                            path: x.name(),
+                            last_heard_ms_ago: ago(now, x.last),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            split_brain: inst.cfg.split_brain.as_ref().map(|sb| {
+                let b = &inst.brain;
+                SplitBrainStatus {
+                    policy: sb.policy.clone(),
+                    interval_ms: ms(sb.interval),
+                    runs: b.runs,
+                    decision: b.last_decision.as_ref().map(|d| d.kind().to_string()),
+                    reason: b
+                        .last_decision
+                        .as_ref()
+                        .and_then(|d| d.reason().map(str::to_string)),
+                    held: inst.vrrp.held(),
+                    answers: b
+                        .answers
+                        .iter()
+                        .map(|a| {
+                            (
+                                a.vip.to_string(),
+                                a.others.iter().map(crate::brain::mac_string).collect(),
+                            )
+                        })
+                        .collect(),
+                    probed_ms_ago: b.answered_at.map(|t| ago(now, t)),
+                    claims_refused: b.claims_refused,
+                    probe_failures: b.probe_failures,
+                    last_error: b.last_error.clone(),
+                }
+            }),
             counters: CounterStatus {
                 adverts_rx: c.adverts_rx,
                 adverts_tx: c.adverts_tx,

@@ -31,6 +31,7 @@ fn lan() -> Lan {
             vips: vec!["198.51.100.1".parse().unwrap()],
             accept: true,
             tracks: Vec::new(),
+            split_brain: false,
         }],
         notify: NOTIFY.to_string(),
     };

@@ -18,6 +18,7 @@ fn inst(name: &str, vrid: u8, prios: &[u8], vips: &[&str]) -> SimInstance {
         vips: vips.iter().map(|v| v.parse().unwrap()).collect(),
         accept: true,
         tracks: Vec::new(),
+        split_brain: false,
     }
 }
 

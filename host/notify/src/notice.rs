@@ -22,6 +22,9 @@ pub enum Kind {
     Reload,
     /// `baton notify test`.
     Test,
+    /// A split-brain decision (demote, fault, alert, stay again) or a claim
+    /// a probe refused: `detail` says which, `reason` why.
+    SplitBrain,
 }
 
 /// One notice.
@@ -130,6 +133,10 @@ impl Notice {
                 }
             ),
             Kind::Test => format!("[{r}] Baton test notification"),
+            Kind::SplitBrain => format!(
+                "[{r}] VRRP Instance {inst} - split brain: {}",
+                self.detail.as_deref().unwrap_or("-")
+            ),
         }
     }
 

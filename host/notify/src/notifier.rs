@@ -328,6 +328,9 @@ impl Notifier {
     pub fn submit(&mut self, now: Instant, notice: Notice) {
         self.notices += 1;
         match &mut self.hook {
+            // The transition-hook world has no words for split brain yet: it
+            // goes as without a hook.
+            Some(_) if notice.kind == Kind::SplitBrain => self.route(now, notice, Route::Default),
             Some(h) => {
                 h.waiting.push_back(notice);
                 self.next_hook();
@@ -389,6 +392,11 @@ impl Notifier {
     fn route_default(&mut self, now: Instant, notice: Notice) {
         let mails = match notice.kind {
             Kind::Transition => notice
+                .instance
+                .as_ref()
+                .and_then(|i| self.instances.get(i))
+                .is_some_and(|f| f.notify.mails(&self.notify)),
+            Kind::SplitBrain => notice
                 .instance
                 .as_ref()
                 .and_then(|i| self.instances.get(i))

@@ -472,10 +472,14 @@ impl Instance {
 
     /// When `handle_timeout` must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [self.master_down_at, self.adver_at, self.claiming.as_ref().map(|c| c.1)]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.master_down_at,
+            self.adver_at,
+            self.claiming.as_ref().map(|c| c.1),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {

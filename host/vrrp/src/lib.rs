@@ -15,7 +15,7 @@ pub mod wire;
 
 pub use counters::{Counters, DropCounters, DropReason};
 pub use instance::{
-    CLAIM_TIMEOUT,
-    Action, Auth, Command, Config, ConfigError, Instance, MasterInfo, Reason, State, Transition, Transmit,
+    Action, Auth, CLAIM_TIMEOUT, Command, Config, ConfigError, Instance, MasterInfo, Reason, State,
+    Transition, Transmit,
 };
 pub use wire::{Advert, Family, ParseOptions, RxMeta, V3Checksum, Version};

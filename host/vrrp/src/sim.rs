@@ -621,8 +621,10 @@ impl Sim {
             Reason::FaultCleared => (!cmd_now(Cmd::FaultCleared) || from != State::Fault)
                 .then(|| "fault cleared without a command".into()),
             Reason::Shutdown => (!cmd_now(Cmd::Shutdown)).then(|| "shutdown without a command".into()),
-            Reason::Demoted { .. } => (!cmd_now(Cmd::HoldRaised) || from != State::Master || to != State::Backup)
-                .then(|| "demoted without a hold".into()),
+            Reason::Demoted { .. } => {
+                (!cmd_now(Cmd::HoldRaised) || from != State::Master || to != State::Backup)
+                    .then(|| "demoted without a hold".into())
+            }
             Reason::HigherPriority { master, priority } => {
                 let heard = node.heard.iter().any(|h| {
                     h.at == now

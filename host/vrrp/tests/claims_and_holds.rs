@@ -46,12 +46,22 @@ fn advert(priority: u8) -> Advert {
 fn a_claim_waits_for_the_probe_and_a_clear_one_becomes_master() {
     let (mut i, t0) = started(true);
     i.handle_timeout(t0 + MDI);
-    assert_eq!(i.state(), State::Backup, "no transition before the probe's answer");
+    assert_eq!(
+        i.state(),
+        State::Backup,
+        "no transition before the probe's answer"
+    );
     assert!(drain(&mut i).contains(&Action::ProbeVips));
     assert_eq!(i.poll_timeout(), Some(t0 + MDI + CLAIM_TIMEOUT));
-    i.handle_command(t0 + MDI + Duration::from_millis(20), Command::Claim { clear: true });
+    i.handle_command(
+        t0 + MDI + Duration::from_millis(20),
+        Command::Claim { clear: true },
+    );
     assert_eq!(i.state(), State::Master);
-    assert_eq!(i.last_transition().map(|t| t.reason.clone()), Some(Reason::MasterDown));
+    assert_eq!(
+        i.last_transition().map(|t| t.reason.clone()),
+        Some(Reason::MasterDown)
+    );
     assert!(drain(&mut i).iter().any(|a| matches!(a, Action::AddVips { .. })));
 }
 
@@ -87,7 +97,11 @@ fn an_unanswered_probe_goes_ahead_at_its_timeout() {
     i.handle_timeout(t0 + MDI);
     drain(&mut i);
     i.handle_timeout(t0 + MDI + CLAIM_TIMEOUT);
-    assert_eq!(i.state(), State::Master, "a silent prober must not stop a failover");
+    assert_eq!(
+        i.state(),
+        State::Master,
+        "a silent prober must not stop a failover"
+    );
     assert_eq!(i.counters().claim_timeouts, 1);
 }
 
@@ -98,11 +112,19 @@ fn a_hold_demotes_a_master_and_keeps_it_a_listening_backup_until_it_clears() {
     assert_eq!(i.state(), State::Master);
     drain(&mut i);
     let t1 = t0 + MDI + Duration::from_secs(1);
-    i.handle_command(t1, Command::SetHold { cause: "split-brain".into(), active: true });
+    i.handle_command(
+        t1,
+        Command::SetHold {
+            cause: "split-brain".into(),
+            active: true,
+        },
+    );
     assert_eq!(i.state(), State::Backup);
     assert_eq!(
         i.last_transition().map(|t| t.reason.clone()),
-        Some(Reason::Demoted { cause: "split-brain".into() })
+        Some(Reason::Demoted {
+            cause: "split-brain".into()
+        })
     );
     assert!(drain(&mut i).contains(&Action::RemoveVips));
     assert_eq!(i.counters().priority_zero_tx, 1, "it resigned");
@@ -111,7 +133,13 @@ fn a_hold_demotes_a_master_and_keeps_it_a_listening_backup_until_it_clears() {
     assert_eq!(i.state(), State::Backup);
     assert!(i.held());
     let t2 = t1 + MDI + Duration::from_millis(1);
-    i.handle_command(t2, Command::SetHold { cause: "split-brain".into(), active: false });
+    i.handle_command(
+        t2,
+        Command::SetHold {
+            cause: "split-brain".into(),
+            active: false,
+        },
+    );
     assert!(!i.held());
     let next = i.poll_timeout().expect("its timer runs");
     i.handle_timeout(next);
@@ -124,7 +152,13 @@ fn a_hold_during_a_probe_cancels_the_claim_and_keeps_the_timer() {
     i.handle_timeout(t0 + MDI);
     drain(&mut i);
     let t1 = t0 + MDI + Duration::from_millis(5);
-    i.handle_command(t1, Command::SetHold { cause: "x".into(), active: true });
+    i.handle_command(
+        t1,
+        Command::SetHold {
+            cause: "x".into(),
+            active: true,
+        },
+    );
     i.handle_command(t1, Command::Claim { clear: true });
     assert_eq!(i.state(), State::Backup);
     assert_eq!(i.poll_timeout(), Some(t1 + MDI));

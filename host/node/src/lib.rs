@@ -8,8 +8,10 @@
 //! checks and what their results do to each tracking instance (node-level
 //! `[[check]]`s run once however many instances track them), the accept-mode
 //! firewall state, and reloads that apply every change with the least
-//! disruption; and what it tells people: its events as notices, routed,
-//! queued, retried and coalesced by the notifier it owns (baton-notify),
+//! disruption; split brain ([`brain`]: peers per path, who answers for the
+//! VIPs, probe before claim, the split-brain policy's decisions); and what
+//! it tells people: its events as notices, routed, queued, retried and
+//! coalesced by the notifier it owns (baton-notify),
 //! whose jobs (mail, webhooks, notify commands, the transition hook) leave
 //! as effects like any other.
 //!

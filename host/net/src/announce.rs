@@ -7,11 +7,9 @@ use std::sync::OnceLock;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::arp::{ArpMessage, BROADCAST, ETH_P_ARP};
 use crate::{context, sys, vrrp_socket};
 
-const ETH_P_ARP: u16 = 0x0806;
-const ETH_P_IP: u16 = 0x0800;
-const BROADCAST: [u8; 6] = [0xff; 6];
 /// ICMPv6 Neighbor Advertisement (RFC 4861 §4.4).
 const ND_NEIGHBOR_ADVERT: u8 = 136;
 const NA_FLAG_ROUTER: u8 = 0x80;
@@ -128,25 +126,17 @@ fn check_len(sent: usize, want: usize, what: &str) -> io::Result<()> {
 }
 
 /// Ethernet + ARP (RFC 826) gratuitous request, 42 bytes (the driver pads).
-fn garp_frame(mac: [u8; 6], vip: Ipv4Addr) -> Vec<u8> {
-    let mut f = Vec::with_capacity(42);
-    f.extend_from_slice(&BROADCAST);
-    f.extend_from_slice(&mac);
-    f.extend_from_slice(&ETH_P_ARP.to_be_bytes());
-    f.extend_from_slice(&1u16.to_be_bytes()); // hardware: Ethernet
-    f.extend_from_slice(&ETH_P_IP.to_be_bytes()); // protocol: IPv4
-    f.push(6);
-    f.push(4);
-    f.extend_from_slice(&1u16.to_be_bytes()); // request
-    f.extend_from_slice(&mac);
-    f.extend_from_slice(&vip.octets());
-    f.extend_from_slice(&[0; 6]);
-    f.extend_from_slice(&vip.octets());
-    f
+pub(crate) fn garp_frame(mac: [u8; 6], vip: Ipv4Addr) -> Vec<u8> {
+    ArpMessage::Announcement {
+        sender_mac: mac,
+        ip: vip,
+    }
+    .frame()
+    .emit()
 }
 
 /// ICMPv6 Neighbor Advertisement with checksum zero (the kernel computes it).
-fn na_message(mac: [u8; 6], vip: Ipv6Addr, router: bool) -> Vec<u8> {
+pub(crate) fn na_message(mac: [u8; 6], vip: Ipv6Addr, router: bool) -> Vec<u8> {
     let mut m = Vec::with_capacity(32);
     m.push(ND_NEIGHBOR_ADVERT);
     m.push(0); // code

@@ -11,24 +11,41 @@
 //! - [`Announcer`] (and the thin wrappers [`send_gratuitous_arp`] and
 //!   [`send_unsolicited_na`]): gratuitous ARP and unsolicited neighbour
 //!   advertisements that make the LAN follow a VIP.
+//! - [`NeighProber`]: who else answers for a node's VIPs. ARP probes (RFC 5227)
+//!   and DAD neighbour solicitations (RFC 4862) on one interface, the MACs that
+//!   answer them ([`VipAnswers`]), and passively every ARP frame and neighbour
+//!   advertisement of other stations ([`NeighEvent`], or [`NeighRecvError`]).
+//! - [`arp`] and [`nd`]: the sans-I/O codecs it reads and writes with (here, not
+//!   in `baton-vrrp`: they are not VRRP). Ethernet/IPv4 ARP frames ([`ArpFrame`],
+//!   checked, then [`ArpMessage`]: request, reply, probe, announcement) and ICMPv6
+//!   neighbour solicitations / advertisements ([`NdPacket`], checked, then
+//!   [`NdMessage`]), every refusal an [`ArpError`] or [`NdError`]; and the
+//!   probes' builders.
 //! - [`firewall`]: Accept_Mode false, as one nftables table that drops
 //!   traffic to the VIPs of instances that must not accept it.
 //! - [`Timer`]: a timerfd, so VRRP deadlines are met to the microsecond
 //!   rather than tokio's millisecond.
 //!
 //! The protocol itself (parsing, state machine, timers) lives in `baton-vrrp`;
-//! nothing here decides anything. Errors are values: `std::io::Error` with the
-//! operation and object in the message, or [`RecvError`] for received packets that
-//! are malformed (to be counted, not logged as failures).
+//! nothing here decides anything (what a conflict means is the caller's). Errors
+//! are values: `std::io::Error` with the operation and object in the message, or
+//! [`RecvError`] / [`NeighRecvError`] for received packets that are malformed (to
+//! be counted, not logged as failures).
 
 mod announce;
+pub mod arp;
 pub mod firewall;
+pub mod nd;
+mod neigh;
 mod netlink;
 mod sys;
 mod timer;
 mod vrrp_socket;
 
 pub use announce::{Announcer, send_gratuitous_arp, send_unsolicited_na};
+pub use arp::{ArpError, ArpFrame, ArpMessage, ArpOp};
+pub use nd::{NdError, NdKind, NdMessage, NdMeta, NdPacket};
+pub use neigh::{NeighEvent, NeighProber, NeighRecvError, VipAnswers};
 pub use netlink::{IfAddr, Link, LinkEvent, Netlink, primary_address};
 pub use timer::Timer;
 pub use vrrp_socket::{Received, RecvError, VrrpSocket};

@@ -1,5 +1,5 @@
-//! The two system interfaces neither socket2 nor nix wraps safely. Every
-//! `unsafe` of the crate is here.
+//! The system interfaces neither socket2 nor nix wraps safely. Every `unsafe`
+//! of the crate is here.
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -34,8 +34,37 @@ pub(crate) fn set_multicast_if_v4_index(sock: &Socket, ifindex: u32) -> io::Resu
     }
 }
 
+/// ICMP6_FILTER (RFC 3542 §3.2) that lets only ICMPv6 type `pass` through to a
+/// raw ICMPv6 socket. Linux's struct icmp6_filter is eight u32 in host order, a
+/// set bit blocking its type; libc has neither the struct nor the constant.
+#[allow(unsafe_code)]
+pub(crate) fn set_icmp6_filter_pass_only(sock: &Socket, pass: u8) -> io::Result<()> {
+    /// linux/icmpv6.h.
+    const ICMP6_FILTER: libc::c_int = 1;
+    let mut filter = [u32::MAX; 8];
+    filter[usize::from(pass >> 5)] &= !(1u32 << (pass & 31));
+    // SAFETY: the fd is an open socket owned by `sock`; the option value points to
+    // a live, initialised [u32; 8], the layout of struct icmp6_filter, and the
+    // length passed is its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_ICMPV6,
+            ICMP6_FILTER,
+            (&raw const filter).cast::<libc::c_void>(),
+            std::mem::size_of::<[u32; 8]>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// A `sockaddr_ll` for sending a frame of EtherType `ethertype` to `dst_mac` out
-/// of interface `ifindex` on an AF_PACKET socket.
+/// of interface `ifindex` on an AF_PACKET socket, or for binding one to that
+/// EtherType and interface (the MAC is then ignored).
 #[allow(unsafe_code)]
 pub(crate) fn link_sockaddr(ifindex: u32, ethertype: u16, dst_mac: [u8; 6]) -> SockAddr {
     let mut storage = SockAddrStorage::zeroed();

@@ -283,7 +283,7 @@ fn decode_v4(packet: &[u8], ifindex: u32) -> Result<Received, RecvError> {
     })
 }
 
-fn recv_v6(sock: &Socket) -> io::Result<(RxMeta, Vec<u8>, u32)> {
+pub(crate) fn recv_v6(sock: &Socket) -> io::Result<(RxMeta, Vec<u8>, u32)> {
     let mut buf = vec![0u8; RECV_BUF];
     let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
     let mut iov = [IoSliceMut::new(&mut buf)];

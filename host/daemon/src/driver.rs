@@ -147,6 +147,9 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
                 match input {
                     Input::Check { run, key, result } => node.handle_check_result(Instant::now(), run, &key, *result),
                     Input::Notify(done) => notify_done(&mut node, *done),
+                    Input::Probe { instance, purpose, result } => {
+                        node.handle_probe_result(Instant::now(), instance, purpose, result);
+                    }
                     Input::Packet(..) => {}
                 }
             }

@@ -9,9 +9,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use baton_net::{Link, LinkEvent, Netlink, RecvError, VrrpSocket};
+use baton_net::{Link, LinkEvent, NeighProber, Netlink, RecvError, VrrpSocket};
 use baton_node::{
-    CheckKey, CheckResult, CheckRun, Effect, Event, InstanceFacts, Level, Node, RunId, SocketKey, VipOp,
+    CheckKey, CheckResult, CheckRun, Effect, Event, InstanceFacts, InstanceId, Level, Node, ProbePurpose,
+    RunId, SocketKey, VipAnswer, VipOp,
 };
 use baton_policy::{
     EvalContext, Evaluation, Facts, Grants, InstanceStatus as PolicyInstance, PolicyRunner, VrrpState,
@@ -38,6 +39,12 @@ pub enum Input {
     },
     /// A notify job ended.
     Notify(Box<Done>),
+    /// A probe of an instance's VIPs ended.
+    Probe {
+        instance: InstanceId,
+        purpose: ProbePurpose,
+        result: Result<Vec<VipAnswer>, String>,
+    },
 }
 
 struct OpenSocket {
@@ -63,6 +70,8 @@ pub struct Io {
     results: mpsc::UnboundedSender<Input>,
     /// Mail, webhooks, notify commands, the hook.
     pub sinks: Sinks,
+    /// ARP / ND probers by interface.
+    probers: HashMap<String, Arc<tokio::sync::Mutex<NeighProber>>>,
 }
 
 impl std::fmt::Debug for Io {
@@ -95,6 +104,7 @@ impl Io {
             packets,
             results: sinks.results(),
             sinks,
+            probers: HashMap::new(),
         }
     }
 
@@ -168,16 +178,13 @@ impl Io {
                     node.handle_firewall_result(Instant::now(), r);
                 }
                 Effect::RunCheck(run) => self.run_check(*run),
-                // Until the prober and the split-brain world are wired in: a
-                // failed probe lets the claim go on (counted), no decision is stay.
                 Effect::Probe {
-                    instance, purpose, ..
-                } => node.handle_probe_result(
-                    Instant::now(),
                     instance,
+                    interface,
+                    vips,
                     purpose,
-                    Err("no VIP prober in this build".to_string()),
-                ),
+                } => self.probe(instance, &interface, vips, purpose).await,
+                // Until the split-brain world is wired in: no decision is stay.
                 Effect::RunSplitBrain(run) => node.handle_brain_result(
                     Instant::now(),
                     run.instance,
@@ -190,6 +197,71 @@ impl Io {
                 Effect::Event(ev) => log_event(&ev),
             }
         }
+    }
+
+    /// Probes `vips` on `interface` on a task of its own (one probe at a time
+    /// per interface: answers are read by one reader); the answers come back
+    /// as an [`Input::Probe`].
+    async fn probe(
+        &mut self,
+        instance: InstanceId,
+        interface: &str,
+        vips: Vec<IpAddr>,
+        purpose: ProbePurpose,
+    ) {
+        let tx = self.results.clone();
+        let prober = match self.prober(interface).await {
+            Ok(p) => p,
+            Err(result) => {
+                let _ = tx.send(Input::Probe {
+                    instance,
+                    purpose,
+                    result: Err(result),
+                });
+                return;
+            }
+        };
+        tokio::spawn(async move {
+            let p = prober.lock().await;
+            let result = p
+                .probe(&vips, baton_node::brain::PROBE_WAIT)
+                .await
+                .map(|answers| {
+                    answers
+                        .into_iter()
+                        .map(|a| VipAnswer {
+                            vip: a.vip,
+                            // A holder that named no MAC is still a holder.
+                            others: a
+                                .others
+                                .into_iter()
+                                .chain(a.unnamed.iter().map(|_| [0u8; 6]))
+                                .collect(),
+                        })
+                        .collect()
+                })
+                .map_err(|e| e.to_string());
+            let _ = tx.send(Input::Probe {
+                instance,
+                purpose,
+                result,
+            });
+        });
+    }
+
+    /// The prober of `interface`, opened on first use.
+    async fn prober(&mut self, interface: &str) -> Result<Arc<tokio::sync::Mutex<NeighProber>>, String> {
+        if let Some(p) = self.probers.get(interface) {
+            return Ok(p.clone());
+        }
+        let link = self.link(interface).await?;
+        let mac = link
+            .mac
+            .ok_or_else(|| format!("{interface} has no MAC address"))?;
+        let p = NeighProber::open(link.index, &link.name, mac).map_err(|e| e.to_string())?;
+        let p = Arc::new(tokio::sync::Mutex::new(p));
+        self.probers.insert(interface.to_string(), p.clone());
+        Ok(p)
     }
 
     async fn open_socket(&mut self, key: &SocketKey, multicast: bool) -> Result<(), String> {

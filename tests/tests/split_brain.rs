@@ -1,0 +1,143 @@
+//! The seed's split brain with the real binary: lb02's firewall drops VRRP
+//! (nftables, input), so it hears nothing from lb01 while both live
+//! (VRRPv2, PASS 1111, 1 s adverts, as the seed's pair). Without a
+//! split-brain policy both hold the VIP; with one, lb02 probes the VIP
+//! before it claims it (ARP, RFC 5227 style), finds lb01 answering and
+//! outranking it, and stays a listening Backup: no dual master, and it
+//! still takes over when lb01 really goes.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use baton_e2e::baton::{BatonNode, InstanceSpec, node_config};
+use baton_e2e::scenario::{new_lab, serial, wait_for};
+use baton_e2e::{check, note, require_root};
+use baton_lab::Lab;
+
+const VIP: &str = "192.0.2.3";
+
+fn seed(priority: u8, split_brain: bool) -> InstanceSpec {
+    let mut s = InstanceSpec::new("VI_1", 50, priority, &format!("{VIP}/24"))
+        .version(2)
+        .advert_interval("1s")
+        .auth_pass("1111");
+    if split_brain {
+        s = s.extra("[instance.split_brain]\npolicy = \"brain\"\ninterval = \"200ms\"");
+    }
+    s
+}
+
+fn config(host: &str, priority: u8, split_brain: bool) -> String {
+    let mut c = node_config(host, &[seed(priority, split_brain)]);
+    if split_brain {
+        c.push_str("\n[[policy]]\nname = \"brain\"\nsource = \"builtin:split-brain-arp\"\n");
+    }
+    c
+}
+
+/// The seed's cut: lb02 drops the VRRP it would receive.
+fn cut(lab: &Lab, host: &str, on: bool) {
+    let args: Vec<&str> = if on {
+        vec![
+            "nft",
+            "add table ip baton_cut; add chain ip baton_cut in { type filter hook input priority 0; }; add rule ip baton_cut in ip protocol vrrp drop",
+        ]
+    } else {
+        vec!["nft", "delete table ip baton_cut"]
+    };
+    lab.exec_ok(host, &args).expect("nft");
+}
+
+/// Samples the holders of the VIP every 20 ms for `d`: the longest stretch
+/// with two holders.
+fn longest_dual(lab: &Lab, d: Duration) -> Duration {
+    let vip: IpAddr = VIP.parse().expect("vip");
+    let t0 = Instant::now();
+    let (mut since, mut longest): (Option<Instant>, Duration) = (None, Duration::ZERO);
+    while t0.elapsed() < d {
+        if lab.holders(vip).len() > 1 {
+            let s = *since.get_or_insert_with(Instant::now);
+            longest = longest.max(s.elapsed());
+        } else {
+            since = None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    longest
+}
+
+#[test]
+fn without_a_split_brain_policy_the_cut_makes_two_masters() {
+    if !require_root("without_a_split_brain_policy_the_cut_makes_two_masters") {
+        return;
+    }
+    let _serial = serial();
+    let lab = new_lab();
+    let a = BatonNode::start(&lab, "lb01", &config("lb01", 150, false));
+    let b = BatonNode::start(&lab, "lb02", &config("lb02", 100, false));
+    let nodes = [&a, &b];
+    wait_for(&lab, &nodes, "lb01 master", Duration::from_secs(6), || {
+        a.state("VI_1") == "master" && b.state("VI_1") == "backup"
+    });
+    cut(&lab, "lb02", true);
+    let dual = longest_dual(&lab, Duration::from_secs(6));
+    note(&format!(
+        "split brain without a policy: two holders for {dual:?} of 6 s"
+    ));
+    check!(&nodes, dual >= Duration::from_secs(2), "dual master for {dual:?}");
+    check!(&nodes, b.state("VI_1") == "master", "lb02 master too");
+}
+
+#[test]
+fn probe_before_claim_keeps_one_holder_and_the_backup_still_takes_over() {
+    if !require_root("probe_before_claim_keeps_one_holder_and_the_backup_still_takes_over") {
+        return;
+    }
+    let _serial = serial();
+    let lab = new_lab();
+    let a = BatonNode::start(&lab, "lb01", &config("lb01", 150, true));
+    let b = BatonNode::start(&lab, "lb02", &config("lb02", 100, true));
+    let nodes = [&a, &b];
+    wait_for(&lab, &nodes, "lb01 master", Duration::from_secs(8), || {
+        a.state("VI_1") == "master" && b.state("VI_1") == "backup"
+    });
+    let transitions = b.instance("VI_1").counters.transitions;
+    cut(&lab, "lb02", true);
+    let dual = longest_dual(&lab, Duration::from_secs(9));
+    let ib = b.instance("VI_1");
+    let sb = ib.split_brain.clone().expect("split-brain status");
+    note(&format!(
+        "split brain with probe before claim: two holders for {dual:?} of 9 s; lb02 refused {} claim(s): {:?}",
+        sb.claims_refused,
+        b.log().lines().filter(|l| l.contains("does not claim")).last()
+    ));
+    check!(&nodes, dual.is_zero(), "two holders for {dual:?}");
+    check!(&nodes, ib.state == "backup" && sb.claims_refused >= 2, "{ib:#?}");
+    let peer = ib.peers.first().expect("lb01 remembered");
+    check!(&nodes, peer.last_priority == Some(150), "{peer:?}");
+    // The rule goes: lb02 hears lb01 again, nothing changes.
+    cut(&lab, "lb02", false);
+    std::thread::sleep(Duration::from_millis(2500));
+    check!(
+        &nodes,
+        b.instance("VI_1").counters.transitions == transitions,
+        "no extra transition"
+    );
+    // Cut again, then lb01's link goes: nobody answers for the VIP, lb02 claims it.
+    cut(&lab, "lb02", true);
+    std::thread::sleep(Duration::from_secs(4));
+    let t = Instant::now();
+    lab.link_down("lb01").expect("link down");
+    wait_for(
+        &lab,
+        &nodes,
+        "lb02 master holding the VIP",
+        Duration::from_secs(6),
+        || lab.holders(VIP.parse().expect("vip")) == ["lb02"],
+    );
+    let took = t.elapsed();
+    note(&format!(
+        "split brain: after lb01's link went down, lb02 held the VIP in {took:?} (Master_Down_Interval 3.61 s)"
+    ));
+    check!(&nodes, took <= Duration::from_millis(3610 + 500), "{took:?}");
+}

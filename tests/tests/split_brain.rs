@@ -109,7 +109,10 @@ fn probe_before_claim_keeps_one_holder_and_the_backup_still_takes_over() {
     note(&format!(
         "split brain with probe before claim: two holders for {dual:?} of 9 s; lb02 refused {} claim(s): {:?}",
         sb.claims_refused,
-        b.log().lines().filter(|l| l.contains("does not claim")).last()
+        b.log()
+            .lines()
+            .rfind(|l| l.contains("does not claim"))
+            .map(str::to_string)
     ));
     check!(&nodes, dual.is_zero(), "two holders for {dual:?}");
     check!(&nodes, ib.state == "backup" && sb.claims_refused >= 2, "{ib:#?}");

@@ -139,8 +139,14 @@ fn probe_before_claim_keeps_one_holder_and_the_backup_still_takes_over() {
         || lab.holders(VIP.parse().expect("vip")) == ["lb02"],
     );
     let took = t.elapsed();
+    let wait = b
+        .instance("VI_1")
+        .split_brain
+        .and_then(|s| s.last_claim_wait_ms)
+        .expect("a claim waited for its probe");
     note(&format!(
-        "split brain: after lb01's link went down, lb02 held the VIP in {took:?} (Master_Down_Interval 3.61 s)"
+        "split brain: after lb01's link went down, lb02 held the VIP in {took:?} (Master_Down_Interval 3.61 s); its claim waited {wait:.1} ms for the probe"
     ));
     check!(&nodes, took <= Duration::from_millis(3610 + 500), "{took:?}");
+    check!(&nodes, wait < 30.0, "probe before claim costs {wait:.1} ms");
 }

@@ -135,6 +135,10 @@ pub struct Brain {
     pub last_error: Option<String>,
     pub claims_refused: u64,
     pub probe_failures: u64,
+    /// When the waiting claim's probe was asked for.
+    pub(crate) claim_probe_at: Option<Instant>,
+    /// What the last claim waited for its probe: the cost of probe before claim.
+    pub last_claim_wait: Option<Duration>,
 }
 
 impl Brain {
@@ -151,6 +155,8 @@ impl Brain {
             last_error: None,
             claims_refused: 0,
             probe_failures: 0,
+            claim_probe_at: None,
+            last_claim_wait: None,
         }
     }
 

@@ -243,7 +243,10 @@ impl NodeInstance {
                     let reqs = self.vips.set_wanted(false, now);
                     self.request(reqs, out);
                 }
-                Action::ProbeVips => out.push_back(self.probe(ProbePurpose::Claim)),
+                Action::ProbeVips => {
+                    self.brain.claim_probe_at = Some(now);
+                    out.push_back(self.probe(ProbePurpose::Claim));
+                }
                 Action::AnnounceVips => {
                     out.push_back(Effect::Event(Event::Reannounce {
                         instance: self.cfg.name.clone(),
@@ -401,6 +404,9 @@ impl NodeInstance {
         };
         match purpose {
             ProbePurpose::Claim => {
+                if let Some(t) = self.brain.claim_probe_at.take() {
+                    self.brain.last_claim_wait = Some(now.saturating_duration_since(t));
+                }
                 let mdi = self.vrrp.master_down_interval();
                 let master = self
                     .vrrp

@@ -155,6 +155,8 @@ pub struct SplitBrainStatus {
     pub probed_ms_ago: Option<u64>,
     pub claims_refused: u64,
     pub probe_failures: u64,
+    /// What the last claim waited for its probe (ms).
+    pub last_claim_wait_ms: Option<f64>,
     pub last_error: Option<String>,
 }
 
@@ -693,6 +695,7 @@ impl Node {
                     probed_ms_ago: b.answered_at.map(|t| ago(now, t)),
                     claims_refused: b.claims_refused,
                     probe_failures: b.probe_failures,
+                    last_claim_wait_ms: b.last_claim_wait.map(ms),
                     last_error: b.last_error.clone(),
                 }
             }),

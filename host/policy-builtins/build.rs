@@ -1,12 +1,12 @@
-//! Builds the reference policies and the example hook (the separate cargo
-//! workspace `policies/`) for wasm32-wasip2 and generates the tables that
-//! embed them.
+//! Builds the reference policies, the split-brain policies and the example
+//! hook (the separate cargo workspace `policies/`) for wasm32-wasip2 and
+//! generates the tables that embed them.
 //!
 //! The inner build uses its own target directory (`<target>/policies`, or
 //! `$BATON_POLICIES_TARGET_DIR`), so it never waits on the outer build's lock,
-//! and `--locked` against `policies/Cargo.lock`; health policies and hooks are
-//! two invocations. It re-runs only when a file under policies/, guest-sdk/ or
-//! wit/ changes.
+//! and `--locked` against `policies/Cargo.lock`; health policies, split-brain
+//! policies and hooks are three invocations. It re-runs only when a file under
+//! policies/, guest-sdk/ or wit/ changes.
 
 use std::env;
 use std::ffi::OsStr;
@@ -17,13 +17,24 @@ use std::time::Instant;
 
 const TARGET: &str = "wasm32-wasip2";
 
-/// builtin name -> (cargo package, artifact stem).
+/// builtin name -> (cargo package, artifact stem): the health policies.
 const BUILTINS: &[(&str, &str, &str)] = &[
     ("process-alive", "process-alive", "process_alive"),
     ("tcp-port", "tcp-port", "tcp_port"),
     ("http-status", "http-status", "http_status"),
     ("file", "file", "file"),
     ("interface-up", "interface-up", "interface_up"),
+];
+
+/// The builtins of the `split-brain` world, after [`BUILTINS`] in the
+/// config's order (baton-config's `Builtin::ALL`).
+const SPLIT_BRAIN: &[(&str, &str, &str)] = &[
+    (
+        "split-brain-peer-http",
+        "split-brain-peer-http",
+        "split_brain_peer_http",
+    ),
+    ("split-brain-arp", "split-brain-arp", "split_brain_arp"),
 ];
 
 /// Example components of other worlds than `health` (transition hooks):
@@ -63,6 +74,10 @@ const HOSTILE_HOOKS: &[(&str, &str, &str)] = &[
         "hostile_hook_bad_answer",
     ),
 ];
+
+/// Test-only split-brain policies (feature `hostile`).
+const HOSTILE_SPLIT_BRAIN: &[(&str, &str, &str)] =
+    &[("brain-loop", "hostile-brain-loop", "hostile_brain_loop")];
 
 /// Cargo settings from the user's environment that the inner build may keep.
 const KEEP_CARGO_VARS: &[&str] = &["CARGO_HOME", "CARGO_TERM_COLOR"];
@@ -112,19 +127,23 @@ fn main() {
         },
     };
 
-    // Health policies and hooks in two invocations: in one, baton-guest's
-    // features would unify and every health policy would import the hook
-    // world's types (its feature `hook`).
+    // Health policies, split-brain policies and hooks in three invocations:
+    // in one, baton-guest's features would unify and every component would
+    // import the other worlds' types (its features `brain` and `hook`).
     let health: Vec<_> = BUILTINS
         .iter()
         .chain(if hostile { HOSTILE } else { &[] })
+        .collect();
+    let brains: Vec<_> = SPLIT_BRAIN
+        .iter()
+        .chain(if hostile { HOSTILE_SPLIT_BRAIN } else { &[] })
         .collect();
     let hooks: Vec<_> = EXAMPLES
         .iter()
         .chain(if hostile { HOSTILE_HOOKS } else { &[] })
         .collect();
     let started = Instant::now();
-    for wanted in [&health, &hooks] {
+    for wanted in [&health, &brains, &hooks] {
         build_policies(&root, &target_dir, wanted);
     }
     let built_in = started.elapsed();
@@ -152,7 +171,27 @@ fn main() {
         code.push_str("];\n");
         code
     };
-    let builtins = table(BUILTINS, "Names, as in `builtin:NAME`.", "NAMES", "BUILTINS");
+    let every: Vec<_> = BUILTINS.iter().chain(SPLIT_BRAIN).copied().collect();
+    let mut builtins = table(
+        &every,
+        "Names, as in `builtin:NAME`: the health policies, then the split-brain policies.",
+        "NAMES",
+        "BUILTINS",
+    );
+    for (list, doc, name) in [
+        (BUILTINS, "Names of the builtin health policies.", "HEALTH_NAMES"),
+        (
+            SPLIT_BRAIN,
+            "Names of the builtin split-brain policies.",
+            "SPLIT_BRAIN_NAMES",
+        ),
+    ] {
+        let names: Vec<String> = list.iter().map(|(n, _, _)| format!("{n:?}")).collect();
+        builtins.push_str(&format!(
+            "\n/// {doc}\npub const {name}: &[&str] = &[{}];\n",
+            names.join(", ")
+        ));
+    }
     write_if_changed(&out_dir.join("builtins.rs"), builtins.as_bytes());
     let examples = table(
         EXAMPLES,
@@ -174,6 +213,13 @@ fn main() {
             "Names of the hostile transition hooks.",
             "HOSTILE_HOOK_NAMES",
             "HOSTILE_HOOKS",
+        ));
+        hostile.push('\n');
+        hostile.push_str(&table(
+            HOSTILE_SPLIT_BRAIN,
+            "Names of the hostile split-brain policies.",
+            "HOSTILE_SPLIT_BRAIN_NAMES",
+            "HOSTILE_SPLIT_BRAIN",
         ));
         write_if_changed(&out_dir.join("hostile.rs"), hostile.as_bytes());
     }

@@ -2,10 +2,17 @@
 //! this crate is built, and embedded so the daemon can load them as
 //! `builtin:NAME`, with the example transition hook.
 //!
+//! [`NAMES`] is every `builtin:NAME`, as baton-config's `Builtin::ALL` spells
+//! them: the health policies ([`HEALTH_NAMES`], for `PolicyEngine::load`),
+//! then the split-brain policies ([`SPLIT_BRAIN_NAMES`], for
+//! `PolicyEngine::load_split_brain`). [`is_split_brain`] tells them apart.
+//!
 //! ```
 //! for name in baton_policy_builtins::NAMES {
 //!     assert!(baton_policy_builtins::builtin(name).is_some());
 //! }
+//! assert!(baton_policy_builtins::is_split_brain("split-brain-arp"));
+//! assert!(!baton_policy_builtins::is_split_brain("http-status"));
 //! ```
 //!
 //! [`example`] serves components of the other worlds, which are not
@@ -22,9 +29,10 @@
 //!
 //! With the feature `hostile` (tests only), [`hostile`] also serves the test
 //! policies of `policies/hostile/`: infinite loop, memory bomb, deep
-//! recursion, panic, denied capability, huge log, slow capability; and
+//! recursion, panic, denied capability, huge log, slow capability;
 //! `hostile_hook` the test transition hooks: a loop in `route`, an answer the
-//! host must refuse.
+//! host must refuse; and `hostile_split_brain` the test split-brain policy: a
+//! loop in `decide`.
 
 include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
 
@@ -38,9 +46,16 @@ mod examples {
 
 pub use examples::EXAMPLE_NAMES;
 
-/// The component (wasm32-wasip2, component-model binary) of builtin `name`.
+/// The component (wasm32-wasip2, component-model binary) of builtin `name`,
+/// a health or a split-brain policy (see [`is_split_brain`]).
 pub fn builtin(name: &str) -> Option<&'static [u8]> {
     BUILTINS.iter().find(|(n, _)| *n == name).map(|(_, bytes)| *bytes)
+}
+
+/// Whether builtin `name` is a split-brain policy (world `split-brain`), not
+/// a health check: what to load it with.
+pub fn is_split_brain(name: &str) -> bool {
+    SPLIT_BRAIN_NAMES.contains(&name)
 }
 
 /// The component of example `name` (see [`EXAMPLE_NAMES`]): a transition hook.
@@ -62,10 +77,17 @@ mod hostile_table {
             .find(|(n, _)| *n == name)
             .map(|(_, bytes)| *bytes)
     }
+
+    pub(crate) fn get_split_brain(name: &str) -> Option<&'static [u8]> {
+        HOSTILE_SPLIT_BRAIN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, bytes)| *bytes)
+    }
 }
 
 #[cfg(feature = "hostile")]
-pub use hostile_table::{HOSTILE_HOOK_NAMES, HOSTILE_NAMES};
+pub use hostile_table::{HOSTILE_HOOK_NAMES, HOSTILE_NAMES, HOSTILE_SPLIT_BRAIN_NAMES};
 
 /// The component of hostile test policy `name` (see [`HOSTILE_NAMES`]).
 #[cfg(feature = "hostile")]
@@ -79,6 +101,13 @@ pub fn hostile_hook(name: &str) -> Option<&'static [u8]> {
     hostile_table::get_hook(name)
 }
 
+/// The component of hostile test split-brain policy `name` (see
+/// [`HOSTILE_SPLIT_BRAIN_NAMES`]).
+#[cfg(feature = "hostile")]
+pub fn hostile_split_brain(name: &str) -> Option<&'static [u8]> {
+    hostile_table::get_split_brain(name)
+}
+
 /// Sizes of the embedded components and the time of the inner build that
 /// produced them, one `name: N bytes` a line.
 pub const BUILD_REPORT: &str = include_str!(concat!(env!("OUT_DIR"), "/sizes.txt"));
@@ -90,9 +119,19 @@ mod tests {
 
     /// The hook world's types, which only hooks import (build.rs builds them apart).
     const NOTICES: &[u8] = b"baton:policy/notices@";
+    /// The split-brain world's types, which only split-brain policies import.
+    const BRAIN: &[u8] = b"baton:policy/brain@";
+
+    fn names(bytes: &[u8], interface: &[u8]) -> bool {
+        bytes.windows(interface.len()).any(|w| w == interface)
+    }
 
     fn imports_notices(bytes: &[u8]) -> bool {
-        bytes.windows(NOTICES.len()).any(|w| w == NOTICES)
+        names(bytes, NOTICES)
+    }
+
+    fn imports_brain(bytes: &[u8]) -> bool {
+        names(bytes, BRAIN)
     }
 
     fn assert_component(name: &str, bytes: Option<&[u8]>) {
@@ -105,13 +144,29 @@ mod tests {
     fn every_builtin_is_a_component() {
         assert_eq!(
             super::NAMES,
-            ["process-alive", "tcp-port", "http-status", "file", "interface-up"]
+            [
+                "process-alive",
+                "tcp-port",
+                "http-status",
+                "file",
+                "interface-up",
+                "split-brain-peer-http",
+                "split-brain-arp"
+            ]
+        );
+        assert_eq!(
+            [super::HEALTH_NAMES, super::SPLIT_BRAIN_NAMES].concat(),
+            super::NAMES
         );
         for name in super::NAMES {
             assert_component(name, super::builtin(name));
-            assert!(!imports_notices(super::builtin(name).unwrap()), "{name}");
+            let bytes = super::builtin(name).unwrap();
+            assert!(!imports_notices(bytes), "{name}");
+            // Health builtins come out as they were: without the split-brain world's types.
+            assert_eq!(imports_brain(bytes), super::is_split_brain(name), "{name}");
         }
         assert!(super::builtin("nope").is_none());
+        assert!(!super::is_split_brain("nope"));
         eprint!("{}", super::BUILD_REPORT);
     }
 
@@ -121,6 +176,7 @@ mod tests {
         for name in super::EXAMPLE_NAMES {
             assert_component(name, super::example(name));
             assert!(imports_notices(super::example(name).unwrap()), "{name}");
+            assert!(!imports_brain(super::example(name).unwrap()), "{name}");
             assert!(super::builtin(name).is_none(), "{name} is also a builtin");
         }
         assert!(super::example("process-alive").is_none());
@@ -133,11 +189,19 @@ mod tests {
         for name in super::HOSTILE_NAMES {
             assert_component(name, super::hostile(name));
             assert!(!imports_notices(super::hostile(name).unwrap()), "{name}");
+            assert!(!imports_brain(super::hostile(name).unwrap()), "{name}");
         }
         assert!(super::hostile("process-alive").is_none());
         assert_eq!(super::HOSTILE_HOOK_NAMES, ["hook-loop", "hook-bad-answer"]);
         for name in super::HOSTILE_HOOK_NAMES {
             assert_component(name, super::hostile_hook(name));
+            assert!(super::hostile(name).is_none(), "{name} is also a hostile policy");
+        }
+        assert_eq!(super::HOSTILE_SPLIT_BRAIN_NAMES, ["brain-loop"]);
+        for name in super::HOSTILE_SPLIT_BRAIN_NAMES {
+            assert_component(name, super::hostile_split_brain(name));
+            let bytes = super::hostile_split_brain(name).unwrap();
+            assert!(imports_brain(bytes) && !imports_notices(bytes), "{name}");
             assert!(super::hostile(name).is_none(), "{name} is also a hostile policy");
         }
     }

@@ -20,11 +20,12 @@ mod generated {
             import baton:policy/vrrp@0.1.0;
             import baton:policy/remedy@0.1.0;
             import baton:policy/notices@0.1.0;
+            import baton:policy/brain@0.1.0;
         ",
     });
 }
 
-pub(crate) use generated::baton::policy::{clock, log, notices, probe, remedy, system, types, vrrp};
+pub(crate) use generated::baton::policy::{brain, clock, log, notices, probe, remedy, system, types, vrrp};
 
 impl From<context::VrrpState> for types::VrrpState {
     fn from(s: context::VrrpState) -> Self {
@@ -88,6 +89,43 @@ impl From<&context::HookNotice> for notices::Notice {
             ok: n.ok,
             detail: n.detail.clone(),
             json: n.json.clone(),
+        }
+    }
+}
+
+impl From<&context::Evidence> for brain::Evidence {
+    fn from(e: &context::Evidence) -> Self {
+        brain::Evidence {
+            instance: (&e.instance).into(),
+            own_mac: e.own_mac.clone(),
+            peers: e
+                .peers
+                .iter()
+                .map(|p| brain::Peer {
+                    address: p.address.clone(),
+                    last_priority: p.last_priority,
+                    last_heard_ms_ago: p.last_heard_ms_ago,
+                    paths: p
+                        .paths
+                        .iter()
+                        .map(|path| brain::PeerPath {
+                            path: path.path.clone(),
+                            last_heard_ms_ago: path.last_heard_ms_ago,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            answers: e
+                .answers
+                .iter()
+                .map(|a| brain::VipAnswer {
+                    vip: a.vip.clone(),
+                    others: a.others.clone(),
+                    probed_ms_ago: a.probed_ms_ago,
+                })
+                .collect(),
+            run: e.run,
+            last_decision: e.last_decision.clone(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What goes into an evaluation ([`EvalContext`]) and what comes out ([`Evaluation`]);
-//! what a transition hook is told ([`HookNotice`]) and answers ([`Route`], in a
-//! [`HookEvaluation`]).
+//! what a split-brain policy is told ([`Evidence`]) and decides ([`Decision`], in a
+//! [`BrainEvaluation`]); what a transition hook is told ([`HookNotice`]) and answers
+//! ([`Route`], in a [`HookEvaluation`]).
 
 use std::fmt;
 use std::sync::Arc;
@@ -225,6 +226,106 @@ impl Evaluation {
             denials: Vec::new(),
         }
     }
+}
+
+/// One path a peer's adverts arrive on (mirrors `baton:policy/brain.peer-path`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PeerPath {
+    /// e.g. `eth0 multicast`, `eth1 unicast`.
+    pub path: String,
+    /// `None`: never heard on this path.
+    pub last_heard_ms_ago: Option<u64>,
+}
+
+/// A peer of an instance, heard in adverts or configured as a unicast peer
+/// (mirrors `baton:policy/brain.peer`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Peer {
+    /// Its primary (advert source) address.
+    pub address: String,
+    /// Its last advertised priority, remembered while it is silent (`None`: never heard).
+    pub last_priority: Option<u8>,
+    /// Since any path delivered an advert from it (`None`: never).
+    pub last_heard_ms_ago: Option<u64>,
+    pub paths: Vec<PeerPath>,
+}
+
+/// Who else answered an ARP probe or neighbour solicitation for one VIP
+/// (mirrors `baton:policy/brain.vip-answer`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VipAnswer {
+    pub vip: String,
+    /// MACs other than this node's that answered (`aa:bb:cc:dd:ee:ff`).
+    pub others: Vec<String>,
+    /// When the probe was made (`None`: not probed yet).
+    pub probed_ms_ago: Option<u64>,
+}
+
+/// What a split-brain policy is told about one instance (mirrors
+/// `baton:policy/brain.evidence`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Evidence {
+    /// The instance as it is now.
+    pub instance: InstanceStatus,
+    /// This node's MAC on the instance's interface.
+    pub own_mac: String,
+    pub peers: Vec<Peer>,
+    pub answers: Vec<VipAnswer>,
+    /// Evaluations of this instance's policy before this one.
+    pub run: u64,
+    /// The previous decision's [`Decision::kind`] (`None` on the first).
+    pub last_decision: Option<String>,
+}
+
+/// What a split-brain policy decided (mirrors `baton:policy/brain.decision`).
+/// Reasons and messages are never empty and at most 4 KiB (the host cuts them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Go on as VRRP says.
+    Stay,
+    /// Give up the VIPs and stay a listening Backup until a later decision says stay.
+    Demote(String),
+    /// FAULT with this reason until a later decision says stay.
+    Fault(String),
+    /// Go on as VRRP says, and notify this message.
+    Alert(String),
+}
+
+impl Decision {
+    /// The WIT case name (`stay`, `demote`, `fault`, `alert`): what the next
+    /// [`Evidence::last_decision`] says.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Decision::Stay => "stay",
+            Decision::Demote(_) => "demote",
+            Decision::Fault(_) => "fault",
+            Decision::Alert(_) => "alert",
+        }
+    }
+
+    /// The reason or message, if the decision has one.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Decision::Stay => None,
+            Decision::Demote(r) | Decision::Fault(r) | Decision::Alert(r) => Some(r),
+        }
+    }
+}
+
+/// The result of one split-brain evaluation. Always produced; never a panic.
+#[derive(Debug, Clone)]
+pub struct BrainEvaluation {
+    /// A failure (trap, deadline, denied capability...) decides nothing: the
+    /// caller keeps what it was doing.
+    pub result: Result<Decision, EvalError>,
+    /// What the policy logged (and wrote to stdout/stderr), capped as for a check.
+    pub logs: Vec<(LogLevel, String)>,
+    /// Wall time from start to end of the evaluation (instantiate + call).
+    pub elapsed: Duration,
+    /// CPU time the evaluating thread spent on it.
+    pub cpu: Duration,
+    /// Fuel consumed by guest code, as in [`Evaluation::fuel_consumed`].
+    pub fuel_consumed: u64,
 }
 
 /// What a notice is about (mirrors `baton:policy/notices.notice-kind`).

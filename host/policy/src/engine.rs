@@ -5,8 +5,8 @@
 //! The engine knows no world and no capability: a world module
 //! ([`crate::worlds`]) implements [`World`] (what to link, how to type-check the
 //! exports) and puts its host state in the store as [`Sandbox::host`]. So the
-//! loads of a world live in its module too (`load` for `health`, `load_hook` for
-//! `transition-hook`).
+//! loads of a world live in its module too (`load` for `health`,
+//! `load_split_brain` for `split-brain`, `load_hook` for `transition-hook`).
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
-//! Baton's WebAssembly policy engine: the wasmtime host for health checks and
-//! transition hooks.
+//! Baton's WebAssembly policy engine: the wasmtime host for health checks,
+//! split-brain policies and transition hooks.
 //!
 //! This crate owns, one module each:
 //! - `engine`: [`PolicyEngine`], one wasmtime [`Engine`](wasmtime::Engine) with the
@@ -15,10 +15,13 @@
 //!   [`LoadedPolicy::evaluate`], one evaluation in a fresh store with a wall-clock
 //!   deadline and a finite fuel limit. Whatever happens in the guest (trap, deadline,
 //!   fuel, memory limit, denied capability), the result is an [`Evaluation`] value,
-//!   never a panic. `worlds::hook`: [`PolicyEngine::load_hook`] for the
-//!   `transition-hook` world and [`LoadedHook::route`], one call per notice under
-//!   the same limits, whose answer (a [`Route`]) is checked before it is returned.
-//!   The split-brain world goes beside them.
+//!   never a panic. `worlds::brain`: [`PolicyEngine::load_split_brain`] for the
+//!   `split-brain` world and [`LoadedSplitBrain::decide`], one evaluation of an
+//!   [`Evidence`] under the same limits, grants and capabilities (less system and
+//!   remedy), whose answer is a [`Decision`]. `worlds::hook`:
+//!   [`PolicyEngine::load_hook`] for the `transition-hook` world and
+//!   [`LoadedHook::route`], one call per notice under the same limits, whose
+//!   answer (a [`Route`]) is checked before it is returned.
 //! - [`caps`]: the host capabilities, one module per imported interface, each with
 //!   its own state, allowlist check against the [`Grants`], timeout
 //!   `min(requested, remaining budget)` and `add_to_linker`: log, clock, probe
@@ -52,12 +55,14 @@ pub mod wasi;
 mod worlds;
 
 pub use context::{
-    EvalContext, EvalError, Evaluation, Facts, Health, HookEvaluation, HookNotice, InstanceStatus, LogLevel,
-    NoticeKind, Outgoing, Route, Verdict, VrrpState,
+    BrainEvaluation, Decision, EvalContext, EvalError, Evaluation, Evidence, Facts, Health, HookEvaluation,
+    HookNotice, InstanceStatus, LogLevel, NoticeKind, Outgoing, Peer, PeerPath, Route, Verdict, VipAnswer,
+    VrrpState,
 };
 pub use engine::{EngineOptions, PolicyEngine, parse_sha256};
 pub use error::PolicyError;
 pub use grants::{Grants, NetPattern, Remedy};
 pub use runner::{PolicyRunner, Submit};
+pub use worlds::brain::LoadedSplitBrain;
 pub use worlds::health::LoadedPolicy;
 pub use worlds::hook::LoadedHook;

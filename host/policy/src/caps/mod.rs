@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use wasmtime::component::{HasData, Linker};
 
-use crate::bindings::{notices, types};
+use crate::bindings::{brain, notices, types};
 
 pub use crate::epoch::Deadline;
 
@@ -151,7 +151,7 @@ impl<S: 'static> HasData for HasCapView<S> {
 /// How a world's linker reaches a capability's [`CapView`] in its store data.
 pub(crate) type CapGetter<T, S> = fn(&mut T) -> CapView<'_, S>;
 
-/// `types` and `notices` have no functions, only the types the other
+/// `types`, `notices` and `brain` have no functions, only the types the other
 /// interfaces and the worlds use; a component still imports them, so they are
 /// linked (with no state).
 struct NoState;
@@ -164,6 +164,8 @@ impl types::Host for NoState {}
 
 impl notices::Host for NoState {}
 
+impl brain::Host for NoState {}
+
 /// Links `baton:policy/types`.
 pub(crate) fn add_types_to_linker<T: 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     types::add_to_linker::<T, NoState>(linker, |_| NoState)
@@ -172,6 +174,11 @@ pub(crate) fn add_types_to_linker<T: 'static>(linker: &mut Linker<T>) -> wasmtim
 /// Links `baton:policy/notices` (the types of the `transition-hook` world).
 pub(crate) fn add_notices_to_linker<T: 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     notices::add_to_linker::<T, NoState>(linker, |_| NoState)
+}
+
+/// Links `baton:policy/brain` (the types of the `split-brain` world).
+pub(crate) fn add_brain_to_linker<T: 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    brain::add_to_linker::<T, NoState>(linker, |_| NoState)
 }
 
 #[cfg(test)]
@@ -202,6 +209,7 @@ pub(crate) mod tests {
         let linker = || Linker::<All>::new(&engine);
         add_types_to_linker(&mut linker()).unwrap();
         add_notices_to_linker(&mut linker()).unwrap();
+        add_brain_to_linker(&mut linker()).unwrap();
         log::add_to_linker(&mut linker(), |s| &mut s.log).unwrap();
         clock::add_to_linker(&mut linker(), |s| &mut s.clock).unwrap();
         probe::add_to_linker(&mut linker(), |s| CapView::new(&mut s.probe, &mut s.audit)).unwrap();

@@ -4,10 +4,12 @@
 //! its answer becomes a result of this crate.
 //!
 //! - [`health`]: `check(settings, facts) -> verdict`, [`crate::LoadedPolicy`].
+//! - [`brain`]: `split-brain`, `decide(settings, evidence) -> decision`,
+//!   [`crate::LoadedSplitBrain`].
 //! - [`hook`]: `transition-hook`, `route(settings, notice, instances) -> route`,
 //!   [`crate::LoadedHook`].
 //!
-//! A new world (split brain) is a module beside these: it implements
+//! A new world is a module beside these: it implements
 //! [`crate::engine::World`] and links the capabilities it imports from
 //! [`crate::caps`]; the engine and the capabilities stay as they are. What
 //! every world's evaluation does the same way (trap classification, CPU clock,
@@ -22,6 +24,7 @@ use crate::context::{EvalError, LogLevel};
 use crate::error::chain;
 use crate::wasi::{CappedPipe, WasiState};
 
+pub mod brain;
 pub mod health;
 pub mod hook;
 

@@ -9,7 +9,9 @@ use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use baton_policy::{EngineOptions, Facts, InstanceStatus, LoadedHook, LoadedPolicy, PolicyEngine, VrrpState};
+use baton_policy::{
+    EngineOptions, Facts, InstanceStatus, LoadedHook, LoadedPolicy, LoadedSplitBrain, PolicyEngine, VrrpState,
+};
 
 /// One engine per test binary, caching compiled code under the target dir.
 pub fn engine() -> &'static PolicyEngine {
@@ -32,6 +34,18 @@ pub fn builtin(name: &str) -> Arc<LoadedPolicy> {
 pub fn hostile(name: &str) -> Arc<LoadedPolicy> {
     let bytes = baton_policy_builtins::hostile(name).unwrap_or_else(|| panic!("no hostile {name}"));
     engine().load(name, bytes, None).unwrap()
+}
+
+/// A builtin split-brain policy.
+pub fn split_brain(name: &str) -> Arc<LoadedSplitBrain> {
+    let bytes = baton_policy_builtins::builtin(name).unwrap_or_else(|| panic!("no builtin {name}"));
+    engine().load_split_brain(name, bytes, None).unwrap()
+}
+
+pub fn hostile_split_brain(name: &str) -> Arc<LoadedSplitBrain> {
+    let bytes = baton_policy_builtins::hostile_split_brain(name)
+        .unwrap_or_else(|| panic!("no hostile split-brain policy {name}"));
+    engine().load_split_brain(name, bytes, None).unwrap()
 }
 
 /// An example component of baton-policy-builtins, as a transition hook.

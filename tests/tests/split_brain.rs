@@ -150,3 +150,62 @@ fn probe_before_claim_keeps_one_holder_and_the_backup_still_takes_over() {
     check!(&nodes, took <= Duration::from_millis(3610 + 500), "{took:?}");
     check!(&nodes, wait < 30.0, "probe before claim costs {wait:.1} ms");
 }
+
+#[test]
+fn split_brain_arp_undoes_a_dual_master_within_an_interval() {
+    if !require_root("split_brain_arp_undoes_a_dual_master_within_an_interval") {
+        return;
+    }
+    let _serial = serial();
+    let lab = new_lab();
+    // A dual master made without a policy...
+    let a = BatonNode::start(&lab, "lb01", &config("lb01", 150, false));
+    let b = BatonNode::start(&lab, "lb02", &config("lb02", 100, false));
+    let nodes = [&a, &b];
+    wait_for(&lab, &nodes, "lb01 master", Duration::from_secs(6), || {
+        a.state("VI_1") == "master" && b.state("VI_1") == "backup"
+    });
+    cut(&lab, "lb02", true);
+    wait_for(&lab, &nodes, "two masters", Duration::from_secs(6), || {
+        b.state("VI_1") == "master" && a.state("VI_1") == "master"
+    });
+    // ...meets split-brain-arp by a reload: lb02 finds lb01 answering for
+    // the VIP, remembers it outranks it, and demotes itself.
+    let t0 = Instant::now();
+    b.reload(&config("lb02", 100, true));
+    // Compiling the component is the reload's; the clock starts when it applied.
+    let t = Instant::now();
+    let reload = t - t0;
+    let vip: IpAddr = VIP.parse().expect("vip");
+    wait_for(&lab, &nodes, "one holder", Duration::from_secs(2), || {
+        lab.holders(vip) == ["lb01"]
+    });
+    let undone = t.elapsed();
+    let ib = b.instance("VI_1");
+    let sb = ib.split_brain.clone().expect("status");
+    note(&format!(
+        "split-brain-arp: a dual master undone {undone:?} after the reload that brought the policy applied (the reload took {reload:?}; interval 200 ms): lb02 {} ({:?})",
+        sb.decision.as_deref().unwrap_or("-"),
+        sb.reason
+    ));
+    check!(
+        &nodes,
+        sb.decision.as_deref() == Some("demote") && sb.held && ib.state == "backup",
+        "{sb:#?}"
+    );
+    // One interval, the probe, the evaluation, the 5 ms polling.
+    check!(&nodes, undone <= Duration::from_millis(200 + 300), "{undone:?}");
+    let last = ib.last_transition.expect("transition");
+    check!(
+        &nodes,
+        last.reason.starts_with("demoted: split-brain"),
+        "{last:?}"
+    );
+    // Stays demoted while lb01 answers; when lb01 goes, lb02 rejoins and takes over.
+    let dual = longest_dual(&lab, Duration::from_secs(2));
+    check!(&nodes, dual.is_zero(), "{dual:?}");
+    lab.link_down("lb01").expect("link down");
+    wait_for(&lab, &nodes, "lb02 takes over", Duration::from_secs(6), || {
+        lab.holders(vip) == ["lb02"]
+    });
+}

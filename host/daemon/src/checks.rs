@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use baton_policy::{
-    EvalContext, Evaluation, Facts, Grants, InstanceStatus as PolicyInstance, LoadedPolicy, LogLevel,
-    PolicyEngine, VrrpState,
+    EvalContext, Evaluation, Facts, Grants, InstanceStatus as PolicyInstance, LoadedPolicy, LoadedSplitBrain,
+    LogLevel, PolicyEngine, VrrpState,
 };
 use serde::Deserialize;
 
@@ -22,6 +22,42 @@ use crate::duration::parse_duration;
 
 /// Policies by name.
 pub type Loaded = BTreeMap<String, Arc<LoadedPolicy>>;
+
+/// Split-brain policies by name.
+pub type Brains = BTreeMap<String, Arc<LoadedSplitBrain>>;
+
+/// Every component a config names, loaded: health policies, split-brain
+/// policies, the transition hook.
+#[derive(Debug, Default)]
+pub struct Components {
+    pub policies: Loaded,
+    pub brains: Brains,
+    pub hook: Option<Arc<crate::hook::LoadedHookConfig>>,
+}
+
+/// Loads every component of `cfg`; the first error fails the whole load.
+pub fn load_components(engine: &PolicyEngine, cfg: &Config) -> Result<Components, String> {
+    Ok(Components {
+        policies: load_policies(engine, cfg)?,
+        brains: load_split_brains(engine, cfg)?,
+        hook: crate::hook::load(engine, cfg)?,
+    })
+}
+
+/// Loads (type-checked against the split-brain world) every policy used
+/// only as `[instance.split_brain]`.
+pub fn load_split_brains(engine: &PolicyEngine, cfg: &Config) -> Result<Brains, String> {
+    let mut out = Brains::new();
+    let names: HashSet<&str> = runnable_policies(cfg).1.into_iter().collect();
+    for p in cfg.policies.iter().filter(|p| names.contains(p.name.as_str())) {
+        let bytes = policy_bytes(p)?;
+        let loaded = engine
+            .load_split_brain(&p.name, &bytes, p.sha256)
+            .map_err(|e| format!("policy {} ({}): {e}", p.name, p.source))?;
+        out.insert(p.name.clone(), loaded);
+    }
+    Ok(out)
+}
 
 /// The component bytes of a policy: a builtin, or its file.
 pub fn policy_bytes(p: &Policy) -> Result<Cow<'static, [u8]>, String> {
@@ -41,9 +77,8 @@ pub fn policy_bytes(p: &Policy) -> Result<Cow<'static, [u8]>, String> {
     }
 }
 
-/// The policies the daemon runs: every `[[policy]]` except those only used
-/// as `[instance.split_brain]` (not run yet: split-brain policies have a world
-/// of their own), each with the names of those skipped.
+/// The health policies: every `[[policy]]` except those used only as
+/// `[instance.split_brain]` (a world of their own), and the names of those.
 pub fn runnable_policies(cfg: &Config) -> (Vec<&Policy>, Vec<&str>) {
     let tracked: HashSet<&str> = cfg
         .instances

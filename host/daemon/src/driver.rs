@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 use std::io;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
@@ -24,12 +23,11 @@ use baton_policy::{PolicyEngine, PolicyRunner};
 use baton_vrrp::Family;
 use tokio::sync::mpsc;
 
-use crate::checks::{self, Loaded};
+use crate::checks::{self, Components};
 use crate::config::{Config, InstanceConfig};
 use crate::control::{self, Request};
-use crate::hook::{self, LoadedHookConfig};
 use crate::io::{Input, Io};
-use crate::sinks::{Done, Sinks};
+use crate::sinks::Done;
 use crate::status::Status;
 
 /// Policy evaluations run on this many threads...
@@ -39,35 +37,26 @@ const POLICY_QUEUE: usize = 64;
 
 /// A reload's config with its policies loaded (off the loop), or why the
 /// file does not validate.
-type Reloaded = Result<
-    (
-        Box<Config>,
-        Result<(Loaded, Option<Arc<LoadedHookConfig>>), String>,
-    ),
-    String,
->;
+type Reloaded = Result<(Box<Config>, Result<Components, String>), String>;
 
 /// Runs the daemon until SIGTERM / SIGINT. `socket` overrides the config's.
 pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
     // Policies first: a policy that does not load is a startup error.
     let engine = PolicyEngine::new().map_err(|e| anyhow::anyhow!("{e}"))?;
     let t0 = Instant::now();
-    let policies = checks::load_policies(&engine, &cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if !policies.is_empty() {
+    let components = checks::load_components(&engine, &cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let loaded = components.policies.len() + components.brains.len();
+    if loaded > 0 {
         tracing::info!(
             "loaded {} polic{} in {:?} ({} compiled; cache {})",
-            policies.len(),
-            if policies.len() == 1 { "y" } else { "ies" },
+            loaded,
+            if loaded == 1 { "y" } else { "ies" },
             t0.elapsed(),
             engine.compilations(),
             engine
                 .cache_dir()
                 .map_or_else(|| "off".to_string(), |d| d.display().to_string())
         );
-    }
-    let hook = hook::load(&engine, &cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
-    for name in checks::runnable_policies(&cfg).1 {
-        tracing::warn!("policy {name}: split-brain policies are not run yet; not loaded");
     }
     let (nl, mut link_events) = Netlink::new().await.context("opening netlink")?;
     let links = nl.links().await.context("listing links")?;
@@ -99,8 +88,7 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
     let (res_tx, mut res_rx) = mpsc::unbounded_channel::<Input>();
     let (reload_tx, mut reload_rx) = mpsc::unbounded_channel::<Reloaded>();
     let runner = PolicyRunner::new(POLICY_WORKERS, POLICY_QUEUE).context("policy worker threads")?;
-    let sinks = Sinks::new(res_tx, hook);
-    let mut io = Io::new(nl, links, runner, policies, cfg.clone(), pkt_tx, sinks);
+    let mut io = Io::new(nl, links, runner, components, cfg.clone(), pkt_tx, res_tx);
 
     let (ctl_tx, mut ctl_rx) = mpsc::channel::<Request>(16);
     let sock_path = socket.unwrap_or_else(|| cfg.socket.clone());
@@ -147,6 +135,9 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
                 match input {
                     Input::Check { run, key, result } => node.handle_check_result(Instant::now(), run, &key, *result),
                     Input::Notify(done) => notify_done(&mut node, *done),
+                    Input::Brain { instance, run, result } => {
+                        node.handle_brain_result(Instant::now(), instance, run, result);
+                    }
                     Input::Probe { instance, purpose, result } => {
                         node.handle_probe_result(Instant::now(), instance, purpose, result);
                     }
@@ -268,8 +259,7 @@ fn begin_reload(io: &Io, engine: &PolicyEngine, tx: &mpsc::UnboundedSender<Reloa
     tokio::task::spawn_blocking(move || {
         let loaded = match crate::config::load(&path) {
             Ok(cfg) => {
-                let loaded =
-                    checks::load_policies(&engine, &cfg).and_then(|p| Ok((p, hook::load(&engine, &cfg)?)));
+                let loaded = checks::load_components(&engine, &cfg);
                 Ok((Box::new(cfg), loaded))
             }
             Err(diags) => {
@@ -286,13 +276,8 @@ fn begin_reload(io: &Io, engine: &PolicyEngine, tx: &mpsc::UnboundedSender<Reloa
 
 /// The reloaded config with its policies: the node applies it, and from
 /// then on its checks run the new policies.
-async fn finish_reload(
-    node: &mut Node,
-    io: &mut Io,
-    cfg: Config,
-    policies: Result<(Loaded, Option<Arc<LoadedHookConfig>>), String>,
-) {
-    let (policies, hook) = match policies {
+async fn finish_reload(node: &mut Node, io: &mut Io, cfg: Config, components: Result<Components, String>) {
+    let components = match components {
         Ok(p) => p,
         Err(e) => {
             node.reload_failed(Instant::now(), e);
@@ -307,7 +292,7 @@ async fn finish_reload(
         }
     };
     if node.reload(Instant::now(), cfg.clone(), &primaries).is_ok() {
-        io.swap(cfg, policies, hook);
+        io.swap(cfg, components);
     }
 }
 

@@ -11,18 +11,18 @@ use std::time::{Duration, Instant};
 
 use baton_net::{Link, LinkEvent, NeighProber, Netlink, RecvError, VrrpSocket};
 use baton_node::{
-    CheckKey, CheckResult, CheckRun, Effect, Event, InstanceFacts, InstanceId, Level, Node, ProbePurpose,
-    RunId, SocketKey, VipAnswer, VipOp,
+    BrainRun, CheckKey, CheckResult, CheckRun, Decision, Effect, Event, InstanceFacts, InstanceId, Level,
+    Node, ProbePurpose, RunId, SocketKey, VipAnswer, VipOp,
 };
 use baton_policy::{
-    EvalContext, Evaluation, Facts, Grants, InstanceStatus as PolicyInstance, PolicyRunner, VrrpState,
+    EvalContext, Evaluation, Evidence, Facts, Grants, InstanceStatus as PolicyInstance, Peer, PeerPath,
+    PolicyRunner, VipAnswer as PolicyVipAnswer, VrrpState,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::checks::{self, Loaded};
-use crate::config::{Config, Vip};
-use crate::hook::LoadedHookConfig;
+use crate::checks::{self, Brains, Components, Loaded};
+use crate::config::{Builtin, Config, PolicySource, Vip};
 use crate::sinks::{Done, Sinks};
 
 /// What the I/O side reports back to the loop.
@@ -39,6 +39,12 @@ pub enum Input {
     },
     /// A notify job ended.
     Notify(Box<Done>),
+    /// A split-brain evaluation decided (or failed).
+    Brain {
+        instance: InstanceId,
+        run: u64,
+        result: Result<Decision, String>,
+    },
     /// A probe of an instance's VIPs ended.
     Probe {
         instance: InstanceId,
@@ -62,6 +68,8 @@ pub struct Io {
     runner: PolicyRunner,
     /// The loaded policies of the config in force, by name.
     pub policies: Loaded,
+    /// Its split-brain policies.
+    brains: Brains,
     /// The config in force (grants come from it).
     pub cfg: Config,
     /// Grants per check, built on first use after each reload.
@@ -87,10 +95,10 @@ impl Io {
         nl: Netlink,
         links: Vec<Link>,
         runner: PolicyRunner,
-        policies: Loaded,
+        components: Components,
         cfg: Config,
         packets: mpsc::Sender<Input>,
-        sinks: Sinks,
+        results: mpsc::UnboundedSender<Input>,
     ) -> Io {
         Io {
             nl,
@@ -98,22 +106,24 @@ impl Io {
             links: links.into_iter().map(|l| (l.name.clone(), l)).collect(),
             announcer: baton_net::Announcer::new(),
             runner,
-            policies,
+            policies: components.policies,
+            brains: components.brains,
             cfg,
             grants: HashMap::new(),
             packets,
-            results: sinks.results(),
-            sinks,
+            sinks: Sinks::new(results.clone(), components.hook),
+            results,
             probers: HashMap::new(),
         }
     }
 
     /// A reload was applied: its policies and grants from now on.
-    pub fn swap(&mut self, cfg: Config, policies: Loaded, hook: Option<Arc<LoadedHookConfig>>) {
+    pub fn swap(&mut self, cfg: Config, components: Components) {
         self.cfg = cfg;
-        self.policies = policies;
+        self.policies = components.policies;
+        self.brains = components.brains;
         self.grants.clear();
-        self.sinks.hook = hook;
+        self.sinks.hook = components.hook;
     }
 
     /// Keeps the link table current; returns the link's name and state.
@@ -184,13 +194,7 @@ impl Io {
                     vips,
                     purpose,
                 } => self.probe(instance, &interface, vips, purpose).await,
-                // Until the split-brain world is wired in: no decision is stay.
-                Effect::RunSplitBrain(run) => node.handle_brain_result(
-                    Instant::now(),
-                    run.instance,
-                    run.run,
-                    Err("split-brain policies are not run yet".to_string()),
-                ),
+                Effect::RunSplitBrain(run) => self.run_brain(*run),
                 Effect::Notify(job) => self
                     .sinks
                     .start(job, || node.instances().map(|i| i.facts()).collect()),
@@ -244,6 +248,74 @@ impl Io {
             let _ = tx.send(Input::Probe {
                 instance,
                 purpose,
+                result,
+            });
+        });
+    }
+
+    /// Runs a split-brain evaluation on a blocking thread (bounded by its
+    /// budget); the decision comes back as an [`Input::Brain`]. A
+    /// peer-http policy may reach each peer at its `port` (default 80).
+    fn run_brain(&mut self, run: BrainRun) {
+        let tx = self.results.clone();
+        let fail = |e: String| Input::Brain {
+            instance: run.instance,
+            run: run.run,
+            result: Err(e),
+        };
+        let (Some(brain), Some(p)) = (
+            self.brains.get(&run.policy).cloned(),
+            self.cfg.policy(&run.policy),
+        ) else {
+            let _ = tx.send(fail(format!("split-brain policy {} is not loaded", run.policy)));
+            return;
+        };
+        let mut grants = match checks::grants(p, &p.config, &self.cfg) {
+            Ok(g) => g,
+            Err(e) => {
+                let _ = tx.send(fail(e));
+                return;
+            }
+        };
+        if matches!(p.source, PolicySource::Builtin(b) if b == Builtin::SplitBrainPeerHttp) {
+            let port = p.config.get("port").map_or("80", String::as_str);
+            for peer in &run.peers {
+                let target = match peer.address {
+                    IpAddr::V4(a) => format!("{a}:{port}"),
+                    IpAddr::V6(a) => format!("[{a}]:{port}"),
+                };
+                match grants.clone().allow_net(&target) {
+                    Ok(g) => grants = g,
+                    Err(e) => tracing::warn!("split brain {}: peer {target}: {e}", run.name),
+                }
+            }
+        }
+        let own_mac = self
+            .links
+            .get(&run.facts.interface)
+            .and_then(|l| l.mac)
+            .map(|m| baton_node::brain::mac_string(&m))
+            .unwrap_or_default();
+        let evidence = evidence(&run, own_mac);
+        let ctx = EvalContext::new(Facts {
+            router_id: self.cfg.router_id.clone(),
+            instance: policy_instance(&run.facts),
+            run: run.run,
+            last_healthy: None,
+        })
+        .with_settings(p.config.iter().map(|(k, v)| (k.clone(), v.clone())))
+        .with_grants(Arc::new(grants))
+        .with_budget(run.timeout);
+        let (instance, id, name) = (run.instance, run.run, run.name);
+        tokio::task::spawn_blocking(move || {
+            let ev = brain.decide(ctx, &evidence);
+            for (level, msg) in &ev.logs {
+                tracing::debug!("split brain {name}: [{level:?}] {msg}");
+            }
+            let result = ev.result.map(decision).map_err(|e| e.to_string());
+            let _ = tx.send(Input::Brain {
+                instance,
+                run: id,
                 result,
             });
         });
@@ -377,6 +449,52 @@ impl Io {
                 result: Box::new(check_result(&ev)),
             });
         });
+    }
+}
+
+/// What a split-brain policy is told.
+fn evidence(run: &BrainRun, own_mac: String) -> Evidence {
+    let ms = |d: Duration| d.as_millis() as u64;
+    Evidence {
+        instance: policy_instance(&run.facts),
+        own_mac,
+        peers: run
+            .peers
+            .iter()
+            .map(|p| Peer {
+                address: p.address.to_string(),
+                last_priority: p.last_priority,
+                last_heard_ms_ago: p.last_heard_ago.map(ms),
+                paths: p
+                    .paths
+                    .iter()
+                    .map(|(path, ago)| PeerPath {
+                        path: path.clone(),
+                        last_heard_ms_ago: Some(ms(*ago)),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        answers: run
+            .answers
+            .iter()
+            .map(|a| PolicyVipAnswer {
+                vip: a.vip.to_string(),
+                others: a.others.clone(),
+                probed_ms_ago: a.probed_ago.map(ms),
+            })
+            .collect(),
+        run: run.run,
+        last_decision: run.last_decision.clone(),
+    }
+}
+
+fn decision(d: baton_policy::Decision) -> Decision {
+    match d {
+        baton_policy::Decision::Stay => Decision::Stay,
+        baton_policy::Decision::Demote(r) => Decision::Demote(r),
+        baton_policy::Decision::Fault(r) => Decision::Fault(r),
+        baton_policy::Decision::Alert(r) => Decision::Alert(r),
     }
 }
 

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use baton_e2e::baton::{BatonNode, InstanceSpec, node_config};
 use baton_e2e::scenario::{new_lab, serial, wait_for};
+use baton_e2e::servers::WebhookServer;
 use baton_e2e::{check, note, require_root};
 use baton_lab::Lab;
 
@@ -151,14 +152,24 @@ fn probe_before_claim_keeps_one_holder_and_the_backup_still_takes_over() {
     check!(&nodes, wait < 30.0, "probe before claim costs {wait:.1} ms");
 }
 
-#[test]
-fn split_brain_arp_undoes_a_dual_master_within_an_interval() {
-    if !require_root("split_brain_arp_undoes_a_dual_master_within_an_interval") {
-        return;
-    }
+/// A dual master made without a policy meets split-brain policy `builtin`
+/// by a reload of lb02 (which also gets a webhook for its alerts): lb02
+/// demotes itself within an interval, stays demoted while lb01 lives, and
+/// takes over when lb01 goes. `serve` starts what the policy asks lb01 for.
+fn a_policy_undoes_a_dual_master(builtin: &str, serve: impl FnOnce(&Lab)) {
     let _serial = serial();
     let lab = new_lab();
-    // A dual master made without a policy...
+    serve(&lab);
+    let dir = lab.dir().join("servers");
+    let hook = WebhookServer::start(
+        &lab,
+        "client",
+        "192.0.2.200:8080".parse().expect("addr"),
+        &dir,
+        200,
+        None,
+    )
+    .expect("webhook receiver");
     let a = BatonNode::start(&lab, "lb01", &config("lb01", 150, false));
     let b = BatonNode::start(&lab, "lb02", &config("lb02", 100, false));
     let nodes = [&a, &b];
@@ -169,10 +180,13 @@ fn split_brain_arp_undoes_a_dual_master_within_an_interval() {
     wait_for(&lab, &nodes, "two masters", Duration::from_secs(6), || {
         b.state("VI_1") == "master" && a.state("VI_1") == "master"
     });
-    // ...meets split-brain-arp by a reload: lb02 finds lb01 answering for
-    // the VIP, remembers it outranks it, and demotes itself.
+    let with_policy = config("lb02", 100, true).replace("builtin:split-brain-arp", builtin);
+    let (head, rest) = with_policy.split_once("[[instance]]").expect("instance");
+    let with_policy = format!(
+        "{head}[notify]\n[[notify.webhook]]\nurl = \"http://192.0.2.200:8080/alerts\"\n\n[[instance]]{rest}"
+    );
     let t0 = Instant::now();
-    b.reload(&config("lb02", 100, true));
+    b.reload(&with_policy);
     // Compiling the component is the reload's; the clock starts when it applied.
     let t = Instant::now();
     let reload = t - t0;
@@ -184,7 +198,7 @@ fn split_brain_arp_undoes_a_dual_master_within_an_interval() {
     let ib = b.instance("VI_1");
     let sb = ib.split_brain.clone().expect("status");
     note(&format!(
-        "split-brain-arp: a dual master undone {undone:?} after the reload that brought the policy applied (the reload took {reload:?}; interval 200 ms): lb02 {} ({:?})",
+        "{builtin}: a dual master undone {undone:?} after the reload that brought the policy applied (the reload took {reload:?}; interval 200 ms): lb02 {} ({:?})",
         sb.decision.as_deref().unwrap_or("-"),
         sb.reason
     ));
@@ -201,6 +215,19 @@ fn split_brain_arp_undoes_a_dual_master_within_an_interval() {
         last.reason.starts_with("demoted: split-brain"),
         "{last:?}"
     );
+    // The alert went out through the notification sinks.
+    let alerts = hook.wait_for(Duration::from_secs(3), |r| r.json()["kind"] == "split_brain");
+    let alert = alerts
+        .iter()
+        .find(|r| r.json()["kind"] == "split_brain")
+        .map(|r| r.json());
+    check!(
+        &nodes,
+        alert
+            .as_ref()
+            .is_some_and(|j| j["detail"] == "demote" && j["instance"] == "VI_1" && j["router_id"] == "lb02"),
+        "{alert:?}"
+    );
     // Stays demoted while lb01 answers; when lb01 goes, lb02 rejoins and takes over.
     let dual = longest_dual(&lab, Duration::from_secs(2));
     check!(&nodes, dual.is_zero(), "{dual:?}");
@@ -208,4 +235,57 @@ fn split_brain_arp_undoes_a_dual_master_within_an_interval() {
     wait_for(&lab, &nodes, "lb02 takes over", Duration::from_secs(6), || {
         lab.holders(vip) == ["lb02"]
     });
+}
+
+#[test]
+fn split_brain_arp_undoes_a_dual_master_within_an_interval() {
+    if require_root("split_brain_arp_undoes_a_dual_master_within_an_interval") {
+        a_policy_undoes_a_dual_master("builtin:split-brain-arp", |_| {});
+    }
+}
+
+#[test]
+fn split_brain_peer_http_undoes_a_dual_master_within_an_interval() {
+    if require_root("split_brain_peer_http_undoes_a_dual_master_within_an_interval") {
+        // The seed's check_brain.sh asks the peer's web server.
+        a_policy_undoes_a_dual_master("builtin:split-brain-peer-http", |lab| {
+            lab.spawn(
+                "lb01",
+                &[
+                    "/usr/bin/python3",
+                    "-m",
+                    "http.server",
+                    "80",
+                    "--bind",
+                    "192.0.2.11",
+                ],
+            )
+            .expect("web server on lb01");
+            std::thread::sleep(Duration::from_millis(500));
+        });
+    }
+}
+
+#[test]
+fn cut_both_ways_exactly_one_node_keeps_the_vip() {
+    if !require_root("cut_both_ways_exactly_one_node_keeps_the_vip") {
+        return;
+    }
+    let _serial = serial();
+    let lab = new_lab();
+    let a = BatonNode::start(&lab, "lb01", &config("lb01", 150, true));
+    let b = BatonNode::start(&lab, "lb02", &config("lb02", 100, true));
+    let nodes = [&a, &b];
+    wait_for(&lab, &nodes, "lb01 master", Duration::from_secs(8), || {
+        a.state("VI_1") == "master" && b.state("VI_1") == "backup"
+    });
+    cut(&lab, "lb01", true);
+    cut(&lab, "lb02", true);
+    let dual = longest_dual(&lab, Duration::from_secs(9));
+    let vip: IpAddr = VIP.parse().expect("vip");
+    note(&format!(
+        "cut both ways: two holders for {dual:?} of 9 s; holders now {:?}",
+        lab.holders(vip)
+    ));
+    check!(&nodes, dual.is_zero() && lab.holders(vip) == ["lb01"], "{dual:?}");
 }

@@ -16,7 +16,8 @@ pub enum Builtin {
     File,
     /// `interface-up`: a link is up.
     InterfaceUp,
-    /// `split-brain-peer-http`: asks the peer over HTTP (`url`) who is Master.
+    /// `split-brain-peer-http`: asks each peer over HTTP (`port`, `path`) whether
+    /// it still serves (the seed's check_brain.sh); the daemon grants each peer.
     SplitBrainPeerHttp,
     /// `split-brain-arp`: looks for another owner of the VIPs on the wire.
     SplitBrainArp,

@@ -7,6 +7,7 @@
 //! still takes over when lb01 really goes.
 
 use std::net::IpAddr;
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use baton_e2e::baton::{BatonNode, InstanceSpec, node_config};
@@ -156,10 +157,10 @@ fn probe_before_claim_keeps_one_holder_and_the_backup_still_takes_over() {
 /// by a reload of lb02 (which also gets a webhook for its alerts): lb02
 /// demotes itself within an interval, stays demoted while lb01 lives, and
 /// takes over when lb01 goes. `serve` starts what the policy asks lb01 for.
-fn a_policy_undoes_a_dual_master(builtin: &str, serve: impl FnOnce(&Lab)) {
+fn a_policy_undoes_a_dual_master(builtin: &str, serve: impl FnOnce(&Lab) -> Option<Child>) {
     let _serial = serial();
     let lab = new_lab();
-    serve(&lab);
+    let server = serve(&lab);
     let dir = lab.dir().join("servers");
     let hook = WebhookServer::start(
         &lab,
@@ -235,12 +236,16 @@ fn a_policy_undoes_a_dual_master(builtin: &str, serve: impl FnOnce(&Lab)) {
     wait_for(&lab, &nodes, "lb02 takes over", Duration::from_secs(6), || {
         lab.holders(vip) == ["lb02"]
     });
+    if let Some(mut c) = server {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
 }
 
 #[test]
 fn split_brain_arp_undoes_a_dual_master_within_an_interval() {
     if require_root("split_brain_arp_undoes_a_dual_master_within_an_interval") {
-        a_policy_undoes_a_dual_master("builtin:split-brain-arp", |_| {});
+        a_policy_undoes_a_dual_master("builtin:split-brain-arp", |_| None);
     }
 }
 
@@ -249,19 +254,21 @@ fn split_brain_peer_http_undoes_a_dual_master_within_an_interval() {
     if require_root("split_brain_peer_http_undoes_a_dual_master_within_an_interval") {
         // The seed's check_brain.sh asks the peer's web server.
         a_policy_undoes_a_dual_master("builtin:split-brain-peer-http", |lab| {
-            lab.spawn(
-                "lb01",
-                &[
-                    "/usr/bin/python3",
-                    "-m",
-                    "http.server",
-                    "80",
-                    "--bind",
-                    "192.0.2.11",
-                ],
-            )
-            .expect("web server on lb01");
+            let web = lab
+                .spawn(
+                    "lb01",
+                    &[
+                        "/usr/bin/python3",
+                        "-m",
+                        "http.server",
+                        "80",
+                        "--bind",
+                        "192.0.2.11",
+                    ],
+                )
+                .expect("web server on lb01");
             std::thread::sleep(Duration::from_millis(500));
+            Some(web)
         });
     }
 }

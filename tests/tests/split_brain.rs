@@ -7,7 +7,7 @@
 //! still takes over when lb01 really goes.
 
 use std::net::IpAddr;
-use std::process::Child;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use baton_e2e::baton::{BatonNode, InstanceSpec, node_config};
@@ -15,6 +15,7 @@ use baton_e2e::scenario::{new_lab, serial, wait_for};
 use baton_e2e::servers::WebhookServer;
 use baton_e2e::{check, note, require_root};
 use baton_lab::Lab;
+use baton_lab::{KaInstance, KaScript, Keepalived, keepalived_conf_multi};
 
 const VIP: &str = "192.0.2.3";
 
@@ -295,4 +296,105 @@ fn cut_both_ways_exactly_one_node_keeps_the_vip() {
         lab.holders(vip)
     ));
     check!(&nodes, dual.is_zero() && lab.holders(vip) == ["lb01"], "{dual:?}");
+}
+
+/// keepalived 2.2.7 with the seed's check_brain.sh on lb02, in the same run:
+/// the dual master lasts until the script runs, and then lb02's keepalived
+/// is gone, so when lb01 really dies nobody takes over.
+#[test]
+fn keepalived_with_the_seeds_check_brain_for_comparison() {
+    if !require_root("keepalived_with_the_seeds_check_brain_for_comparison") {
+        return;
+    }
+    if !baton_e2e::have("keepalived") {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "keepalived is needed under CI=true"
+        );
+        note(
+            "\n*** SKIPPED (no keepalived; run scripts/setup): keepalived_with_the_seeds_check_brain_for_comparison ***\n",
+        );
+        return;
+    }
+    let _serial = serial();
+    let lab = new_lab();
+    let mut web = lab
+        .spawn(
+            "lb01",
+            &[
+                "/usr/bin/python3",
+                "-m",
+                "http.server",
+                "80",
+                "--bind",
+                "192.0.2.11",
+            ],
+        )
+        .expect("web server on lb01");
+    let inst = |prio: u8, state: &str| {
+        let mut i = KaInstance::new("VI_1", 50, prio, state);
+        i.auth_pass = Some("1111".into());
+        i.vips = vec![format!("{VIP}/24")];
+        i
+    };
+    let script_path = lab.dir().join("check_brain.sh");
+    std::fs::write(&script_path, "#!/bin/sh\nexit 0\n").expect("script");
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&script_path)
+        .status()
+        .expect("chmod");
+    let script = KaScript {
+        name: "check_brain".into(),
+        script: script_path.display().to_string(),
+        interval: 1.0,
+        timeout: Some(2.0),
+        weight: 0,
+        fall: 1,
+        rise: 1,
+    };
+    let mut b_inst = inst(100, "BACKUP");
+    b_inst.track_scripts = vec!["check_brain".into()];
+    let _ka = Keepalived::start(
+        &lab,
+        "lb01",
+        &keepalived_conf_multi("lb01", &[], &[inst(150, "MASTER")]),
+    )
+    .expect("keepalived lb01");
+    let kb = Keepalived::start(&lab, "lb02", &keepalived_conf_multi("lb02", &[script], &[b_inst]))
+        .expect("keepalived lb02");
+    // The seed's script, pointed at this lab; `systemctl stop keepalived` becomes a kill of its pid.
+    std::fs::write(
+        &script_path,
+        format!(
+            "#!/bin/sh\nlb01_nginx=$(curl -s -o /dev/null -w '%{{http_code}}' -m 1 http://192.0.2.11/)\nif [ \"$lb01_nginx\" = 200 ] && [ $(ip addr | grep -c ' {VIP}/') -eq 1 ]; then\n    echo 'ha is bad' >> {dir}/check.txt\n    kill $(cat {dir}/keepalived.pid)\nelse\n    echo 'ha is ok' >> {dir}/check.txt\nfi\nexit 0\n",
+            dir = kb.dir().display()
+        ),
+    )
+    .expect("script");
+    let vip: IpAddr = VIP.parse().expect("vip");
+    assert!(
+        baton_lab::wait_until(Duration::from_secs(8), Duration::from_millis(20), || lab
+            .holders(vip)
+            == ["lb01"]),
+        "lb01 keepalived master: {:?}",
+        lab.holders(vip)
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    cut(&lab, "lb02", true);
+    let dual = longest_dual(&lab, Duration::from_secs(9));
+    let mut kb = kb;
+    let gone = !kb.is_running();
+    // lb01 really dies now: nobody is left to take over.
+    lab.link_down("lb01").expect("link down");
+    std::thread::sleep(Duration::from_secs(5));
+    let after = lab.holders(vip);
+    note(&format!(
+        "keepalived + check_brain.sh: two holders for {dual:?}; lb02's keepalived stopped: {gone}; 5 s after lb01's link went down the VIP is held by {after:?}"
+    ));
+    assert!(gone, "check_brain.sh stopped lb02's keepalived:\n{}", kb.log());
+    assert!(dual > Duration::ZERO, "keepalived had a dual master window");
+    assert!(after.is_empty(), "nobody takes over: {after:?}");
+    let _ = web.kill();
+    let _ = web.wait();
 }

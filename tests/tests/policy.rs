@@ -646,6 +646,50 @@ fn policy_test_command() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// `baton policy test` of a split-brain policy with `--evidence`: demote
+/// (exit 1) when another MAC answers for our VIP and a remembered peer
+/// outranks us; stay (exit 0) without that evidence.
+#[test]
+fn policy_test_command_for_a_split_brain_policy() {
+    let dir = std::env::temp_dir().join(format!("baton-sb-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let facts = dir.join("facts.json");
+    std::fs::write(
+        &facts,
+        r#"{"router_id":"lb02","instance":{"name":"VI_1","interface":"eth0","vrid":50,"state":"master","base_priority":100,"effective_priority":100,"vips":["192.0.2.3/24"],"holding_vips":true}}"#,
+    )
+    .expect("facts");
+    let evidence = dir.join("evidence.json");
+    std::fs::write(
+        &evidence,
+        r#"{"own_mac":"02:00:00:00:00:02","peers":[{"address":"192.0.2.11","last_priority":150,"last_heard_ms_ago":5000,"paths":[{"path":"eth0 multicast","last_heard_ms_ago":5000}]}],"answers":[{"vip":"192.0.2.3","others":["02:00:00:00:00:01"],"probed_ms_ago":3}],"run":4}"#,
+    )
+    .expect("evidence");
+    let run = |with_evidence: bool| {
+        let mut cmd = Command::new(baton_bin());
+        cmd.args(["policy", "test", "builtin:split-brain-arp", "--facts"])
+            .arg(&facts);
+        if with_evidence {
+            cmd.arg("--evidence").arg(&evidence);
+        }
+        let out = cmd.output().expect("baton policy test");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, out) = run(true);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("decision:     demote: VIP 192.0.2.3 answered by 02:00:00:00:00:01; peer 192.0.2.11 (priority 150) outranks us (100)"),
+        "{out}"
+    );
+    let (code, out) = run(false);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("decision:     stay"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Hostile policies (an infinite loop, a memory bomb, deep recursion, a panic,
 /// a denied capability, a 10 MB log, a capability that hangs), all tracked by
 /// the master every 10 ms, are each contained within their deadline and

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use baton_policy::{
-    EvalContext, Evaluation, Facts, Grants, InstanceStatus as PolicyInstance, LoadedPolicy, LoadedSplitBrain,
-    LogLevel, PolicyEngine, VrrpState,
+    EvalContext, Evaluation, Evidence, Facts, Grants, InstanceStatus as PolicyInstance, LoadedPolicy,
+    LoadedSplitBrain, LogLevel, Peer, PeerPath, PolicyEngine, VipAnswer, VrrpState,
 };
 use serde::Deserialize;
 
@@ -180,6 +180,83 @@ pub struct TestArgs {
     /// Optional sha256 pin of the component.
     #[arg(long)]
     pub sha256: Option<String>,
+    /// For a split-brain policy, the evidence as JSON: {"own_mac", "peers":
+    /// [{"address", "last_priority", "last_heard_ms_ago", "paths": [{"path",
+    /// "last_heard_ms_ago"}]}], "answers": [{"vip", "others", "probed_ms_ago"}],
+    /// "run", "last_decision"}; the instance is `--facts`'s.
+    #[arg(long, value_name = "FILE.json")]
+    pub evidence: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(default, deny_unknown_fields)]
+struct EvidenceJson {
+    own_mac: String,
+    peers: Vec<PeerJson>,
+    answers: Vec<AnswerJson>,
+    run: u64,
+    last_decision: Option<String>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(default, deny_unknown_fields)]
+struct PeerJson {
+    address: String,
+    last_priority: Option<u8>,
+    last_heard_ms_ago: Option<u64>,
+    paths: Vec<PathJson>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(default, deny_unknown_fields)]
+struct PathJson {
+    path: String,
+    last_heard_ms_ago: Option<u64>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(default, deny_unknown_fields)]
+struct AnswerJson {
+    vip: String,
+    others: Vec<String>,
+    probed_ms_ago: Option<u64>,
+}
+
+/// Parses `--evidence` JSON, for the instance of `facts`.
+pub fn parse_evidence(text: &str, facts: &Facts) -> Result<Evidence, String> {
+    let j: EvidenceJson = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    Ok(Evidence {
+        instance: facts.instance.clone(),
+        own_mac: j.own_mac,
+        peers: j
+            .peers
+            .into_iter()
+            .map(|p| Peer {
+                address: p.address,
+                last_priority: p.last_priority,
+                last_heard_ms_ago: p.last_heard_ms_ago,
+                paths: p
+                    .paths
+                    .into_iter()
+                    .map(|x| PeerPath {
+                        path: x.path,
+                        last_heard_ms_ago: x.last_heard_ms_ago,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        answers: j
+            .answers
+            .into_iter()
+            .map(|a| VipAnswer {
+                vip: a.vip,
+                others: a.others,
+                probed_ms_ago: a.probed_ms_ago,
+            })
+            .collect(),
+        run: j.run,
+        last_decision: j.last_decision,
+    })
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -333,6 +410,46 @@ pub fn test_command(a: &TestArgs) -> ExitCode {
         Err(e) => return usage(e.to_string()),
     };
     let t0 = Instant::now();
+    let split_brain = match a.policy.strip_prefix("builtin:") {
+        Some(name) => baton_policy_builtins::is_split_brain(name),
+        None => a.evidence.is_some(),
+    };
+    if split_brain {
+        let evidence = match &a.evidence {
+            None => Ok(Evidence {
+                instance: facts.instance.clone(),
+                ..Evidence::default()
+            }),
+            Some(p) => std::fs::read_to_string(p)
+                .map_err(|e| e.to_string())
+                .and_then(|t| parse_evidence(&t, &facts))
+                .map_err(|e| format!("--evidence {}: {e}", p.display())),
+        };
+        let evidence = match evidence {
+            Ok(e) => e,
+            Err(e) => return usage(e),
+        };
+        let brain = match engine.load_split_brain(&label, &bytes, pin) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("baton policy test: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let load_time = t0.elapsed();
+        let ctx = EvalContext::new(facts)
+            .with_settings(settings)
+            .with_grants(grants)
+            .with_budget(budget);
+        let ev = brain.decide(ctx, &evidence);
+        print!("{}", render_brain(&label, &brain.sha256_hex(), load_time, &ev));
+        // Stay (or alert): 0; demote or fault: 1; no decision: 2.
+        return match &ev.result {
+            Ok(baton_policy::Decision::Stay | baton_policy::Decision::Alert(_)) => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::from(1),
+            Err(_) => ExitCode::from(2),
+        };
+    }
     let policy = match engine.load(&label, &bytes, pin) {
         Ok(p) => p,
         Err(e) => {
@@ -352,6 +469,40 @@ pub fn test_command(a: &TestArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// The report `baton policy test` prints for a split-brain policy.
+fn render_brain(
+    label: &str,
+    sha256: &str,
+    load_time: Duration,
+    ev: &baton_policy::BrainEvaluation,
+) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(s, "policy:       {label} (sha256 {sha256}; split brain)");
+    let _ = writeln!(s, "loaded in:    {}", format_duration_us(load_time));
+    match &ev.result {
+        Ok(d) => {
+            let reason = d.reason().map_or(String::new(), |r| format!(": {r}"));
+            let _ = writeln!(s, "decision:     {}{reason}", d.kind());
+        }
+        Err(e) => {
+            let _ = writeln!(s, "decision:     none: {e}");
+        }
+    }
+    let _ = writeln!(s, "elapsed:      {}", format_duration_us(ev.elapsed));
+    let _ = writeln!(s, "cpu:          {}", format_duration_us(ev.cpu));
+    let _ = writeln!(s, "instructions: {} (fuel consumed)", ev.fuel_consumed);
+    if ev.logs.is_empty() {
+        let _ = writeln!(s, "logs:         -");
+    } else {
+        let _ = writeln!(s, "logs:");
+        for (l, m) in &ev.logs {
+            let _ = writeln!(s, "  [{}] {m}", level_name(*l));
+        }
+    }
+    s
 }
 
 /// The report `baton policy test` prints.

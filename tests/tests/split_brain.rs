@@ -38,6 +38,16 @@ fn config(host: &str, priority: u8, split_brain: bool) -> String {
     c
 }
 
+/// The seed's pair (lb01 150, lb02 100), once lb01 is master and lb02 backup.
+fn seed_pair(lab: &Lab, split_brain: bool) -> (BatonNode<'_>, BatonNode<'_>) {
+    let a = BatonNode::start(lab, "lb01", &config("lb01", 150, split_brain));
+    let b = BatonNode::start(lab, "lb02", &config("lb02", 100, split_brain));
+    wait_for(lab, &[&a, &b], "lb01 master", Duration::from_secs(8), || {
+        a.state("VI_1") == "master" && b.state("VI_1") == "backup"
+    });
+    (a, b)
+}
+
 /// The seed's cut: lb02 drops the VRRP it would receive.
 fn cut(lab: &Lab, host: &str, on: bool) {
     let args: Vec<&str> = if on {
@@ -76,12 +86,8 @@ fn without_a_split_brain_policy_the_cut_makes_two_masters() {
     }
     let _serial = serial();
     let lab = new_lab();
-    let a = BatonNode::start(&lab, "lb01", &config("lb01", 150, false));
-    let b = BatonNode::start(&lab, "lb02", &config("lb02", 100, false));
+    let (a, b) = seed_pair(&lab, false);
     let nodes = [&a, &b];
-    wait_for(&lab, &nodes, "lb01 master", Duration::from_secs(6), || {
-        a.state("VI_1") == "master" && b.state("VI_1") == "backup"
-    });
     cut(&lab, "lb02", true);
     let dual = longest_dual(&lab, Duration::from_secs(6));
     note(&format!(
@@ -98,12 +104,8 @@ fn probe_before_claim_keeps_one_holder_and_the_backup_still_takes_over() {
     }
     let _serial = serial();
     let lab = new_lab();
-    let a = BatonNode::start(&lab, "lb01", &config("lb01", 150, true));
-    let b = BatonNode::start(&lab, "lb02", &config("lb02", 100, true));
+    let (a, b) = seed_pair(&lab, true);
     let nodes = [&a, &b];
-    wait_for(&lab, &nodes, "lb01 master", Duration::from_secs(8), || {
-        a.state("VI_1") == "master" && b.state("VI_1") == "backup"
-    });
     let transitions = b.instance("VI_1").counters.transitions;
     cut(&lab, "lb02", true);
     let dual = longest_dual(&lab, Duration::from_secs(9));
@@ -172,12 +174,8 @@ fn a_policy_undoes_a_dual_master(builtin: &str, serve: impl FnOnce(&Lab) -> Opti
         None,
     )
     .expect("webhook receiver");
-    let a = BatonNode::start(&lab, "lb01", &config("lb01", 150, false));
-    let b = BatonNode::start(&lab, "lb02", &config("lb02", 100, false));
+    let (a, b) = seed_pair(&lab, false);
     let nodes = [&a, &b];
-    wait_for(&lab, &nodes, "lb01 master", Duration::from_secs(6), || {
-        a.state("VI_1") == "master" && b.state("VI_1") == "backup"
-    });
     cut(&lab, "lb02", true);
     wait_for(&lab, &nodes, "two masters", Duration::from_secs(6), || {
         b.state("VI_1") == "master" && a.state("VI_1") == "master"
@@ -281,12 +279,8 @@ fn cut_both_ways_exactly_one_node_keeps_the_vip() {
     }
     let _serial = serial();
     let lab = new_lab();
-    let a = BatonNode::start(&lab, "lb01", &config("lb01", 150, true));
-    let b = BatonNode::start(&lab, "lb02", &config("lb02", 100, true));
+    let (a, b) = seed_pair(&lab, true);
     let nodes = [&a, &b];
-    wait_for(&lab, &nodes, "lb01 master", Duration::from_secs(8), || {
-        a.state("VI_1") == "master" && b.state("VI_1") == "backup"
-    });
     cut(&lab, "lb01", true);
     cut(&lab, "lb02", true);
     let dual = longest_dual(&lab, Duration::from_secs(9));
@@ -393,7 +387,8 @@ fn keepalived_with_the_seeds_check_brain_for_comparison() {
         "keepalived + check_brain.sh: two holders for {dual:?}; lb02's keepalived stopped: {gone}; 5 s after lb01's link went down the VIP is held by {after:?}"
     ));
     assert!(gone, "check_brain.sh stopped lb02's keepalived:\n{}", kb.log());
-    assert!(dual > Duration::ZERO, "keepalived had a dual master window");
+    // The dual master lasts until the script's next run (interval 1 s):
+    // sampled every 20 ms it may be caught or not; it is reported, not asserted.
     assert!(after.is_empty(), "nobody takes over: {after:?}");
     let _ = web.kill();
     let _ = web.wait();

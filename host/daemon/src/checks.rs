@@ -471,6 +471,22 @@ pub fn test_command(a: &TestArgs) -> ExitCode {
     }
 }
 
+/// Time, CPU, instructions and logs of one evaluation, as `baton policy test` prints them.
+fn render_costs(s: &mut String, elapsed: Duration, cpu: Duration, fuel: u64, logs: &[(LogLevel, String)]) {
+    use std::fmt::Write as _;
+    let _ = writeln!(s, "elapsed:      {}", format_duration_us(elapsed));
+    let _ = writeln!(s, "cpu:          {}", format_duration_us(cpu));
+    let _ = writeln!(s, "instructions: {fuel} (fuel consumed)");
+    if logs.is_empty() {
+        let _ = writeln!(s, "logs:         -");
+    } else {
+        let _ = writeln!(s, "logs:");
+        for (l, m) in logs {
+            let _ = writeln!(s, "  [{}] {m}", level_name(*l));
+        }
+    }
+}
+
 /// The report `baton policy test` prints for a split-brain policy.
 fn render_brain(
     label: &str,
@@ -491,17 +507,7 @@ fn render_brain(
             let _ = writeln!(s, "decision:     none: {e}");
         }
     }
-    let _ = writeln!(s, "elapsed:      {}", format_duration_us(ev.elapsed));
-    let _ = writeln!(s, "cpu:          {}", format_duration_us(ev.cpu));
-    let _ = writeln!(s, "instructions: {} (fuel consumed)", ev.fuel_consumed);
-    if ev.logs.is_empty() {
-        let _ = writeln!(s, "logs:         -");
-    } else {
-        let _ = writeln!(s, "logs:");
-        for (l, m) in &ev.logs {
-            let _ = writeln!(s, "  [{}] {m}", level_name(*l));
-        }
-    }
+    render_costs(&mut s, ev.elapsed, ev.cpu, ev.fuel_consumed, &ev.logs);
     s
 }
 
@@ -527,17 +533,7 @@ pub fn render_evaluation(label: &str, policy: &LoadedPolicy, load_time: Duration
             "{w:+}"
         ))
     );
-    let _ = writeln!(s, "elapsed:      {}", format_duration_us(ev.elapsed));
-    let _ = writeln!(s, "cpu:          {}", format_duration_us(ev.cpu));
-    let _ = writeln!(s, "instructions: {} (fuel consumed)", ev.fuel_consumed);
-    if ev.logs.is_empty() {
-        let _ = writeln!(s, "logs:         -");
-    } else {
-        let _ = writeln!(s, "logs:");
-        for (l, m) in &ev.logs {
-            let _ = writeln!(s, "  [{}] {m}", level_name(*l));
-        }
-    }
+    render_costs(&mut s, ev.elapsed, ev.cpu, ev.fuel_consumed, &ev.logs);
     if ev.denials.is_empty() {
         let _ = writeln!(s, "denials:      -");
     } else {

@@ -282,7 +282,7 @@ struct InstanceJson {
     holding_vips: bool,
 }
 
-fn parse_state(s: &str) -> Result<VrrpState, String> {
+pub(crate) fn parse_state(s: &str) -> Result<VrrpState, String> {
     match s.to_ascii_lowercase().as_str() {
         "initialize" | "init" => Ok(VrrpState::Initialize),
         "backup" => Ok(VrrpState::Backup),

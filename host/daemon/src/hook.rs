@@ -55,14 +55,9 @@ pub fn load(engine: &PolicyEngine, cfg: &Config) -> Result<Option<Arc<LoadedHook
     })))
 }
 
+/// A notice's state name as the hook world has it (`baton policy test`'s parser).
 fn state(s: Option<&str>) -> Option<VrrpState> {
-    Some(match s? {
-        "initialize" => VrrpState::Initialize,
-        "backup" => VrrpState::Backup,
-        "master" => VrrpState::Master,
-        "fault" => VrrpState::Fault,
-        _ => return None,
-    })
+    s.and_then(|s| crate::checks::parse_state(s).ok())
 }
 
 /// The notice as the hook world has it; `None` for a kind it has no word

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use baton_net::{Link, LinkEvent, NeighProber, Netlink, RecvError, VrrpSocket};
+use baton_net::{Link, LinkEvent, NeighProber, Netlink, RecvError, SharedProber, VrrpSocket};
 use baton_node::{
     BrainRun, CheckKey, CheckResult, CheckRun, Decision, Effect, Event, InstanceFacts, InstanceId, Level,
     Node, ProbePurpose, RunId, SocketKey, VipAnswer, VipOp,
@@ -79,7 +79,7 @@ pub struct Io {
     /// Mail, webhooks, notify commands, the hook.
     pub sinks: Sinks,
     /// ARP / ND probers by interface.
-    probers: HashMap<String, Arc<tokio::sync::Mutex<NeighProber>>>,
+    probers: HashMap<String, SharedProber>,
 }
 
 impl std::fmt::Debug for Io {
@@ -203,9 +203,9 @@ impl Io {
         }
     }
 
-    /// Probes `vips` on `interface` on a task of its own (one probe at a time
-    /// per interface: answers are read by one reader); the answers come back
-    /// as an [`Input::Probe`].
+    /// Probes `vips` on `interface` on a task of its own, alongside any other
+    /// probe in flight there (a claim never waits for a policy's evidence);
+    /// the answers come back as an [`Input::Probe`].
     async fn probe(
         &mut self,
         instance: InstanceId,
@@ -226,8 +226,7 @@ impl Io {
             }
         };
         tokio::spawn(async move {
-            let p = prober.lock().await;
-            let result = p
+            let result = prober
                 .probe(&vips, baton_node::brain::PROBE_WAIT)
                 .await
                 .map(|answers| {
@@ -322,7 +321,7 @@ impl Io {
     }
 
     /// The prober of `interface`, opened on first use.
-    async fn prober(&mut self, interface: &str) -> Result<Arc<tokio::sync::Mutex<NeighProber>>, String> {
+    async fn prober(&mut self, interface: &str) -> Result<SharedProber, String> {
         if let Some(p) = self.probers.get(interface) {
             return Ok(p.clone());
         }
@@ -331,7 +330,7 @@ impl Io {
             .mac
             .ok_or_else(|| format!("{interface} has no MAC address"))?;
         let p = NeighProber::open(link.index, &link.name, mac).map_err(|e| e.to_string())?;
-        let p = Arc::new(tokio::sync::Mutex::new(p));
+        let p = SharedProber::spawn(p);
         self.probers.insert(interface.to_string(), p.clone());
         Ok(p)
     }

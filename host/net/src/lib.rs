@@ -15,6 +15,8 @@
 //!   and DAD neighbour solicitations (RFC 4862) on one interface, the MACs that
 //!   answer them ([`VipAnswers`]), and passively every ARP frame and neighbour
 //!   advertisement of other stations ([`NeighEvent`], or [`NeighRecvError`]).
+//!   [`SharedProber`] lets concurrent probes share one: each hears every
+//!   answer that comes while it listens.
 //! - [`arp`] and [`nd`]: the sans-I/O codecs it reads and writes with (here, not
 //!   in `baton-vrrp`: they are not VRRP). Ethernet/IPv4 ARP frames ([`ArpFrame`],
 //!   checked, then [`ArpMessage`]: request, reply, probe, announcement) and ICMPv6
@@ -38,6 +40,7 @@ pub mod firewall;
 pub mod nd;
 mod neigh;
 mod netlink;
+mod shared_prober;
 mod sys;
 mod timer;
 mod vrrp_socket;
@@ -47,6 +50,7 @@ pub use arp::{ArpError, ArpFrame, ArpMessage, ArpOp};
 pub use nd::{NdError, NdKind, NdMessage, NdMeta, NdPacket};
 pub use neigh::{NeighEvent, NeighProber, NeighRecvError, VipAnswers};
 pub use netlink::{IfAddr, Link, LinkEvent, Netlink, primary_address};
+pub use shared_prober::SharedProber;
 pub use timer::Timer;
 pub use vrrp_socket::{Received, RecvError, VrrpSocket};
 

@@ -177,14 +177,7 @@ impl NeighProber {
         for vip in vips {
             self.send_probe(*vip).await?;
         }
-        let mut answers: Vec<VipAnswers> = vips
-            .iter()
-            .map(|&vip| VipAnswers {
-                vip,
-                others: Vec::new(),
-                unnamed: Vec::new(),
-            })
-            .collect();
+        let mut answers = unanswered(vips);
         loop {
             let event = match tokio::time::timeout_at(deadline, self.recv()).await {
                 Err(_elapsed) => break,
@@ -193,21 +186,7 @@ impl NeighProber {
                 Ok(Err(NeighRecvError::Arp(_) | NeighRecvError::Nd(_))) => continue,
                 Ok(Err(NeighRecvError::Io(e))) => return Err(e),
             };
-            let Some((ip, mac)) = event.claim() else {
-                continue;
-            };
-            let src = match event {
-                NeighEvent::Nd { meta, .. } => IpAddr::V6(meta.src),
-                NeighEvent::Arp { .. } => ip,
-            };
-            for a in answers.iter_mut().filter(|a| a.vip == ip) {
-                match mac {
-                    Some(mac) if !a.others.contains(&mac) => a.others.push(mac),
-                    Some(_) => {}
-                    None if !a.unnamed.contains(&src) => a.unnamed.push(src),
-                    None => {}
-                }
-            }
+            record(&mut answers, &event);
         }
         Ok(answers)
     }
@@ -319,7 +298,7 @@ impl NeighProber {
     }
 
     /// Drops whatever both sockets have queued.
-    fn drain(&self) {
+    pub(crate) fn drain(&self) {
         let mut buf = [0u8; ARP_BUF];
         // Non-blocking: WouldBlock ends each loop.
         for _ in 0..DRAIN_MAX {
@@ -333,6 +312,37 @@ impl NeighProber {
                     break;
                 }
             }
+        }
+    }
+}
+
+/// One empty entry per VIP, in the order given.
+pub(crate) fn unanswered(vips: &[IpAddr]) -> Vec<VipAnswers> {
+    vips.iter()
+        .map(|&vip| VipAnswers {
+            vip,
+            others: Vec::new(),
+            unnamed: Vec::new(),
+        })
+        .collect()
+}
+
+/// Counts `event` for the entries of the address it claims: its MAC once, or
+/// its IPv6 source once when it names no MAC.
+pub(crate) fn record(answers: &mut [VipAnswers], event: &NeighEvent) {
+    let Some((ip, mac)) = event.claim() else {
+        return;
+    };
+    let src = match event {
+        NeighEvent::Nd { meta, .. } => IpAddr::V6(meta.src),
+        NeighEvent::Arp { .. } => ip,
+    };
+    for a in answers.iter_mut().filter(|a| a.vip == ip) {
+        match mac {
+            Some(mac) if !a.others.contains(&mac) => a.others.push(mac),
+            Some(_) => {}
+            None if !a.unnamed.contains(&src) => a.unnamed.push(src),
+            None => {}
         }
     }
 }

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use baton_net::nd::{self, ALL_NODES};
 use baton_net::{
-    Announcer, ArpMessage, ArpOp, NdError, NdMessage, NeighEvent, NeighProber, NeighRecvError, VipAnswers,
-    send_gratuitous_arp, send_unsolicited_na,
+    Announcer, ArpMessage, ArpOp, NdError, NdMessage, NeighEvent, NeighProber, NeighRecvError, SharedProber,
+    VipAnswers, send_gratuitous_arp, send_unsolicited_na,
 };
 use common::{LL_A, LL_B, Lab, MAC_A, MAC_B, ip, lab};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -106,6 +106,61 @@ fn probe_reports_the_mac_that_answers_and_takes_about_wait() {
             assert!(
                 took < wait + Duration::from_millis(15),
                 "round {round}: took {took:?}"
+            );
+        }
+    });
+}
+
+/// Probes through one SharedProber overlap: a short probe started while a
+/// long one listens returns after its own wait, not the long one's, and both
+/// hear A's answers for what they asked.
+#[test]
+fn shared_probes_overlap_and_each_hears_its_answers() {
+    let Some(lab) = lab("shared_probes_overlap_and_each_hears_its_answers") else {
+        return;
+    };
+    a_holds_the_vips(&lab);
+    lab.block_on(async {
+        let p = SharedProber::spawn(prober_b(&lab));
+        let long_vips = [v4("192.0.2.50"), v4("192.0.2.52")];
+        let short_vips = [v4("192.0.2.50"), v6("2001:db8::50"), v4("192.0.2.51")];
+        let (long_wait, short_wait) = (Duration::from_millis(200), Duration::from_millis(20));
+        for round in 0..3 {
+            let long = {
+                let p = p.clone();
+                tokio::spawn(async move {
+                    let start = Instant::now();
+                    let got = p.probe(&long_vips, long_wait).await.expect("long probe");
+                    (got, start.elapsed())
+                })
+            };
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let start = Instant::now();
+            let short = p.probe(&short_vips, short_wait).await.expect("short probe");
+            let short_took = start.elapsed();
+            let (long, long_took) = long.await.expect("long probe task");
+            println!("round {round}: short probe took {short_took:?}, long {long_took:?}");
+            assert_eq!(
+                short,
+                vec![
+                    answers(short_vips[0], &[MAC_A]),
+                    answers(short_vips[1], &[MAC_A]),
+                    answers(short_vips[2], &[]),
+                ],
+                "round {round}"
+            );
+            assert_eq!(
+                long,
+                vec![answers(long_vips[0], &[MAC_A]), answers(long_vips[1], &[])],
+                "round {round}"
+            );
+            assert!(
+                short_took >= short_wait && short_took < short_wait + Duration::from_millis(15),
+                "round {round}: the short probe took {short_took:?} (queued behind the long one?)"
+            );
+            assert!(
+                long_took >= long_wait && long_took < long_wait + Duration::from_millis(15),
+                "round {round}: the long probe took {long_took:?}"
             );
         }
     });

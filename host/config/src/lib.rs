@@ -301,6 +301,8 @@ pub struct InstanceConfig {
     pub garp: Garp,
     pub tracks: Vec<Track>,
     pub split_brain: Option<SplitBrain>,
+    /// Extra advert paths (`[[instance.heartbeat]]`), Baton's own extension.
+    pub heartbeat: Vec<Heartbeat>,
     /// `smtp_alert` and the `notify_*` commands.
     pub notify: InstanceNotify,
 }
@@ -405,6 +407,26 @@ pub struct Track {
 pub struct SplitBrain {
     pub policy: String,
     pub interval: Duration,
+}
+
+/// `[[instance.heartbeat]]`: one more path for the instance's adverts, to
+/// one peer, by unicast over another interface (a crossover cable, a second
+/// switch). Each advert the instance sends also goes this way; an advert the
+/// peer sends this way counts as if it came on the main path, from the
+/// peer's main-path address. Baton's own extension: a keepalived peer sees
+/// only the main path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// Where the path leaves; not the instance's own interface.
+    pub interface: String,
+    /// The peer's address on this path.
+    pub peer: IpAddr,
+    /// The same peer's address on the main path, which it is known by (ties,
+    /// status, split brain). Default: the instance's only unicast peer.
+    pub primary: IpAddr,
+    /// Source of adverts on this path; `None`: the interface's primary
+    /// address.
+    pub source: Option<IpAddr>,
 }
 
 /// One error in a config file, at a 1-based line and column (in characters).

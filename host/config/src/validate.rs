@@ -982,6 +982,7 @@ mod tests {
             garp: Garp::default(),
             tracks: Vec::new(),
             split_brain: None,
+            heartbeat: Vec::new(),
             notify: Default::default(),
         }
     }

@@ -802,6 +802,7 @@ impl<'t> Reader<'t> {
             check_adv_addr,
             garp,
             tracks,
+            heartbeat: Vec::new(),
             split_brain,
             notify,
         }

@@ -21,7 +21,7 @@
 //!   whatever its front end: ranges, address families, the VIP rules, names,
 //!   VRIDs and VIPs unique across instances, the references between tracks,
 //!   checks, policies and remedies, split-brain policies apart from health
-//!   checks, and a component's `allow` against the targets its settings
+//!   checks, heartbeat paths apart from the main path, and a component's `allow` against the targets its settings
 //!   name. It reports at places of the model (instance #3 key `vrid`), which
 //!   the front end maps back to its line and column.
 //! - One home each: durations ([`duration`]), VIP syntax ([`parse_vip`]),

@@ -25,6 +25,8 @@ pub(crate) enum Item {
     Auth(usize),
     Track(usize, usize),
     SplitBrain(usize),
+    /// An instance's `[[instance.heartbeat]]`.
+    Heartbeat(usize, usize),
     /// `[notify]`.
     Notify,
     Webhook(usize),
@@ -47,6 +49,7 @@ impl Item {
             Item::Auth(_) => &schema::auth::SECTION,
             Item::Track(..) => &schema::track::SECTION,
             Item::SplitBrain(_) => &schema::split_brain::SECTION,
+            Item::Heartbeat(..) => &schema::heartbeat::SECTION,
             Item::Notify => &schema::notify::SECTION,
             Item::Webhook(_) => &schema::webhook::SECTION,
             Item::NotifyCommand(_) => &schema::notify_command::SECTION,
@@ -61,7 +64,8 @@ impl Item {
             | Item::InstanceGarp(i)
             | Item::Auth(i)
             | Item::Track(i, _)
-            | Item::SplitBrain(i) => Some(i),
+            | Item::SplitBrain(i)
+            | Item::Heartbeat(i, _) => Some(i),
             _ => None,
         }
     }

@@ -616,6 +616,10 @@ pub(crate) mod instance {
         &[hint("track_script", "track a policy with [[instance.track]]")],
     );
     pub(crate) const SPLIT_BRAIN: Key = table("split_brain", &super::split_brain::SECTION);
+    /// Baton's own extension: at most [`HEARTBEAT_MAX`] more advert paths.
+    pub(crate) const HEARTBEAT: Key = tables("heartbeat", &super::heartbeat::SECTION);
+    /// Heartbeat paths per instance.
+    pub(crate) const HEARTBEAT_MAX: usize = 8;
     /// Default: whether `[notify]` has `email`.
     pub(crate) const SMTP_ALERT: Key = key("smtp_alert", Kind::Bool, Need::Optional);
     /// `[[notify.command]]` names, run on entering that state.
@@ -652,6 +656,7 @@ pub(crate) mod instance {
             GARP,
             TRACK,
             SPLIT_BRAIN,
+            HEARTBEAT,
             SMTP_ALERT,
             NOTIFY_MASTER,
             NOTIFY_BACKUP,
@@ -765,6 +770,47 @@ pub(crate) mod split_brain {
         prefix: "split_brain.",
         missing: Missing::Without,
         keys: &[POLICY, super::track::INTERVAL],
+        hints: &[],
+    };
+}
+
+/// `[[instance.heartbeat]]`: one more path for the instance's adverts, to
+/// one peer by unicast over another interface (Baton's own extension).
+pub(crate) mod heartbeat {
+    use super::*;
+
+    /// Not the instance's own interface.
+    pub(crate) const INTERFACE: Key = key(
+        "interface",
+        Kind::Ifname,
+        Need::Required(" (the interface the path leaves by, e.g. interface = \"hb0\")"),
+    );
+    /// The peer's address on this path: adverts go there by unicast.
+    pub(crate) const PEER: Key = aka(
+        "peer",
+        Kind::Addr,
+        Need::Required(" (the peer's address on this path, e.g. peer = \"198.51.100.12\")"),
+        &[it_is("unicast_peer"), it_is("unicast_peers")],
+    );
+    /// The same peer's address on the main path, by which it is known.
+    /// Default: the instance's unicast peer when it has exactly one (else
+    /// required: the front end says so).
+    pub(crate) const PRIMARY: Key = key("primary", Kind::Addr, Need::Optional);
+    /// Source of adverts on this path. Default: the interface's primary
+    /// address, resolved by the daemon.
+    pub(crate) const SOURCE: Key = aka(
+        "source",
+        Kind::Addr,
+        Need::Optional,
+        &[it_is("unicast_src"), it_is("src")],
+    );
+
+    pub(crate) const SECTION: Section = Section {
+        what: "[[instance.heartbeat]]",
+        how: "a table",
+        prefix: "heartbeat.",
+        missing: Missing::Without,
+        keys: &[INTERFACE, PEER, PRIMARY, SOURCE],
         hints: &[],
     };
 }
@@ -950,6 +996,7 @@ mod tests {
             &auth::SECTION,
             &track::SECTION,
             &split_brain::SECTION,
+            &heartbeat::SECTION,
             &notify::SECTION,
             &webhook::SECTION,
             &notify_command::SECTION,

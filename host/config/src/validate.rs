@@ -2,7 +2,7 @@
 //! ranges (from [`crate::schema`]), address families, the VIP rules, names,
 //! VRIDs and VIPs unique across instances, the references between tracks,
 //! checks, policies and remedies, split-brain policies apart from health
-//! checks, and whether a component's `allow` covers the targets its settings
+//! checks, heartbeat paths apart from the main path, and whether a component's `allow` covers the targets its settings
 //! name. Problems are reported at a [`FieldPath`], which the front end maps
 //! to its own line and column; about a value the front end could not take
 //! (bad in its [`Origins`]) nothing more is said.
@@ -23,7 +23,8 @@ use crate::net::NetPattern;
 use crate::notify::{address_problem, header_problem, url_problem};
 use crate::origin::{FieldPath, Item, Origins};
 use crate::schema::{
-    self, Key, garp, hook, instance, notify, notify_command, policy, remedy, split_brain, top, track, webhook,
+    self, Key, garp, heartbeat, hook, instance, notify, notify_command, policy, remedy, split_brain, top,
+    track, webhook,
 };
 use crate::suggest::closest;
 use crate::vip::ifname_problem;
@@ -557,6 +558,7 @@ impl Validator<'_, '_> {
             );
         }
         self.unicast(item, inst, family);
+        self.heartbeats(i, inst, family);
         self.track_interfaces(item, inst);
         if inst.v3_checksum == V3Checksum::NoPseudoHeader
             && (version == Some(Version::V2) || family == Some(Family::V6))
@@ -837,6 +839,109 @@ impl Validator<'_, '_> {
             } else {
                 seen.push(*a);
             }
+        }
+    }
+
+    /// The `[[instance.heartbeat]]` paths: another interface each, the
+    /// instance's family, a `primary` the main path knows, and no path twice.
+    fn heartbeats(&mut self, i: usize, inst: &InstanceConfig, family: Option<Family>) {
+        let main = Item::Instance(i);
+        let own = self
+            .good(&FieldPath::key(main, &instance::INTERFACE))
+            .then_some(inst.interface.as_str());
+        // Which peers the main path knows, when the front end took them all.
+        let peers = self
+            .good(&FieldPath::key(main, &instance::UNICAST_PEERS))
+            .then_some(inst.unicast_peers.as_slice())
+            .filter(|p| !p.is_empty());
+        let mut seen: Vec<(&str, IpAddr, FieldPath)> = Vec::new();
+        for (h, hb) in inst.heartbeat.iter().enumerate() {
+            let item = Item::Heartbeat(i, h);
+            let at = |key: &Key| FieldPath::key(item, key);
+            if h == instance::HEARTBEAT_MAX {
+                self.say(
+                    FieldPath::item(item),
+                    format!(
+                        "{} heartbeat paths; an instance has at most {}",
+                        inst.heartbeat.len(),
+                        instance::HEARTBEAT_MAX
+                    ),
+                );
+            }
+            if self.good(&at(&heartbeat::INTERFACE)) {
+                if let Some(p) = ifname_problem(&hb.interface) {
+                    self.say(at(&heartbeat::INTERFACE), p);
+                } else if own == Some(hb.interface.as_str()) {
+                    self.say(
+                        at(&heartbeat::INTERFACE),
+                        format!(
+                            "`{}` is the instance's own interface: a heartbeat path is another one",
+                            hb.interface
+                        ),
+                    );
+                }
+            }
+            let mut peer_ok = self.good(&at(&heartbeat::PEER));
+            if peer_ok && let Some(p) = Self::unicast_problem(hb.peer, family, inst) {
+                self.say(at(&heartbeat::PEER), p);
+                peer_ok = false;
+            }
+            if let Some(src) = hb.source
+                && self.good(&at(&heartbeat::SOURCE))
+            {
+                if let Some(p) = Self::unicast_problem(src, family, inst) {
+                    self.say(at(&heartbeat::SOURCE), p);
+                } else if peer_ok && src == hb.peer {
+                    self.say(
+                        at(&heartbeat::SOURCE),
+                        format!(
+                            "{src} is the path's `peer`; `source` is this router's own address on {}",
+                            hb.interface
+                        ),
+                    );
+                }
+            }
+            // A defaulted primary is the only unicast peer, checked there.
+            if self.given(item, &heartbeat::PRIMARY) {
+                let a = hb.primary;
+                if let Some(p) = Self::unicast_problem(a, family, inst) {
+                    self.say(at(&heartbeat::PRIMARY), p);
+                } else if Some(a) == inst.unicast_src {
+                    self.say(
+                        at(&heartbeat::PRIMARY),
+                        format!("{a} is this router's own unicast_src; `primary` is the peer's address"),
+                    );
+                } else if let Some(peers) = peers
+                    && !peers.contains(&a)
+                {
+                    let listed: Vec<String> = peers.iter().map(ToString::to_string).collect();
+                    self.say(
+                        at(&heartbeat::PRIMARY),
+                        format!(
+                            "{a} is not one of the instance's unicast_peers ({}): the path must name a peer the main path knows",
+                            listed.join(", ")
+                        ),
+                    );
+                }
+            }
+            if !self.clean(item) {
+                continue;
+            }
+            if let Some((_, _, first)) = seen
+                .iter()
+                .find(|(name, peer, _)| *name == hb.interface && *peer == hb.peer)
+            {
+                let line = self.line(first);
+                self.say(
+                    at(&heartbeat::PEER),
+                    format!(
+                        "{} on {} is already a heartbeat path of this instance (line {line})",
+                        hb.peer, hb.interface
+                    ),
+                );
+                continue;
+            }
+            seen.push((&hb.interface, hb.peer, FieldPath::item(item)));
         }
     }
 

@@ -5,7 +5,7 @@
 //! and the rules between values are [`crate::validate`]'s.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,12 +16,12 @@ use toml::de::{DeTable, DeValue};
 use crate::duration::parse_duration;
 use crate::origin::{FieldPath, Item, Origins};
 use crate::schema::{
-    self, Key, Kind, auth, garp, hook, instance, notify, notify_command, policy, remedy, split_brain, top,
-    track, webhook,
+    self, Key, Kind, auth, garp, heartbeat, hook, instance, notify, notify_command, policy, remedy,
+    split_brain, top, track, webhook,
 };
 use crate::suggest::closest;
 use crate::{
-    BUILTIN_POLICIES, Builtin, Check, Config, Garp, Hook, InstanceConfig, InstanceNotify, Notify,
+    BUILTIN_POLICIES, Builtin, Check, Config, Garp, Heartbeat, Hook, InstanceConfig, InstanceNotify, Notify,
     NotifyCommand, Policy, PolicySource, Remedy, SmtpTls, SplitBrain, Track, Webhook, parse_sha256,
     parse_vip,
 };
@@ -51,6 +51,14 @@ struct Reader<'t> {
     dir: PathBuf,
     errs: Vec<(usize, String)>,
     origins: Origins<'t>,
+}
+
+/// What an instance's heartbeat paths need of its main path.
+struct Main<'a> {
+    interface: &'a str,
+    peers: &'a [IpAddr],
+    /// The front end could not take all of `unicast_peers`.
+    peers_bad: bool,
 }
 
 /// A TOML table read as one item of the model.
@@ -771,6 +779,15 @@ impl<'t> Reader<'t> {
         let split_brain = self
             .table(&tb, &instance::SPLIT_BRAIN, Item::SplitBrain(i))
             .map(|st| self.split_brain(&st));
+        // After the unicast peers: `primary` defaults to the only one.
+        let main = Main {
+            interface: interface.as_deref().unwrap_or(""),
+            peers: &unicast_peers,
+            peers_bad: self.origins.is_bad(&tb.path(&instance::UNICAST_PEERS)),
+        };
+        let heartbeat = self.each(&tb, &instance::HEARTBEAT, |fe, t, h, at| {
+            fe.heartbeat(t, i, h, at, &main)
+        });
         let notify = InstanceNotify {
             smtp_alert: self
                 .get(&tb, &instance::SMTP_ALERT)
@@ -802,7 +819,7 @@ impl<'t> Reader<'t> {
             check_adv_addr,
             garp,
             tracks,
-            heartbeat: Vec::new(),
+            heartbeat,
             split_brain,
             notify,
         }
@@ -1004,6 +1021,70 @@ impl<'t> Reader<'t> {
         out.init_fail = self.boolean(&tb, &track::INIT_FAIL);
         self.close(&tb);
         out
+    }
+
+    /// An address key: `None` when not given (a required one is reported)
+    /// or not an address.
+    fn addr(&mut self, tb: &Table<'_, '_>, key: &Key) -> Option<IpAddr> {
+        debug_assert!(matches!(key.kind, Kind::Addr));
+        let v = self.value(tb, key)?;
+        self.ip(v, tb.path(key))
+    }
+
+    /// An `[[instance.heartbeat]]`. A value that is missing or wrong is a
+    /// placeholder, marked bad.
+    fn heartbeat(
+        &mut self,
+        t: &DeTable<'_>,
+        i: usize,
+        h: usize,
+        header: usize,
+        main: &Main<'_>,
+    ) -> Heartbeat {
+        let tb = self.open(t, Item::Heartbeat(i, h), header);
+        let placeholder = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        let interface = self.text(&tb, &heartbeat::INTERFACE).unwrap_or_default();
+        let peer = self.addr(&tb, &heartbeat::PEER).unwrap_or(placeholder);
+        let key = &heartbeat::PRIMARY;
+        let primary = if tb.t.contains_key(key.name) {
+            self.addr(&tb, key).unwrap_or(placeholder)
+        } else {
+            match main.peers {
+                [only] if !main.peers_bad => *only,
+                // Which peer is meant is unknown: its unicast_peers are wrong.
+                _ if main.peers_bad => {
+                    self.origins.mark_bad(tb.path(key));
+                    placeholder
+                }
+                peers => {
+                    let path = if main.interface.is_empty() {
+                        "the main path".to_string()
+                    } else {
+                        format!("the main path ({})", main.interface)
+                    };
+                    let has = match peers.len() {
+                        0 => "none".to_string(),
+                        n => n.to_string(),
+                    };
+                    self.fail(
+                        tb.path(key),
+                        header,
+                        format!(
+                            "[[instance.heartbeat]] needs `primary`: the peer's address on {path}, by which it is known (the default only when the instance has exactly one unicast peer; it has {has})"
+                        ),
+                    );
+                    placeholder
+                }
+            }
+        };
+        let source = self.addr(&tb, &heartbeat::SOURCE);
+        self.close(&tb);
+        Heartbeat {
+            interface,
+            peer,
+            primary,
+            source,
+        }
     }
 
     fn split_brain(&mut self, tb: &Table<'_, '_>) -> SplitBrain {

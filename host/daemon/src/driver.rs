@@ -312,20 +312,33 @@ async fn resolve_primaries(nl: &Netlink, cfg: &Config, running: Option<&Node>) -
         let primary = match (ic.unicast_src, kept) {
             (Some(a), _) => a,
             (None, Some(a)) => a,
-            (None, None) => primary_address(nl, ic).await?,
+            (None, None) => primary_address(nl, ic, &ic.interface).await?,
         };
         out.insert(ic.name.clone(), primary);
+        for h in ic.heartbeat.iter().filter(|h| h.source.is_none()) {
+            let kept = running
+                .and_then(|n| n.instance_by_name(&ic.name))
+                .and_then(|i| i.heartbeat.iter().find(|p| p.socket.interface == h.interface))
+                .filter(|p| p.socket.family == ic.family())
+                .map(|p| p.socket.source);
+            let source = match kept {
+                Some(a) => a,
+                None => primary_address(nl, ic, &h.interface).await?,
+            };
+            out.insert_path(ic.name.clone(), h.interface.clone(), source);
+        }
     }
     Ok(out)
 }
 
-/// The interface's primary address; an IPv6 link-local still in duplicate
-/// address detection is waited for (up to 5 s) rather than refused.
-async fn primary_address(nl: &Netlink, ic: &InstanceConfig) -> anyhow::Result<IpAddr> {
+/// The primary address of `interface` (the instance's, or a heartbeat
+/// path's); an IPv6 link-local still in duplicate address detection is
+/// waited for (up to 5 s) rather than refused.
+async fn primary_address(nl: &Netlink, ic: &InstanceConfig, interface: &str) -> anyhow::Result<IpAddr> {
     let link = nl
-        .link_by_name(&ic.interface)
+        .link_by_name(interface)
         .await
-        .with_context(|| format!("instance {}: interface {}", ic.name, ic.interface))?;
+        .with_context(|| format!("instance {}: interface {interface}", ic.name))?;
     let family = ic.family();
     let exclude: Vec<IpAddr> = ic.vips.iter().map(|v| v.addr).collect();
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -343,7 +356,7 @@ async fn primary_address(nl: &Netlink, ic: &InstanceConfig) -> anyhow::Result<Ip
                             Family::V4 => "IPv4",
                             Family::V6 => "IPv6",
                         },
-                        ic.interface
+                        interface
                     )
                 });
             }

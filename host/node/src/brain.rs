@@ -51,7 +51,12 @@ pub struct VipAnswer {
 pub struct PeerPath {
     pub interface: String,
     pub multicast: bool,
-    pub last: Instant,
+    /// None: expected (a heartbeat path, or the main path of a heartbeat
+    /// peer) and never heard.
+    pub last: Option<Instant>,
+    /// Heard nothing for a Master_Down_Interval while another path of the
+    /// same peer delivered.
+    pub silent: bool,
 }
 
 impl PeerPath {
@@ -73,8 +78,24 @@ pub struct Peer {
     /// Its last advert was priority 0: it is leaving, not holding on.
     pub resigned: bool,
     pub last_heard: Option<Instant>,
+    /// When it was first heard after a Master_Down_Interval of silence
+    /// (or ever): its paths are judged from then, so a peer that comes
+    /// back is not reported with paths silent.
+    pub alive_since: Option<Instant>,
     /// A few at most; looked up without allocating, per advert.
     pub paths: Vec<PeerPath>,
+}
+
+/// A path of a peer went silent or came back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathNews {
+    pub peer: IpAddr,
+    /// `hb0 unicast`.
+    pub path: String,
+    pub silent: bool,
+    /// How long it had delivered nothing while the peer was heard when it
+    /// was found silent.
+    pub silent_for: Option<Duration>,
 }
 
 /// A split-brain policy's answer.
@@ -160,27 +181,96 @@ impl Brain {
         }
     }
 
-    /// An advert from `src` with `priority` arrived on `interface`.
-    pub fn heard(&mut self, now: Instant, src: IpAddr, priority: u8, interface: &str, multicast: bool) {
+    /// `peer`'s adverts should also arrive on `interface` (a heartbeat
+    /// path, or the main path of a peer that has one): a path never heard
+    /// can then be reported silent.
+    pub fn expect_path(&mut self, peer: IpAddr, interface: &str, multicast: bool) {
+        let p = self.peers.entry(peer).or_default();
+        if !p
+            .paths
+            .iter()
+            .any(|x| x.multicast == multicast && x.interface == interface)
+        {
+            p.paths.push(PeerPath {
+                interface: interface.to_string(),
+                multicast,
+                last: None,
+                silent: false,
+            });
+        }
+    }
+
+    /// Forgets the expected paths that are no longer configured and were
+    /// never heard (a reload removed the heartbeat).
+    pub fn unexpect_paths(&mut self, keep: impl Fn(IpAddr, &PeerPath) -> bool) {
+        for (a, p) in &mut self.peers {
+            p.paths.retain(|x| x.last.is_some() || keep(*a, x));
+        }
+    }
+
+    /// An advert from `src` with `priority` arrived on `interface`. Returns
+    /// what changed on `src`'s paths: a path that delivered nothing for
+    /// `silence` while this one delivers went silent; a silent path that
+    /// delivers again is back.
+    pub fn heard(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        priority: u8,
+        interface: &str,
+        multicast: bool,
+        silence: Duration,
+    ) -> Vec<PathNews> {
         let p = self.peers.entry(src).or_default();
         // Priority 0 is a resignation, not what it would claim with.
         if priority != 0 {
             p.last_priority = Some(priority);
         }
         p.resigned = priority == 0;
+        if p.last_heard
+            .is_none_or(|t| now.saturating_duration_since(t) >= silence)
+        {
+            p.alive_since = Some(now);
+        }
         p.last_heard = Some(now);
+        let alive = p.alive_since.unwrap_or(now);
+        let mut news = Vec::new();
         match p
             .paths
             .iter_mut()
             .find(|x| x.multicast == multicast && x.interface == interface)
         {
-            Some(x) => x.last = now,
+            Some(x) => {
+                x.last = Some(now);
+                if std::mem::take(&mut x.silent) {
+                    news.push(PathNews {
+                        peer: src,
+                        path: x.name(),
+                        silent: false,
+                        silent_for: None,
+                    });
+                }
+            }
             None => p.paths.push(PeerPath {
                 interface: interface.to_string(),
                 multicast,
-                last: now,
+                last: Some(now),
+                silent: false,
             }),
         }
+        for x in p.paths.iter_mut().filter(|x| !x.silent) {
+            let since = now.saturating_duration_since(x.last.map_or(alive, |l| l.max(alive)));
+            if since >= silence {
+                x.silent = true;
+                news.push(PathNews {
+                    peer: src,
+                    path: x.name(),
+                    silent: true,
+                    silent_for: Some(since),
+                });
+            }
+        }
+        news
     }
 
     /// The peer that outranks the others: highest remembered priority, ties

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use baton_config::Vip;
 
-pub use crate::brain::{Decision, ProbePurpose, VipAnswer};
+pub use crate::brain::{Decision, PathNews, ProbePurpose, VipAnswer};
 pub use baton_notify::Job;
 use baton_vrrp::{Family, Reason, State};
 
@@ -349,6 +349,12 @@ pub enum Event {
         instance: String,
         reason: String,
     },
+    /// A heartbeat path of a peer went silent while another delivers, or
+    /// came back.
+    Path {
+        instance: String,
+        news: PathNews,
+    },
 }
 
 impl Event {
@@ -377,6 +383,13 @@ impl Event {
             Event::Reannounce { .. } => Level::Info,
             Event::VipFailed { .. } | Event::SocketFailed { .. } | Event::ReloadFailed { .. } => Level::Error,
             Event::Notify { .. } | Event::ClaimRefused { .. } => Level::Warn,
+            Event::Path { news, .. } => {
+                if news.silent {
+                    Level::Warn
+                } else {
+                    Level::Info
+                }
+            }
             Event::SplitBrain { decision, .. } => {
                 if *decision == Decision::Stay {
                     Level::Info
@@ -505,6 +518,20 @@ impl fmt::Display for Event {
             Event::ClaimRefused { instance, reason } => {
                 write!(f, "instance {instance}: stays Backup, does not claim: {reason}")
             }
+            Event::Path { instance, news } => match news.silent_for {
+                Some(d) if news.silent => write!(
+                    f,
+                    "instance {instance}: peer {} is silent on {} for {:.1} s while another path delivers",
+                    news.peer,
+                    news.path,
+                    d.as_secs_f64()
+                ),
+                _ => write!(
+                    f,
+                    "instance {instance}: peer {} delivers on {} again",
+                    news.peer, news.path
+                ),
+            },
         }
     }
 }

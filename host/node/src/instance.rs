@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use baton_config::InstanceConfig;
 use baton_vrrp::track::{Effect as TrackEffect, TrackConfig, Tracker};
-use baton_vrrp::{Action, Command, Instance, State, Transmit};
+use baton_vrrp::{Action, Advert, Command, Instance, State, Transmit};
 
 use crate::announce::Announcements;
 use crate::brain::{Brain, Decision, Phase, VipAnswer, mac_string};
@@ -84,6 +84,17 @@ pub struct NodeInstance {
     pub removed: bool,
     /// Its peers, who answers for its VIPs, its split-brain decisions.
     pub brain: Brain,
+    /// Its `[[instance.heartbeat]]` paths.
+    pub heartbeat: Vec<HeartbeatPath>,
+}
+
+/// One `[[instance.heartbeat]]` as the node runs it: adverts also go to
+/// `peer` on `socket`, and the peer's adverts there count as from `primary`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeartbeatPath {
+    pub socket: SocketKey,
+    pub peer: IpAddr,
+    pub primary: IpAddr,
 }
 
 /// Where a multicast or unicast instance sends its adverts.
@@ -104,7 +115,12 @@ pub fn socket_key(cfg: &InstanceConfig, primary: IpAddr) -> SocketKey {
 }
 
 impl NodeInstance {
-    pub fn new(id: InstanceId, cfg: InstanceConfig, primary: IpAddr) -> Result<NodeInstance, String> {
+    pub fn new(
+        id: InstanceId,
+        cfg: InstanceConfig,
+        primary: IpAddr,
+        heartbeat: Vec<HeartbeatPath>,
+    ) -> Result<NodeInstance, String> {
         let vrrp =
             Instance::new(cfg.vrrp_config(primary)).map_err(|e| format!("instance {}: {e}", cfg.name))?;
         let tracks = cfg
@@ -126,8 +142,56 @@ impl NodeInstance {
             counters: NodeCounters::default(),
             removed: false,
             brain: Brain::new(&cfg.unicast_peers),
+            heartbeat: Vec::new(),
             cfg,
-        })
+        }
+        .with_heartbeat(heartbeat))
+    }
+
+    fn with_heartbeat(mut self, paths: Vec<HeartbeatPath>) -> NodeInstance {
+        self.set_heartbeat(paths);
+        self
+    }
+
+    /// Its heartbeat paths (a reload may change them): each peer is expected
+    /// on its path and on the main one, so that a path never heard is
+    /// reported too.
+    pub fn set_heartbeat(&mut self, paths: Vec<HeartbeatPath>) {
+        let main = (self.cfg.interface.clone(), self.cfg.unicast_peers.is_empty());
+        self.brain.unexpect_paths(|peer, x| {
+            (x.interface == main.0 && x.multicast == main.1 && paths.iter().any(|h| h.primary == peer))
+                || paths
+                    .iter()
+                    .any(|h| h.primary == peer && !x.multicast && x.interface == h.socket.interface)
+        });
+        for h in &paths {
+            self.brain.expect_path(h.primary, &main.0, main.1);
+            self.brain.expect_path(h.primary, &h.socket.interface, false);
+        }
+        self.heartbeat = paths;
+    }
+
+    /// An advert of peer `src` came on `interface`: the peer and its paths
+    /// are remembered; a path that went silent or came back is an event.
+    pub fn heard(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        advert: &Advert,
+        interface: &str,
+        multicast: bool,
+        out: &mut VecDeque<Effect>,
+    ) {
+        let silence = self.vrrp.master_down_interval();
+        for news in self
+            .brain
+            .heard(now, src, advert.priority, interface, multicast, silence)
+        {
+            out.push_back(Effect::Event(Event::Path {
+                instance: self.cfg.name.clone(),
+                news,
+            }));
+        }
     }
 
     /// The links whose loss puts it in FAULT: its interface, and `track_interfaces`.
@@ -296,6 +360,17 @@ impl NodeInstance {
                 Err(_) => self.counters.send_errors += 1,
             }
         }
+        for h in &self.heartbeat {
+            match tx.advert.emit(h.socket.source, h.peer, self.cfg.v3_checksum) {
+                Ok(packet) => out.push_back(Effect::Send {
+                    instance: self.id,
+                    socket: h.socket.clone(),
+                    dst: h.peer,
+                    packet,
+                }),
+                Err(_) => self.counters.send_errors += 1,
+            }
+        }
     }
 
     /// An add or remove of a VIP was answered.
@@ -461,7 +536,11 @@ impl NodeInstance {
                     address: *a,
                     last_priority: p.last_priority,
                     last_heard_ago: p.last_heard.map(ago),
-                    paths: p.paths.iter().map(|x| (x.name(), ago(x.last))).collect(),
+                    paths: p
+                        .paths
+                        .iter()
+                        .filter_map(|x| Some((x.name(), ago(x.last?))))
+                        .collect(),
                 })
                 .collect(),
             answers: self

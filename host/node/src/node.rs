@@ -18,15 +18,59 @@ use crate::effect::{
     RunId, SocketKey, VipAnswer, VipOp,
 };
 use crate::firewall::{self, Firewall};
-use crate::instance::{InstTrack, NodeInstance, socket_key, track_config};
+use crate::instance::{HeartbeatPath, InstTrack, NodeInstance, socket_key, track_config};
 use crate::notices::WallClock;
 use crate::reload::{self, ReloadPlan};
 use crate::timers::TimerIndex;
 use baton_notify::{Kind, Notifier};
 
-/// Primary addresses by instance name: what only the host can tell (the
-/// interface's address, or `unicast_src`).
-pub type Primaries = BTreeMap<String, IpAddr>;
+/// Advert sources: what only the host can tell. Each instance's primary
+/// address (its interface's, or `unicast_src`), and the source on each of
+/// its heartbeat interfaces that has no `source`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Primaries {
+    instances: BTreeMap<String, IpAddr>,
+    /// (instance, interface)
+    paths: BTreeMap<(String, String), IpAddr>,
+}
+
+impl Primaries {
+    pub fn new() -> Primaries {
+        Primaries::default()
+    }
+
+    pub fn insert(&mut self, instance: String, addr: IpAddr) {
+        self.instances.insert(instance, addr);
+    }
+
+    pub fn get(&self, instance: &str) -> Option<IpAddr> {
+        self.instances.get(instance).copied()
+    }
+
+    /// The source of `instance`'s adverts on heartbeat `interface`.
+    pub fn insert_path(&mut self, instance: String, interface: String, addr: IpAddr) {
+        self.paths.insert((instance, interface), addr);
+    }
+
+    pub fn path(&self, instance: &str, interface: &str) -> Option<IpAddr> {
+        self.paths
+            .get(&(instance.to_string(), interface.to_string()))
+            .copied()
+    }
+}
+
+impl FromIterator<(String, IpAddr)> for Primaries {
+    fn from_iter<I: IntoIterator<Item = (String, IpAddr)>>(iter: I) -> Primaries {
+        Primaries {
+            instances: iter.into_iter().collect(),
+            paths: BTreeMap::new(),
+        }
+    }
+}
+
+/// Heartbeat paths by interface, then (family, VRID): (the peer's address
+/// there, the instance).
+type HeartbeatDemux = HashMap<String, HashMap<(Family, u8), Vec<(IpAddr, InstanceId)>>>;
 
 /// An address present on the host, for reconciling leftovers at start.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,6 +113,8 @@ pub struct Node {
     /// Interface -> (family, VRID) -> instance: looked up by `&str`, no
     /// allocation per packet.
     demux: HashMap<String, HashMap<(Family, u8), InstanceId>>,
+    /// Looked up first: an advert from a heartbeat peer on its path.
+    heartbeat_demux: HeartbeatDemux,
     timers: TimerIndex,
     pub(crate) sockets: BTreeMap<SocketKey, SocketState>,
     links: BTreeMap<String, bool>,
@@ -96,6 +142,7 @@ type Layout = BTreeMap<SocketKey, bool>;
 fn layout(cfg: &Config, primaries: &Primaries) -> Result<Layout, String> {
     let mut sockets: BTreeMap<SocketKey, bool> = BTreeMap::new();
     let mut demux = HashMap::new();
+    let mut heartbeat_peers = std::collections::HashSet::new();
     for ic in &cfg.instances {
         let primary = primary_of(ic, primaries)?;
         let key = socket_key(ic, primary);
@@ -120,17 +167,59 @@ fn layout(cfg: &Config, primaries: &Primaries) -> Result<Layout, String> {
         }
         baton_vrrp::Instance::new(ic.vrrp_config(primary))
             .map_err(|e| format!("instance {}: {e}", ic.name))?;
+        for h in heartbeat_paths(ic, primaries)? {
+            if sockets.get(&h.socket) == Some(&true) {
+                return Err(format!(
+                    "instance {}: heartbeat {} is unicast, and a multicast instance uses {}",
+                    ic.name, h.socket.interface, h.socket
+                ));
+            }
+            sockets.insert(h.socket.clone(), false);
+            if !heartbeat_peers.insert((h.socket.interface, ic.family(), ic.vrid, h.peer)) {
+                return Err(format!(
+                    "instance {}: heartbeat peer {} on VRID {} is another instance's",
+                    ic.name, h.peer, ic.vrid
+                ));
+            }
+        }
     }
     Ok(sockets)
 }
 
 fn primary_of(ic: &InstanceConfig, primaries: &Primaries) -> Result<IpAddr, String> {
-    primaries.get(&ic.name).copied().ok_or_else(|| {
+    primaries.get(&ic.name).ok_or_else(|| {
         format!(
             "instance {}: no address to send adverts from on {}",
             ic.name, ic.interface
         )
     })
+}
+
+/// An instance's heartbeat paths, with their sources.
+fn heartbeat_paths(ic: &InstanceConfig, primaries: &Primaries) -> Result<Vec<HeartbeatPath>, String> {
+    ic.heartbeat
+        .iter()
+        .map(|h| {
+            let source = h
+                .source
+                .or_else(|| primaries.path(&ic.name, &h.interface))
+                .ok_or_else(|| {
+                    format!(
+                        "instance {}: no address to send heartbeat adverts from on {}",
+                        ic.name, h.interface
+                    )
+                })?;
+            Ok(HeartbeatPath {
+                socket: SocketKey {
+                    interface: h.interface.clone(),
+                    family: ic.family(),
+                    source,
+                },
+                peer: h.peer,
+                primary: h.primary,
+            })
+        })
+        .collect()
 }
 
 impl Node {
@@ -141,6 +230,7 @@ impl Node {
             instances: BTreeMap::new(),
             by_name: BTreeMap::new(),
             demux: HashMap::new(),
+            heartbeat_demux: HashMap::new(),
             timers: TimerIndex::default(),
             sockets: sockets
                 .into_iter()
@@ -172,15 +262,37 @@ impl Node {
         };
         for ic in &cfg.instances {
             let primary = primary_of(ic, primaries)?;
-            node.insert_instance(ic.clone(), primary)?;
+            let paths = heartbeat_paths(ic, primaries)?;
+            node.insert_instance(ic.clone(), primary, paths)?;
         }
+        node.index_heartbeat();
         Ok(node)
     }
 
-    fn insert_instance(&mut self, ic: InstanceConfig, primary: IpAddr) -> Result<InstanceId, String> {
+    /// Rebuilds the heartbeat demux from the instances (after any change).
+    fn index_heartbeat(&mut self) {
+        self.heartbeat_demux.clear();
+        for inst in self.instances.values().filter(|i| !i.removed) {
+            for h in &inst.heartbeat {
+                self.heartbeat_demux
+                    .entry(h.socket.interface.clone())
+                    .or_default()
+                    .entry((inst.cfg.family(), inst.cfg.vrid))
+                    .or_default()
+                    .push((h.peer, inst.id));
+            }
+        }
+    }
+
+    fn insert_instance(
+        &mut self,
+        ic: InstanceConfig,
+        primary: IpAddr,
+        paths: Vec<HeartbeatPath>,
+    ) -> Result<InstanceId, String> {
         self.next_id += 1;
         let id = InstanceId(self.next_id);
-        let inst = NodeInstance::new(id, ic, primary)?;
+        let inst = NodeInstance::new(id, ic, primary, paths)?;
         self.demux
             .entry(inst.cfg.interface.clone())
             .or_default()
@@ -421,6 +533,10 @@ impl Node {
             self.handle_socket_drop(socket, DropReason::Truncated);
             return;
         };
+        if let Some(id) = self.heartbeat_peer(socket, vrid, meta.src) {
+            self.handle_heartbeat(now, id, socket, payload, meta);
+            return;
+        }
         let id = self
             .demux
             .get(socket.interface.as_str())
@@ -442,12 +558,65 @@ impl Node {
             Ok(advert) => {
                 let multicast = self.sockets.get(socket).is_some_and(|s| s.multicast);
                 if advert.vrid == inst.cfg.vrid && meta.src != inst.primary {
-                    inst.brain
-                        .heard(now, meta.src, advert.priority, &socket.interface, multicast);
+                    inst.heard(
+                        now,
+                        meta.src,
+                        &advert,
+                        &socket.interface,
+                        multicast,
+                        &mut self.effects,
+                    );
                 }
                 inst.vrrp.handle_packet(now, meta.src, &advert);
                 inst.drain(now, &mut self.effects);
                 let id = inst.id;
+                self.touch(id);
+            }
+            Err(reason) => inst.vrrp.count_drop(reason),
+        }
+    }
+
+    /// The instance whose heartbeat peer `src` is, on `socket`'s interface.
+    fn heartbeat_peer(&self, socket: &SocketKey, vrid: u8, src: IpAddr) -> Option<InstanceId> {
+        self.heartbeat_demux
+            .get(socket.interface.as_str())?
+            .get(&(socket.family, vrid))?
+            .iter()
+            .find(|(peer, _)| *peer == src)
+            .map(|(_, id)| *id)
+    }
+
+    /// An advert from a heartbeat peer: checked as it came (the checksum
+    /// covers its real addresses), then taken as from the peer's main-path
+    /// address, so that the state machine sees one peer, whichever path
+    /// delivers.
+    fn handle_heartbeat(
+        &mut self,
+        now: Instant,
+        id: InstanceId,
+        socket: &SocketKey,
+        payload: &[u8],
+        meta: &RxMeta,
+    ) {
+        let Some(inst) = self.instances.get_mut(&id) else {
+            return;
+        };
+        let Some(primary) = inst
+            .heartbeat
+            .iter()
+            .find(|h| h.socket.interface == socket.interface && h.peer == meta.src)
+            .map(|h| h.primary)
+        else {
+            return;
+        };
+        let opts = ParseOptions {
+            v3_ipv4_checksum: inst.cfg.v3_checksum,
+        };
+        match wire::parse(payload, meta, &opts) {
+            Ok(advert) => {
+                inst.heard(now, primary, &advert, &socket.interface, false, &mut self.effects);
+                inst.vrrp.handle_packet(now, primary, &advert);
+                inst.drain(now, &mut self.effects);
                 self.touch(id);
             }
             Err(reason) => inst.vrrp.count_drop(reason),
@@ -694,13 +863,18 @@ impl Node {
             let (Some(new), Some(&id)) = (cfg.instance(name), self.by_name.get(name)) else {
                 continue;
             };
-            let primary = primaries[name];
-            self.change_instance(id, new.clone(), primary, now);
+            // layout() resolved both.
+            let (Some(primary), Ok(paths)) = (primaries.get(name), heartbeat_paths(new, primaries)) else {
+                continue;
+            };
+            self.change_instance(id, new.clone(), primary, paths, now);
         }
         for name in plan.added.iter().chain(plan.replaced.iter().map(|(n, _)| n)) {
             let Some(ic) = cfg.instance(name) else { continue };
-            let primary = primaries[name];
-            match self.insert_instance(ic.clone(), primary) {
+            let (Some(primary), Ok(paths)) = (primaries.get(name), heartbeat_paths(ic, primaries)) else {
+                continue;
+            };
+            match self.insert_instance(ic.clone(), primary, paths) {
                 Ok(id) => {
                     self.effects.push_back(Effect::Event(Event::InstanceAdded {
                         instance: name.clone(),
@@ -715,6 +889,7 @@ impl Node {
                     .push_back(Effect::Event(Event::ReloadFailed { error: e })),
             }
         }
+        self.index_heartbeat();
         self.notifier.reconfigure(now, &cfg);
         self.cfg = cfg;
         self.sync_sockets(sockets);
@@ -760,7 +935,14 @@ impl Node {
         }));
     }
 
-    fn change_instance(&mut self, id: InstanceId, new: InstanceConfig, primary: IpAddr, now: Instant) {
+    fn change_instance(
+        &mut self,
+        id: InstanceId,
+        new: InstanceConfig,
+        primary: IpAddr,
+        paths: Vec<HeartbeatPath>,
+        now: Instant,
+    ) {
         let Some(inst) = self.instances.get_mut(&id) else {
             return;
         };
@@ -840,6 +1022,7 @@ impl Node {
         for p in &new.unicast_peers {
             inst.brain.peers.entry(*p).or_default();
         }
+        inst.set_heartbeat(paths);
         inst.drain(now, out);
         for m in self.demux.values_mut() {
             m.retain(|_, v| *v != id);

@@ -100,6 +100,14 @@ impl Node {
                 n.reason = Some(reason.clone());
                 Some(n)
             }
+            Event::Path { instance, news } => {
+                let mut n = Notice::new(Kind::Heartbeat, rid, at);
+                n.instance = Some(instance.clone());
+                n.ok = Some(!news.silent);
+                n.detail = Some(format!("{} from {}", news.path, news.peer));
+                n.reason = Some(ev.to_string());
+                Some(n)
+            }
             Event::Reloaded { summary, .. } => {
                 let mut n = Notice::new(Kind::Reload, rid, at);
                 n.ok = Some(true);

@@ -28,6 +28,7 @@ pub enum Change {
     Garp,
     Tracks,
     SplitBrain,
+    Heartbeat,
     /// `smtp_alert` or a `notify_*` command: the notifier's, nothing here.
     Notify,
 }
@@ -51,6 +52,7 @@ impl fmt::Display for Change {
             Change::Garp => "garp",
             Change::Tracks => "tracks",
             Change::SplitBrain => "split_brain",
+            Change::Heartbeat => "heartbeat",
             Change::Notify => "notify",
         };
         f.write_str(s)
@@ -90,6 +92,7 @@ pub fn diff_instance(old: &InstanceConfig, new: &InstanceConfig) -> InstancePlan
         garp,
         tracks,
         split_brain,
+        heartbeat,
         notify,
     } = new;
     if *interface != old.interface {
@@ -124,6 +127,7 @@ pub fn diff_instance(old: &InstanceConfig, new: &InstanceConfig) -> InstancePlan
         (*garp != old.garp, Change::Garp),
         (*tracks != old.tracks, Change::Tracks),
         (*split_brain != old.split_brain, Change::SplitBrain),
+        (*heartbeat != old.heartbeat, Change::Heartbeat),
         (*notify != old.notify, Change::Notify),
     ];
     c.extend(

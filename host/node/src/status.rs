@@ -136,7 +136,11 @@ pub struct PeerStatus {
 pub struct PathStatus {
     /// `eth0 multicast`.
     pub path: String,
-    pub last_heard_ms_ago: u64,
+    /// None: expected (a heartbeat path) and never heard.
+    pub last_heard_ms_ago: Option<u64>,
+    /// Nothing for a Master_Down_Interval while another path delivered.
+    #[serde(default)]
+    pub silent: bool,
 }
 
 /// An instance's split-brain state.
@@ -340,7 +344,12 @@ impl Status {
                 let paths: Vec<String> = p
                     .paths
                     .iter()
-                    .map(|x| format!("{} {:.1}s ago", x.path, x.last_heard_ms_ago as f64 / 1000.0))
+                    .map(|x| {
+                        let when = x.last_heard_ms_ago.map_or("never".to_string(), |ms| {
+                            format!("{:.1}s ago", ms as f64 / 1000.0)
+                        });
+                        format!("{} {when}{}", x.path, if x.silent { " SILENT" } else { "" })
+                    })
                     .collect();
                 let _ = writeln!(
                     s,
@@ -665,7 +674,8 @@ impl Node {
                         .iter()
                         .map(|x| PathStatus {
                             path: x.name(),
-                            last_heard_ms_ago: ago(now, x.last),
+                            last_heard_ms_ago: x.last.map(|t| ago(now, t)),
+                            silent: x.silent,
                         })
                         .collect(),
                 })

@@ -25,6 +25,18 @@ pub enum Kind {
     /// A split-brain decision (demote, fault, alert, stay again) or a claim
     /// a probe refused: `detail` says which, `reason` why.
     SplitBrain,
+    /// A heartbeat path of a peer went silent while another delivers
+    /// (`ok` false) or came back (`ok` true); `detail` names the peer and
+    /// path.
+    Heartbeat,
+}
+
+impl Kind {
+    /// Whether the transition-hook world has a word for it (it is not
+    /// asked about the others: they go as without a hook).
+    pub fn hook_knows(self) -> bool {
+        !matches!(self, Kind::SplitBrain | Kind::Heartbeat)
+    }
 }
 
 /// One notice.
@@ -136,6 +148,15 @@ impl Notice {
             Kind::SplitBrain => format!(
                 "[{r}] VRRP Instance {inst} - split brain: {}",
                 self.detail.as_deref().unwrap_or("-")
+            ),
+            Kind::Heartbeat => format!(
+                "[{r}] VRRP Instance {inst} - heartbeat path {} {}",
+                self.detail.as_deref().unwrap_or("-"),
+                if self.ok == Some(true) {
+                    "delivers again"
+                } else {
+                    "silent"
+                }
             ),
         }
     }

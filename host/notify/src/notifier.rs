@@ -328,9 +328,9 @@ impl Notifier {
     pub fn submit(&mut self, now: Instant, notice: Notice) {
         self.notices += 1;
         match &mut self.hook {
-            // The transition-hook world has no words for split brain yet: it
-            // goes as without a hook.
-            Some(_) if notice.kind == Kind::SplitBrain => self.route(now, notice, Route::Default),
+            // The transition-hook world has no words for these yet: they go
+            // as without a hook.
+            Some(_) if !notice.kind.hook_knows() => self.route(now, notice, Route::Default),
             Some(h) => {
                 h.waiting.push_back(notice);
                 self.next_hook();
@@ -391,12 +391,7 @@ impl Notifier {
     /// notify commands.
     fn route_default(&mut self, now: Instant, notice: Notice) {
         let mails = match notice.kind {
-            Kind::Transition => notice
-                .instance
-                .as_ref()
-                .and_then(|i| self.instances.get(i))
-                .is_some_and(|f| f.notify.mails(&self.notify)),
-            Kind::SplitBrain => notice
+            Kind::Transition | Kind::SplitBrain | Kind::Heartbeat => notice
                 .instance
                 .as_ref()
                 .and_then(|i| self.instances.get(i))

@@ -50,11 +50,16 @@ fn seed_pair(lab: &Lab, split_brain: bool) -> (BatonNode<'_>, BatonNode<'_>) {
 
 /// The seed's cut: lb02 drops the VRRP it would receive.
 fn cut(lab: &Lab, host: &str, on: bool) {
+    cut_matching(lab, host, "", on);
+}
+
+/// The same for VRRP that also matches `matching` (nftables words).
+fn cut_matching(lab: &Lab, host: &str, matching: &str, on: bool) {
+    let rule = format!(
+        "add table ip baton_cut; add chain ip baton_cut in {{ type filter hook input priority 0; }}; add rule ip baton_cut in {matching} ip protocol vrrp drop"
+    );
     let args: Vec<&str> = if on {
-        vec![
-            "nft",
-            "add table ip baton_cut; add chain ip baton_cut in { type filter hook input priority 0; }; add rule ip baton_cut in ip protocol vrrp drop",
-        ]
+        vec!["nft", &rule]
     } else {
         vec!["nft", "delete table ip baton_cut"]
     };
@@ -154,6 +159,195 @@ fn probe_before_claim_keeps_one_holder_and_the_backup_still_takes_over() {
     ));
     check!(&nodes, took <= Duration::from_millis(3610 + 500), "{took:?}");
     check!(&nodes, wait < 30.0, "probe before claim costs {wait:.1} ms");
+}
+
+/// A crossover cable between lb01 and lb02: hb0 on each, 198.51.100.11 and
+/// .12 (gone with the namespaces).
+fn crossover(lab: &Lab) {
+    let (n1, n2) = (lab.netns_name("lb01"), lab.netns_name("lb02"));
+    let ok = Command::new("ip")
+        .args([
+            "link", "add", "hb0", "netns", &n1, "type", "veth", "peer", "name", "hb0", "netns", &n2,
+        ])
+        .status()
+        .expect("ip")
+        .success();
+    assert!(ok, "veth hb0 between lb01 and lb02");
+    for (host, addr) in [("lb01", "198.51.100.11/24"), ("lb02", "198.51.100.12/24")] {
+        lab.ip(host, &["addr", "add", addr, "dev", "hb0"])
+            .expect("hb0 address");
+        lab.ip(host, &["link", "set", "hb0", "up"]).expect("hb0 up");
+    }
+}
+
+/// The seed's pair with a heartbeat over the crossover (and lb02's alerts
+/// to a webhook): no split-brain policy.
+fn heartbeat_config(host: &str, priority: u8, peer: &str, primary: &str) -> String {
+    let hb =
+        format!("[[instance.heartbeat]]\ninterface = \"hb0\"\npeer = \"{peer}\"\nprimary = \"{primary}\"");
+    let c = node_config(host, &[seed(priority, false).extra(&hb)]);
+    let (head, rest) = c.split_once("[[instance]]").expect("instance");
+    format!(
+        "{head}[notify]\n[[notify.webhook]]\nurl = \"http://192.0.2.200:8080/alerts\"\n\n[[instance]]{rest}"
+    )
+}
+
+/// The seed's cut on the main path only, with a second heartbeat path:
+/// lb02 still hears lb01 over hb0, so there is no split brain at all, and
+/// lb02 reports the silent path (log, status, a notification). When the
+/// rule goes, the path is back with no transition; when lb01 really goes,
+/// lb02 takes over.
+#[test]
+fn a_second_heartbeat_path_means_no_split_brain_and_reports_the_silent_one() {
+    if !require_root("a_second_heartbeat_path_means_no_split_brain_and_reports_the_silent_one") {
+        return;
+    }
+    let _serial = serial();
+    let lab = new_lab();
+    crossover(&lab);
+    let hook = WebhookServer::start(
+        &lab,
+        "client",
+        "192.0.2.200:8080".parse().expect("addr"),
+        &lab.dir().join("servers"),
+        200,
+        None,
+    )
+    .expect("webhook receiver");
+    let a = BatonNode::start(
+        &lab,
+        "lb01",
+        &heartbeat_config("lb01", 150, "198.51.100.12", "192.0.2.12"),
+    );
+    let b = BatonNode::start(
+        &lab,
+        "lb02",
+        &heartbeat_config("lb02", 100, "198.51.100.11", "192.0.2.11"),
+    );
+    let nodes = [&a, &b];
+    wait_for(&lab, &nodes, "lb01 master", Duration::from_secs(8), || {
+        a.state("VI_1") == "master" && b.state("VI_1") == "backup"
+    });
+    let paths = |n: &BatonNode<'_>| -> Vec<(String, bool, bool)> {
+        let i = n.instance("VI_1");
+        i.peers
+            .iter()
+            .find(|p| p.address == "192.0.2.11")
+            .map(|p| {
+                p.paths
+                    .iter()
+                    .map(|x| {
+                        (
+                            x.path.clone(),
+                            x.last_heard_ms_ago.is_some_and(|ms| ms < 1500),
+                            x.silent,
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    wait_for(
+        &lab,
+        &nodes,
+        "lb02 hears lb01 on both paths",
+        Duration::from_secs(3),
+        || {
+            paths(&b)
+                == [
+                    ("eth0 multicast".to_string(), true, false),
+                    ("hb0 unicast".to_string(), true, false),
+                ]
+        },
+    );
+    let transitions = (
+        a.instance("VI_1").counters.transitions,
+        b.instance("VI_1").counters.transitions,
+    );
+    let t = Instant::now();
+    cut_matching(&lab, "lb02", "iifname \"eth0\"", true);
+    let dual = longest_dual(&lab, Duration::from_secs(6));
+    let seen = paths(&b);
+    let silent_notice = hook.wait_for(Duration::from_secs(2), |r| r.json()["kind"] == "heartbeat");
+    let notice = silent_notice
+        .iter()
+        .map(|r| r.json())
+        .find(|j| j["kind"] == "heartbeat" && j["ok"] == false);
+    let logged = b
+        .log()
+        .lines()
+        .find(|l| l.contains("is silent on eth0 multicast"))
+        .map(str::to_string);
+    note(&format!(
+        "heartbeat: the main path cut {:?} ago; two holders for {dual:?} of 6 s; lb02 state {}; lb02's paths to lb01 {seen:?}; logged {logged:?}",
+        t.elapsed(),
+        b.state("VI_1")
+    ));
+    check!(
+        &nodes,
+        dual.is_zero() && lab.holders(VIP.parse().expect("vip")) == ["lb01"],
+        "{dual:?}"
+    );
+    check!(&nodes, b.state("VI_1") == "backup", "lb02 stays backup");
+    check!(
+        &nodes,
+        seen == [
+            ("eth0 multicast".to_string(), false, true),
+            ("hb0 unicast".to_string(), true, false)
+        ],
+        "{seen:?}"
+    );
+    check!(&nodes, logged.is_some(), "the silent path is logged");
+    check!(
+        &nodes,
+        notice.as_ref().is_some_and(|j| j["instance"] == "VI_1"
+            && j["router_id"] == "lb02"
+            && j["detail"] == "eth0 multicast from 192.0.2.11"),
+        "{notice:?}"
+    );
+    // The rule goes: the path is back, reported, and nothing else changed.
+    cut_matching(&lab, "lb02", "", false);
+    wait_for(
+        &lab,
+        &nodes,
+        "eth0 multicast back",
+        Duration::from_secs(3),
+        || {
+            paths(&b)
+                == [
+                    ("eth0 multicast".to_string(), true, false),
+                    ("hb0 unicast".to_string(), true, false),
+                ]
+        },
+    );
+    let back = hook.wait_for(Duration::from_secs(2), |r| {
+        r.json()["kind"] == "heartbeat" && r.json()["ok"] == true
+    });
+    check!(
+        &nodes,
+        back.iter().any(|r| r.json()["ok"] == true),
+        "restored notice"
+    );
+    check!(
+        &nodes,
+        (
+            a.instance("VI_1").counters.transitions,
+            b.instance("VI_1").counters.transitions
+        ) == transitions,
+        "no transition"
+    );
+    // A real failure still fails over: lb01 goes, on every path.
+    let t = Instant::now();
+    lab.link_down("lb01").expect("link down");
+    lab.ip("lb01", &["link", "set", "hb0", "down"]).expect("hb0 down");
+    wait_for(&lab, &nodes, "lb02 takes over", Duration::from_secs(6), || {
+        lab.holders(VIP.parse().expect("vip")) == ["lb02"]
+    });
+    let took = t.elapsed();
+    note(&format!(
+        "heartbeat: lb01 gone on both paths, lb02 held the VIP in {took:?} (Master_Down_Interval 3.61 s)"
+    ));
+    check!(&nodes, took <= Duration::from_millis(3610 + 500), "{took:?}");
 }
 
 /// A dual master made without a policy meets split-brain policy `builtin`

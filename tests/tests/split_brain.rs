@@ -14,8 +14,8 @@ use baton_e2e::baton::{BatonNode, InstanceSpec, node_config};
 use baton_e2e::scenario::{new_lab, serial, wait_for};
 use baton_e2e::servers::WebhookServer;
 use baton_e2e::{check, note, require_root};
-use baton_lab::Lab;
 use baton_lab::{KaInstance, KaScript, Keepalived, keepalived_conf_multi};
+use baton_lab::{Lab, Pinger};
 
 const VIP: &str = "192.0.2.3";
 
@@ -112,10 +112,29 @@ fn probe_before_claim_keeps_one_holder_and_the_backup_still_takes_over() {
     let (a, b) = seed_pair(&lab, true);
     let nodes = [&a, &b];
     let transitions = b.instance("VI_1").counters.transitions;
+    let ping = Pinger::start(
+        &lab,
+        "client",
+        VIP.parse().expect("vip"),
+        Duration::from_millis(20),
+    )
+    .expect("pinger");
     cut(&lab, "lb02", true);
     let dual = longest_dual(&lab, Duration::from_secs(9));
+    let pings = ping.stop();
     let ib = b.instance("VI_1");
     let sb = ib.split_brain.clone().expect("split-brain status");
+    note(&format!(
+        "split brain with probe before claim: the client's pings every 20 ms: {} of {} answered, longest gap {:?}",
+        pings.received, pings.sent, pings.max_gap
+    ));
+    check!(
+        &nodes,
+        pings.received + 2 >= pings.sent
+            && pings.max_gap < Duration::from_millis(100)
+            && pings.tail_gap() < Duration::from_millis(100),
+        "the client keeps reaching the VIP: {pings:?}"
+    );
     note(&format!(
         "split brain with probe before claim: two holders for {dual:?} of 9 s; lb02 refused {} claim(s): {:?}",
         sb.claims_refused,

@@ -62,6 +62,7 @@ const HOSTILE: &[(&str, &str, &str)] = &[
         "hostile-slow-capability",
         "hostile_slow_capability",
     ),
+    ("std-io", "hostile-std-io", "hostile_std_io"),
 ];
 
 /// Test-only transition hooks (feature `hostile`), apart from [`HOSTILE`] so

@@ -25,7 +25,7 @@ struct ScenarioToml {
     #[serde(default)]
     facts: Option<toml::Value>,
     #[serde(default)]
-    grants: GrantsToml,
+    grants: Option<GrantsToml>,
     #[serde(default)]
     http_get: Vec<HttpGetToml>,
     #[serde(default)]
@@ -161,7 +161,7 @@ pub struct Scenario {
     pub description: Option<String>,
     settings: Vec<(String, String)>,
     facts: Facts,
-    grants: GrantsToml,
+    grants: Option<GrantsToml>,
     answers: Vec<Answer>,
     clock: ScriptClock,
     expect: ExpectToml,
@@ -307,12 +307,15 @@ impl Scenario {
         })
     }
 
-    /// The scenario's grants, plus those a builtin's own settings imply
-    /// (`builtin`), as the daemon would give it.
+    /// The scenario's `[grants]`, the same for every version of a policy;
+    /// without one, what the daemon would grant: a builtin what its own
+    /// settings imply (`builtin`), a file nothing.
     fn grants(&self, builtin: Option<baton_config::Builtin>) -> Result<Grants, String> {
         let mut g = Grants::default();
-        let mut allow = self.grants.allow.clone();
-        if let Some(b) = builtin {
+        let none = GrantsToml::default();
+        let given = self.grants.as_ref().unwrap_or(&none);
+        let mut allow = given.allow.clone();
+        if let (Some(b), None) = (builtin, &self.grants) {
             let p = baton_config::Policy {
                 name: "scenario".into(),
                 source: baton_config::PolicySource::Builtin(b),
@@ -327,10 +330,10 @@ impl Scenario {
         for a in &allow {
             g = g.allow_net(a).map_err(|e| format!("grants.allow: {e}"))?;
         }
-        for f in &self.grants.allow_files {
+        for f in &given.allow_files {
             g = g.allow_file(f).map_err(|e| format!("grants.allow_files: {e}"))?;
         }
-        for r in &self.grants.remedies {
+        for r in &given.remedies {
             // Scripted: the command never runs.
             g = g
                 .remedy(r, vec!["/bin/false".into()], Duration::from_secs(10))

@@ -10,7 +10,7 @@
 //!   knows no world and no capability by name.
 //! - `epoch`: the wall-clock [`Deadline`](caps::Deadline) of an evaluation and the
 //!   ticker thread that advances the epoch only while an evaluation runs.
-//! - `worlds`: one module per world of `wit/policy.wit` (`baton:policy@0.1.0`).
+//! - `worlds`: one module per world of `wit/policy.wit` (`baton:policy@0.1.1`).
 //!   `worlds::health`: [`PolicyEngine::load`] for the `health` world and
 //!   [`LoadedPolicy::evaluate`], one evaluation in a fresh store with a wall-clock
 //!   deadline and a finite fuel limit. Whatever happens in the guest (trap, deadline,

@@ -42,6 +42,27 @@ fn the_rust_reference_policies_pass_their_scenarios() {
     }
 }
 
+/// The Python and JavaScript versions, built from source, against the
+/// same scenarios.
+fn guest_conforms(lang: &str, test: &str) {
+    for name in POLICIES {
+        let Some(wasm) = baton_e2e::guest_policy(lang, name, test) else {
+            return;
+        };
+        conform(name, &wasm.display().to_string());
+    }
+}
+
+#[test]
+fn the_python_reference_policies_pass_the_same_scenarios() {
+    guest_conforms("python", "the_python_reference_policies_pass_the_same_scenarios");
+}
+
+#[test]
+fn the_js_reference_policies_pass_the_same_scenarios() {
+    guest_conforms("js", "the_js_reference_policies_pass_the_same_scenarios");
+}
+
 /// A scenario that expects the wrong thing fails, and says what differed.
 #[test]
 fn a_wrong_expectation_fails_and_says_why() {

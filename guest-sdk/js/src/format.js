@@ -1,30 +1,21 @@
 // Text the way the Rust SDK (baton_guest) writes it, so a policy fails with
 // the same reason in both languages.
 
-// Unicode property classes, if this engine's regexps have them; otherwise a
-// table good for ASCII and Latin-1 (the rest is then printed as is).
-function unicodeClass(source) {
-  try {
-    return new RegExp(source, 'u');
-  } catch {
-    return null;
+import { ESCAPED } from './escapes.js';
+
+// Whether Rust's `{:?}` writes `cp` as \u{...}: not printable, or
+// grapheme-extending. From Rust's own table (escapes.js): the engine in a
+// component has no Unicode property escapes in its regexps.
+function escapedAsUnicode(cp) {
+  let lo = 0;
+  let hi = ESCAPED.length / 2 - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (cp < ESCAPED[2 * mid]) hi = mid - 1;
+    else if (cp > ESCAPED[2 * mid + 1]) lo = mid + 1;
+    else return true;
   }
-}
-
-// Rust's `char::is_printable` is false for exactly these categories (but a
-// plain space is printable).
-const NOT_PRINTABLE = unicodeClass('^[\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Cn}\\p{Zl}\\p{Zp}\\p{Zs}]$');
-const GRAPHEME_EXTEND = unicodeClass('^\\p{Grapheme_Extend}$');
-
-function notPrintable(ch, cp) {
-  if (cp === 0x20) return false;
-  if (NOT_PRINTABLE) return NOT_PRINTABLE.test(ch);
-  return cp < 0x20 || (cp >= 0x7f && cp <= 0xa0) || cp === 0xad || (cp >= 0xd800 && cp <= 0xdfff);
-}
-
-function graphemeExtend(ch, cp) {
-  if (GRAPHEME_EXTEND) return GRAPHEME_EXTEND.test(ch);
-  return cp >= 0x300 && cp <= 0x36f;
+  return false;
 }
 
 /**
@@ -44,7 +35,8 @@ export function quote(s) {
       case '\\': out += '\\\\'; continue;
       case '"': out += '\\"'; continue;
     }
-    if (graphemeExtend(ch, cp) || notPrintable(ch, cp)) {
+    // A lone surrogate (only a JavaScript string has one) as Rust would show it.
+    if (escapedAsUnicode(cp) || (cp >= 0xd800 && cp <= 0xdfff)) {
       out += `\\u{${cp.toString(16)}}`;
     } else {
       out += ch;

@@ -1,7 +1,7 @@
 //! # baton-guest: write Baton policies (health checks, split-brain responses, transition hooks) in a few lines of Rust
 //!
 //! A Baton *policy* is a WebAssembly component (target `wasm32-wasip2`) that
-//! implements the `health` world of the WIT package `baton:policy@0.1.0`
+//! implements the `health` world of the WIT package `baton:policy@0.1.1`
 //! (`wit/policy.wit` in the Baton repository). The daemon calls its `check`
 //! export every `interval` for every VRRP instance that tracks it, inside a
 //! sandbox: no filesystem, environment or sockets, only the host capabilities
@@ -125,9 +125,9 @@ pub mod hook_bindings {
         export_macro_name: "__export_hook_bindings",
         default_bindings_module: "baton_guest::hook_bindings",
         with: {
-            "baton:policy/types@0.1.0": crate::bindings::baton::policy::types,
-            "baton:policy/log@0.1.0": crate::bindings::baton::policy::log,
-            "baton:policy/clock@0.1.0": crate::bindings::baton::policy::clock,
+            "baton:policy/types@0.1.1": crate::bindings::baton::policy::types,
+            "baton:policy/log@0.1.1": crate::bindings::baton::policy::log,
+            "baton:policy/clock@0.1.1": crate::bindings::baton::policy::clock,
         },
         generate_all,
     });
@@ -147,11 +147,11 @@ pub mod brain_bindings {
         export_macro_name: "__export_split_brain_bindings",
         default_bindings_module: "baton_guest::brain_bindings",
         with: {
-            "baton:policy/types@0.1.0": crate::bindings::baton::policy::types,
-            "baton:policy/log@0.1.0": crate::bindings::baton::policy::log,
-            "baton:policy/clock@0.1.0": crate::bindings::baton::policy::clock,
-            "baton:policy/probe@0.1.0": crate::bindings::baton::policy::probe,
-            "baton:policy/vrrp@0.1.0": crate::bindings::baton::policy::vrrp,
+            "baton:policy/types@0.1.1": crate::bindings::baton::policy::types,
+            "baton:policy/log@0.1.1": crate::bindings::baton::policy::log,
+            "baton:policy/clock@0.1.1": crate::bindings::baton::policy::clock,
+            "baton:policy/probe@0.1.1": crate::bindings::baton::policy::probe,
+            "baton:policy/vrrp@0.1.1": crate::bindings::baton::policy::vrrp,
         },
         generate_all,
     });

@@ -62,6 +62,14 @@ const HOSTILE: &[(&str, &str, &str)] = &[
         "hostile-slow-capability",
         "hostile_slow_capability",
     ),
+    ("std-io", "hostile-std-io", "hostile_std_io"),
+    // Not hostile: a guest of baton:policy@0.1.0 as released, which every
+    // host of the 0.1 line must keep loading.
+    (
+        "compat-0.1.0",
+        "compat-v0-1-0-http-status",
+        "compat_v0_1_0_http_status",
+    ),
 ];
 
 /// Test-only transition hooks (feature `hostile`), apart from [`HOSTILE`] so

@@ -111,3 +111,46 @@ pub mod bench;
 pub mod inject;
 pub mod scenario;
 pub mod servers;
+
+/// A reference policy in another language (`python`, `js`) built from
+/// source by `scripts/guest-build-LANG NAME` into
+/// `<target>/guest-policies/LANG/NAME.wasm`. None, after a loud SKIPPED
+/// line, when that language's toolchain is not installed (scripts/setup
+/// installs it); under `CI=true` that is a failure instead.
+///
+/// # Panics
+/// If the build fails, or the toolchain is missing under `CI=true`.
+pub fn guest_policy(lang: &str, name: &str, test: &str) -> Option<PathBuf> {
+    let root = workspace_root();
+    let tool = match lang {
+        "python" => root.join(".tools/python/bin/componentize-py"),
+        _ => root.join(".tools/node/node_modules/.bin/componentize-js"),
+    };
+    if !tool.exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{test}: {} is missing under CI=true (scripts/setup installs it)",
+            tool.display()
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED (no {lang} toolchain at {}; run scripts/setup): {test} ***\n",
+            tool.display()
+        );
+        return None;
+    }
+    let out = Command::new(root.join(format!("scripts/guest-build-{lang}")))
+        .arg(name)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .output()
+        .unwrap_or_else(|e| panic!("scripts/guest-build-{lang}: {e}"));
+    assert!(
+        out.status.success(),
+        "scripts/guest-build-{lang} {name} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let wasm = target_dir().join(format!("guest-policies/{lang}/{name}.wasm"));
+    assert!(wasm.is_file(), "{} was not built", wasm.display());
+    Some(wasm)
+}

@@ -102,12 +102,19 @@ fn config(host: &str, priority: u8, top: &str, tracks: &str) -> String {
 
 /// The http-status policy `web` and a track of lb0N's own address.
 fn http_config(lab: &Lab, host: &str, priority: u8, weight: i32) -> String {
+    http_config_from(lab, host, priority, weight, "builtin:http-status")
+}
+
+/// The same with the policy from `source` (a builtin or a file).
+fn http_config_from(lab: &Lab, host: &str, priority: u8, weight: i32, source: &str) -> String {
     let me = lab.ipv4(host);
-    let top = "[[policy]]\nname = \"web\"\nsource = \"builtin:http-status\"\nconfig = { expect = 200, timeout-ms = 15 }\nallow = [\"192.0.2.0/24:80\"]\n";
+    let top = format!(
+        "[[policy]]\nname = \"web\"\nsource = {source:?}\nconfig = {{ expect = 200, timeout-ms = 15 }}\nallow = [\"192.0.2.0/24:80\"]\n"
+    );
     let tracks = format!(
         "[[instance.track]]\npolicy = \"web\"\ninterval = \"20ms\"\ntimeout = \"20ms\"\nweight = {weight}\nfall = 1\nrise = 2\nconfig = {{ url = \"http://{me}:80/\" }}\n"
     );
-    config(host, priority, top, &tracks)
+    config(host, priority, &top, &tracks)
 }
 
 fn server(lab: &Lab, host: &str) -> HttpServer {
@@ -255,6 +262,70 @@ fn service_death_moves_the_vip_and_back() {
         log.contains("track web is bad") && log.contains("track web is good again"),
         "{}",
         a.log_block()
+    );
+}
+
+/// The http-status written in another language, tracked every 20 ms by
+/// the master: the service dies, and the VIP is on lb02 within 100 ms.
+fn guest_service_death_moves_the_vip(lang: &str, test: &str) {
+    if !require_root(test) {
+        return;
+    }
+    let Some(wasm) = baton_e2e::guest_policy(lang, "http-status", test) else {
+        return;
+    };
+    let source = wasm.display().to_string();
+    let _serial = serial();
+    let lab = Lab::new(LabSpec::new(2)).expect("lab");
+    let mut srv_a = server(&lab, "lb01");
+    let _srv_b = server(&lab, "lb02");
+    let a = BatonNode::start(&lab, "lb01", &http_config_from(&lab, "lb01", 150, -60, &source));
+    let b = BatonNode::start(&lab, "lb02", &http_config_from(&lab, "lb02", 100, -60, &source));
+    let nodes = [&a, &b];
+    settled(&lab, &a, &b, "web");
+    let t = Instant::now();
+    srv_a.stop();
+    wait_for(&nodes, "the VIP on lb02", Duration::from_secs(3), || {
+        lab.holders(vip()) == ["lb02"] && b.state("VI_1") == "master"
+    });
+    let moved = t.elapsed();
+    let ta = track(&a, "web");
+    note(&format!(
+        "policy e2e ({lang} http-status, every 20 ms): service death -> VIP on lb02 in {:.1} ms; lb01's reason {:?}; \
+         evaluations: {} runs, last {} us wall, CPU mean {} us, {} fuel",
+        ms(moved),
+        ta.last_reason,
+        ta.runs,
+        ta.last_elapsed_us,
+        ta.mean_cpu_us,
+        ta.last_fuel
+    ));
+    let reason = ta.last_reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("GET http://192.0.2.11:80/") && !ta.good,
+        "lb01's reason: {reason:?}\n{}",
+        logs(&nodes)
+    );
+    assert!(
+        moved < Duration::from_millis(100),
+        "moved in {moved:?}\n{}",
+        logs(&nodes)
+    );
+}
+
+#[test]
+fn python_http_status_moves_the_vip_within_100ms_of_the_service_death() {
+    guest_service_death_moves_the_vip(
+        "python",
+        "python_http_status_moves_the_vip_within_100ms_of_the_service_death",
+    );
+}
+
+#[test]
+fn js_http_status_moves_the_vip_within_100ms_of_the_service_death() {
+    guest_service_death_moves_the_vip(
+        "js",
+        "js_http_status_moves_the_vip_within_100ms_of_the_service_death",
     );
 }
 

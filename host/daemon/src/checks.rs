@@ -186,6 +186,12 @@ pub struct TestArgs {
     /// "run", "last_decision"}; the instance is `--facts`'s.
     #[arg(long, value_name = "FILE.json")]
     pub evidence: Option<PathBuf>,
+    /// Run the policy against scenario files (a file, or a directory of
+    /// `*.toml`; repeatable): scripted capability answers and the expected
+    /// verdict (docs/policy-scenarios.md). Exit 0 if every one passed, 1 if
+    /// one failed, 2 if one is invalid.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub scenario: Vec<PathBuf>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -458,6 +464,13 @@ pub fn test_command(a: &TestArgs) -> ExitCode {
         }
     };
     let load_time = t0.elapsed();
+    if !a.scenario.is_empty() {
+        let builtin = a
+            .policy
+            .strip_prefix("builtin:")
+            .and_then(baton_config::Builtin::from_name);
+        return crate::scenario::run_all(&label, &policy, builtin, &a.scenario, budget);
+    }
     let ctx = EvalContext::new(facts)
         .with_settings(settings)
         .with_grants(grants)

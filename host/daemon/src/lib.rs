@@ -1,7 +1,9 @@
 //! baton: the daemon and its command line. It owns the tokio driver that
 //! feeds the node (baton-node) time, packets, link events and results and
 //! has [`io`] carry out its effects on Linux (baton-net, baton-policy), policy
-//! loading and `baton policy test`, the notification sinks ([`sinks`]: SMTP,
+//! loading, `baton policy test` (with [`scenario`], the offline test kit) and
+//! `baton policy new` ([`scaffold`]),
+//! the notification sinks ([`sinks`]: SMTP,
 //! webhooks, notify commands, the transition hook) and `baton notify test`,
 //! the control socket, logging, and the
 //! `baton lab` demo (over baton-lab's namespaces). The config is
@@ -15,6 +17,8 @@ pub mod hook;
 pub mod io;
 pub mod logging;
 pub mod notify_cmd;
+pub mod scaffold;
+pub mod scenario;
 pub mod sinks;
 
 pub use baton_config::{self as config, DEFAULT_SOCKET, duration};

@@ -64,6 +64,10 @@ enum PolicyCmd {
     /// Run a policy once in the real host and print its decision, time and
     /// instruction count. Exit 0 healthy, 1 failed, 2 if it does not load.
     Test(baton::checks::TestArgs),
+    /// Make a policy project (Rust, Python or JavaScript) that builds with
+    /// its language's public toolchain: an example check, build.sh,
+    /// scenarios for `baton policy test --scenario`, a README.
+    New(baton::scaffold::NewArgs),
 }
 
 fn main() -> ExitCode {
@@ -130,6 +134,9 @@ fn main() -> ExitCode {
         Cmd::Policy {
             cmd: PolicyCmd::Test(args),
         } => baton::checks::test_command(&args),
+        Cmd::Policy {
+            cmd: PolicyCmd::New(args),
+        } => baton::scaffold::new_command(&args),
         Cmd::Notify {
             cmd: NotifyCmd::Test(args),
         } => baton::notify_cmd::test_command(&args),

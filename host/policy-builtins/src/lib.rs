@@ -29,7 +29,9 @@
 //!
 //! With the feature `hostile` (tests only), [`hostile`] also serves the test
 //! policies of `policies/hostile/`: infinite loop, memory bomb, deep
-//! recursion, panic, denied capability, huge log, slow capability;
+//! recursion, panic, denied capability, huge log, slow capability, std
+//! files and sockets, and `compat-0.1.0` (a guest of `baton:policy@0.1.0` as
+//! released, for the compatibility test);
 //! `hostile_hook` the test transition hooks: a loop in `route`, an answer the
 //! host must refuse; and `hostile_split_brain` the test split-brain policy: a
 //! loop in `decide`.

@@ -1,4 +1,4 @@
-//! The interfaces of `baton:policy@0.1.0` (wit/policy.wit), bound once for the
+//! The interfaces of `baton:policy@0.1.1` (wit/policy.wit), bound once for the
 //! host: every world imports some of them, and [`crate::caps`] implements them.
 //! Also how the crate's own types become WIT values.
 //!
@@ -12,15 +12,15 @@ mod generated {
     wasmtime::component::bindgen!({
         path: "../../wit",
         interfaces: "
-            import baton:policy/types@0.1.0;
-            import baton:policy/log@0.1.0;
-            import baton:policy/clock@0.1.0;
-            import baton:policy/probe@0.1.0;
-            import baton:policy/system@0.1.0;
-            import baton:policy/vrrp@0.1.0;
-            import baton:policy/remedy@0.1.0;
-            import baton:policy/notices@0.1.0;
-            import baton:policy/brain@0.1.0;
+            import baton:policy/types@0.1.1;
+            import baton:policy/log@0.1.1;
+            import baton:policy/clock@0.1.1;
+            import baton:policy/probe@0.1.1;
+            import baton:policy/system@0.1.1;
+            import baton:policy/vrrp@0.1.1;
+            import baton:policy/remedy@0.1.1;
+            import baton:policy/notices@0.1.1;
+            import baton:policy/brain@0.1.1;
         ",
     });
 }

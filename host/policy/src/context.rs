@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::grants::Grants;
+use crate::script::Script;
 
 /// VRRP state of an instance on this node (mirrors `baton:policy/types.vrrp-state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -59,6 +60,9 @@ pub struct EvalContext {
     /// Wall-clock budget for the whole evaluation (instantiation, guest code and
     /// every host call). Counted from the moment the evaluation starts running.
     pub budget: Duration,
+    /// Scripted capability answers instead of the network and the system
+    /// (the offline test kit).
+    pub script: Option<Arc<Script>>,
 }
 
 impl EvalContext {
@@ -70,7 +74,14 @@ impl EvalContext {
             grants: Arc::new(Grants::default()),
             instances: Arc::new(Vec::new()),
             budget: Duration::from_secs(1),
+            script: None,
         }
+    }
+
+    /// Answers capability calls from `script` (and its clock) only.
+    pub fn with_script(mut self, script: Arc<Script>) -> Self {
+        self.script = Some(script);
+        self
     }
 
     pub fn with_settings<K: Into<String>, V: Into<String>>(

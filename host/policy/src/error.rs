@@ -48,7 +48,7 @@ impl fmt::Display for PolicyError {
             }
             PolicyError::Incompatible { name, world, reason } => write!(
                 f,
-                "policy {name}: does not fit world baton:policy/{world}@0.1.0 as this host provides it: {reason}"
+                "policy {name}: does not fit world baton:policy/{world}@0.1.1 as this host provides it: {reason}"
             ),
             PolicyError::Grant(s) => write!(f, "grant: {s}"),
             PolicyError::Closed => write!(f, "policy runner is shut down"),

@@ -10,7 +10,7 @@
 //!   knows no world and no capability by name.
 //! - `epoch`: the wall-clock [`Deadline`](caps::Deadline) of an evaluation and the
 //!   ticker thread that advances the epoch only while an evaluation runs.
-//! - `worlds`: one module per world of `wit/policy.wit` (`baton:policy@0.1.0`).
+//! - `worlds`: one module per world of `wit/policy.wit` (`baton:policy@0.1.1`).
 //!   `worlds::health`: [`PolicyEngine::load`] for the `health` world and
 //!   [`LoadedPolicy::evaluate`], one evaluation in a fresh store with a wall-clock
 //!   deadline and a finite fuel limit. Whatever happens in the guest (trap, deadline,
@@ -29,8 +29,12 @@
 //!   interface-up, read-file), vrrp, remedy. A world's store data holds the states of
 //!   the ones it imports.
 //! - `bindings`: the WIT interfaces bound once, for every world and capability.
-//! - [`wasi`]: the WASI a Rust `wasm32-wasip2` guest needs to instantiate, with
-//!   nothing granted (no sockets, no preopens, no env).
+//! - [`wasi`]: all of WASI 0.2, which standard toolchains' components import
+//!   (Rust's std, componentize-py, componentize-js), with nothing granted (no
+//!   socket, no preopened directory, no env); stdout and stderr go to the log.
+//! - [`script`]: scripted capability answers and clock for an
+//!   [`EvalContext`] (the offline test kit): the same grant checks, answers
+//!   from the script instead of the network and the system.
 //! - `runner`: [`PolicyRunner`], a fixed worker pool with a bounded queue; evaluations
 //!   are blocking, and a full queue answers "busy" at once instead of blocking.
 //! - `context`, [`grants`], `error`: what goes into an evaluation (or a hook's call)
@@ -51,6 +55,7 @@ mod epoch;
 mod error;
 pub mod grants;
 mod runner;
+pub mod script;
 pub mod wasi;
 mod worlds;
 

@@ -1,80 +1,64 @@
-//! The WASI a Rust `wasm32-wasip2` guest needs to instantiate, and nothing more.
+//! The WASI a guest gets: everything a standard toolchain's component imports,
+//! with nothing granted.
 //!
-//! Rust's std (through wasi-libc) makes such a component import WASI 0.2 interfaces
-//! even when the policy never touches a file or the environment: the reference
-//! policies import `wasi:io/{poll,error,streams}` and `wasi:cli/{environment,exit,
-//! stdin,stdout,stderr,terminal-*}` (std's panic hook prints to stderr and reads
-//! `RUST_BACKTRACE`, `abort` exits). So wasmtime-wasi is linked, but only these
-//! interfaces, and with a `WasiCtx` that grants nothing:
+//! Ordinary toolchains make components import WASI 0.2 interfaces even when the
+//! policy never touches a file or a socket: Rust's std imports `wasi:io` and
+//! `wasi:cli` (its panic hook prints to stderr), componentize-py and
+//! componentize-js also import `wasi:filesystem` and `wasi:sockets` for their
+//! runtimes' standard libraries. So all of WASI 0.2 is linked, with a `WasiCtx`
+//! that grants nothing:
 //!
 //! | interface | what the guest gets |
 //! | --- | --- |
 //! | `wasi:io/{error,poll,streams}` | streams for the stdio below |
-//! | `wasi:cli/{stdout,stderr}` | captured into the evaluation's log, 4 KiB each |
+//! | `wasi:cli/{stdout,stderr}` | captured into the evaluation's log, 4 KiB each (and the last line kept, for a traceback's message) |
 //! | `wasi:cli/stdin` | empty |
 //! | `wasi:cli/{environment,exit}` | no env vars, no args, no cwd; exit traps |
 //! | `wasi:cli/terminal-*` | not a terminal |
 //! | `wasi:clocks/{wall-clock,monotonic-clock}` | the host clocks |
-//! | `wasi:random/{random,insecure,insecure-seed}` | host randomness (std's HashMap seeds) |
+//! | `wasi:random/{random,insecure,insecure-seed}` | host randomness (hash seeds) |
+//! | `wasi:filesystem/{types,preopens}` | no preopened directory: no path can be opened |
+//! | `wasi:sockets/*` | every operation refused: no TCP, no UDP, no name lookup, no address allowed |
 //!
-//! Clocks and randomness are not needed by the reference policies but are what
-//! ordinary Rust code (`HashMap`, `Instant`) pulls in, and they have no side effect.
-//!
-//! Not linked: `wasi:filesystem/*` and `wasi:sockets/*` (a component that imports
-//! them, e.g. by using `std::fs` or `std::net`, is refused at load time with the
-//! missing import named), `wasi:http/*`, and everything else. Network and files go
+//! Not linked: `wasi:http/*` and anything else (a component importing it is
+//! refused at load time with the missing import named). Network and files go
 //! through Baton's own capabilities, which check the grants.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use wasmtime::component::{HasData, Linker, ResourceTable};
-use wasmtime_wasi::cli::{IsTerminal, StdoutStream, WasiCli, WasiCliView as _};
-use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView as _};
-use wasmtime_wasi::p2::bindings::{cli, clocks, random, sync};
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
-use wasmtime_wasi::random::WasiRandom;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::script::{Script, ScriptedClocks};
 
 /// Bytes of stdout and of stderr kept per evaluation.
 pub const STDIO_CAP: usize = 4096;
 
-struct HasTable;
-
-impl HasData for HasTable {
-    type Data<'a> = &'a mut ResourceTable;
-}
-
-/// Links the WASI subset described in the module docs.
+/// Links all of WASI 0.2 (synchronous), which [`ctx`] then grants nothing of.
 pub fn add_to_linker<T: WasiView + 'static>(l: &mut Linker<T>) -> wasmtime::Result<()> {
-    wasmtime_wasi::p2::bindings::io::error::add_to_linker::<T, HasTable>(l, |t| t.ctx().table)?;
-    sync::io::poll::add_to_linker::<T, HasTable>(l, |t| t.ctx().table)?;
-    sync::io::streams::add_to_linker::<T, HasTable>(l, |t| t.ctx().table)?;
-    clocks::wall_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
-    clocks::monotonic_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
-    random::random::add_to_linker::<T, WasiRandom>(l, |t| t.ctx().ctx.random())?;
-    random::insecure::add_to_linker::<T, WasiRandom>(l, |t| t.ctx().ctx.random())?;
-    random::insecure_seed::add_to_linker::<T, WasiRandom>(l, |t| t.ctx().ctx.random())?;
-    cli::exit::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::environment::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::stdin::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::stdout::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::stderr::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::terminal_input::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::terminal_output::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::terminal_stdin::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::terminal_stdout::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    cli::terminal_stderr::add_to_linker::<T, WasiCli>(l, T::cli)?;
-    Ok(())
+    wasmtime_wasi::p2::add_to_linker_sync(l)
 }
 
-/// A WASI context that grants nothing; stdout and stderr go to capped buffers.
-pub fn ctx(stdout: &CappedPipe, stderr: &CappedPipe) -> WasiCtx {
-    WasiCtxBuilder::new()
-        .stdout(stdout.clone())
+/// A WASI context that grants nothing: no preopened directory, no socket of
+/// any kind, no name lookup; stdout and stderr go to capped buffers. With a
+/// script, its clocks are the script's.
+pub fn ctx(stdout: &CappedPipe, stderr: &CappedPipe, script: Option<&Arc<Script>>) -> WasiCtx {
+    let mut b = WasiCtxBuilder::new();
+    b.stdout(stdout.clone())
         .stderr(stderr.clone())
-        .build()
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .socket_addr_check(|_, _| Box::pin(async { false }));
+    if let Some(s) = script {
+        b.wall_clock(ScriptedClocks(s.clone()))
+            .monotonic_clock(ScriptedClocks(s.clone()));
+    }
+    b.build()
 }
 
 /// The WASI side of one evaluation's store: a context that grants nothing, its
@@ -97,9 +81,16 @@ impl std::fmt::Debug for WasiState {
 
 impl Default for WasiState {
     fn default() -> Self {
+        WasiState::new(None)
+    }
+}
+
+impl WasiState {
+    /// With a script, the guest's clocks are the script's.
+    pub fn new(script: Option<&Arc<Script>>) -> Self {
         let stdout = CappedPipe::new(STDIO_CAP);
         let stderr = CappedPipe::new(STDIO_CAP);
-        let ctx = ctx(&stdout, &stderr);
+        let ctx = ctx(&stdout, &stderr, script);
         WasiState {
             stdout,
             stderr,
@@ -121,42 +112,65 @@ impl WasiState {
 
 /// An output stream that keeps the first `cap` bytes and silently drops the rest
 /// (a guest that prints a lot is neither trapped nor blocked).
+///
+/// The last [`TAIL_CAP`] bytes are kept as well: a Python traceback's message
+/// is its last line, however long the traceback.
 #[derive(Debug, Clone)]
 pub struct CappedPipe {
     cap: usize,
-    inner: Arc<Mutex<(Vec<u8>, bool)>>,
+    inner: Arc<Mutex<Captured>>,
+}
+
+/// Bytes kept from the end of a stream.
+pub const TAIL_CAP: usize = 1024;
+
+#[derive(Debug, Default)]
+struct Captured {
+    head: Vec<u8>,
+    cut: bool,
+    tail: std::collections::VecDeque<u8>,
 }
 
 impl CappedPipe {
     pub fn new(cap: usize) -> Self {
         CappedPipe {
             cap,
-            inner: Arc::new(Mutex::new((Vec::new(), false))),
+            inner: Arc::new(Mutex::new(Captured::default())),
         }
     }
 
     fn push(&self, bytes: &[u8]) {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let room = self.cap.saturating_sub(g.0.len());
+        let room = self.cap.saturating_sub(g.head.len());
         if bytes.len() > room {
-            g.1 = true;
+            g.cut = true;
         }
-        g.0.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        g.head.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        let keep = &bytes[bytes.len().saturating_sub(TAIL_CAP)..];
+        let over = (g.tail.len() + keep.len()).saturating_sub(TAIL_CAP);
+        g.tail.drain(..over);
+        g.tail.extend(keep);
     }
 
     /// What was kept so far (lossy UTF-8), leaving it in place.
     pub fn snapshot(&self) -> String {
         let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        String::from_utf8_lossy(&g.0).into_owned()
+        String::from_utf8_lossy(&g.head).into_owned()
+    }
+
+    /// The last [`TAIL_CAP`] bytes written so far (lossy UTF-8).
+    pub fn tail(&self) -> String {
+        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let (a, b) = g.tail.as_slices();
+        String::from_utf8_lossy(&[a, b].concat()).into_owned()
     }
 
     /// What was kept (lossy UTF-8), and whether anything was dropped.
     pub fn take(&self) -> (String, bool) {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let s = String::from_utf8_lossy(&g.0).into_owned();
-        let cut = g.1;
-        g.0.clear();
-        g.1 = false;
+        let s = String::from_utf8_lossy(&g.head).into_owned();
+        let cut = g.cut;
+        *g = Captured::default();
         (s, cut)
     }
 }
@@ -221,7 +235,20 @@ mod tests {
         let mut p = CappedPipe::new(8);
         OutputStream::write(&mut p, bytes::Bytes::from_static(b"hello ")).unwrap();
         OutputStream::write(&mut p, bytes::Bytes::from_static(b"world")).unwrap();
+        assert_eq!(p.tail(), "hello world");
         assert_eq!(p.take(), ("hello wo".to_string(), true));
         assert_eq!(p.take(), (String::new(), false));
+        assert_eq!(p.tail(), "");
+    }
+
+    #[test]
+    fn capped_pipe_keeps_the_last_bytes_of_a_long_stream() {
+        let mut p = CappedPipe::new(8);
+        let long = "x".repeat(3 * TAIL_CAP);
+        OutputStream::write(&mut p, bytes::Bytes::from(long)).unwrap();
+        OutputStream::write(&mut p, bytes::Bytes::from_static(b"\nValueError: bad port\n")).unwrap();
+        let tail = p.tail();
+        assert_eq!(tail.len(), TAIL_CAP);
+        assert!(tail.ends_with("\nValueError: bad port\n"), "{tail}");
     }
 }

@@ -484,7 +484,7 @@ fn each_world_is_told_the_export_it_lacks() {
 
     let err = e.load_split_brain("http-status", health, None).unwrap_err();
     assert!(
-        err.to_string().contains("world baton:policy/split-brain@0.1.0"),
+        err.to_string().contains("world baton:policy/split-brain@0.1.1"),
         "{err}"
     );
     let (world, why) = refused(err);

@@ -193,7 +193,7 @@ fn health_policies_and_hooks_are_told_the_world_they_lack() {
     }
     assert!(
         err.to_string()
-            .contains("world baton:policy/transition-hook@0.1.0"),
+            .contains("world baton:policy/transition-hook@0.1.1"),
         "{err}"
     );
     println!("refused: {err}");
@@ -211,7 +211,7 @@ fn health_policies_and_hooks_are_told_the_world_they_lack() {
         other => panic!("{other:?}"),
     }
     assert!(
-        err.to_string().contains("world baton:policy/health@0.1.0"),
+        err.to_string().contains("world baton:policy/health@0.1.1"),
         "{err}"
     );
     println!("refused: {err}");

@@ -182,3 +182,32 @@ fn slow_capability_is_capped_by_the_budget() {
         ev.elapsed
     );
 }
+
+/// A component built the ordinary way imports wasi:filesystem and
+/// wasi:sockets (Rust's std here; componentize-py and componentize-js do
+/// too): it loads, and gains nothing: no file opens, no socket connects.
+#[test]
+fn std_files_and_sockets_link_and_refuse_everything() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let target = l.local_addr().unwrap().to_string();
+    let p = hostile("std-io");
+    let ev = p.evaluate(ctx(
+        &[("path", "/etc/hostname"), ("target", &target)],
+        Grants::default().allow_net(&target).unwrap(),
+        Duration::from_secs(2),
+    ));
+    let reason = ev.failure_reason().expect("every attempt failed");
+    assert!(reason.starts_with("open /etc/hostname: "), "{reason}");
+    assert!(reason.contains(&format!("connect {target}: ")), "{reason}");
+    assert!(reason.contains("read_dir /: "), "{reason}");
+    assert!(l.accept().is_err(), "a connection reached the listener");
+    assert!(
+        ev.logs
+            .iter()
+            .any(|(_, m)| m.contains("stdout: std-io: every attempt failed")),
+        "{:?}",
+        ev.logs
+    );
+    println!("std-io: {reason}");
+}

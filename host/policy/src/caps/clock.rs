@@ -3,13 +3,14 @@
 //! State: the evaluation's [`Deadline`]. Nothing to allow or deny: a sleep never
 //! runs into the last part of the budget.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{HasSelf, Linker};
 
 use super::Deadline;
 use crate::bindings::clock as wit;
+use crate::script::Script;
 
 /// Monotonic nanoseconds since an arbitrary process-wide origin.
 pub fn monotonic_ns() -> u64 {
@@ -31,18 +32,28 @@ pub fn sleep_ms(ms: u32, deadline: Deadline) -> Duration {
 }
 
 /// The `clock` of one evaluation.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ClockState {
     pub deadline: Deadline,
+    /// The script's clock instead of the host's (sleeps pass no real time).
+    pub script: Option<Arc<Script>>,
 }
 
 impl wit::Host for ClockState {
     fn monotonic_ns(&mut self) -> u64 {
-        monotonic_ns()
+        match &self.script {
+            Some(s) => s.monotonic_ns(),
+            None => monotonic_ns(),
+        }
     }
 
     fn sleep_ms(&mut self, ms: u32) {
-        sleep_ms(ms, self.deadline);
+        match &self.script {
+            Some(s) => s.sleep(Duration::from_millis(u64::from(ms))),
+            None => {
+                sleep_ms(ms, self.deadline);
+            }
+        }
     }
 }
 
@@ -84,6 +95,7 @@ mod tests {
         use wit::Host as _;
         let mut c = ClockState {
             deadline: Deadline::after(Duration::from_millis(40)),
+            script: None,
         };
         let t0 = Instant::now();
         c.sleep_ms(10_000);

@@ -59,15 +59,19 @@ impl BrainHost {
         BrainHost {
             audit: Audit::new(policy),
             log: LogSink::default(),
-            clock: ClockState { deadline },
+            clock: ClockState {
+                deadline,
+                script: ctx.script.clone(),
+            },
             probe: ProbeState {
                 grants: ctx.grants.clone(),
                 deadline,
+                script: ctx.script.clone(),
             },
             vrrp: VrrpStatus {
                 instances: ctx.instances.clone(),
             },
-            wasi: WasiState::default(),
+            wasi: WasiState::new(ctx.script.as_ref()),
         }
     }
 }

@@ -81,15 +81,20 @@ impl HealthHost {
         HealthHost {
             audit: Audit::new(policy),
             log: LogSink::default(),
-            clock: ClockState { deadline },
+            clock: ClockState {
+                deadline,
+                script: ctx.script.clone(),
+            },
             probe: ProbeState {
                 grants: ctx.grants.clone(),
                 deadline,
+                script: ctx.script.clone(),
             },
             system: SystemState {
                 processes,
                 grants: ctx.grants.clone(),
                 deadline,
+                script: ctx.script.clone(),
             },
             vrrp: VrrpStatus {
                 instances: ctx.instances.clone(),
@@ -97,8 +102,9 @@ impl HealthHost {
             remedy: RemedyState {
                 grants: ctx.grants.clone(),
                 deadline,
+                script: ctx.script.clone(),
             },
-            wasi: WasiState::default(),
+            wasi: WasiState::new(ctx.script.as_ref()),
         }
     }
 }

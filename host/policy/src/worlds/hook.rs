@@ -56,7 +56,10 @@ impl HookHost {
     fn new(deadline: Deadline) -> Self {
         HookHost {
             log: LogSink::default(),
-            clock: ClockState { deadline },
+            clock: ClockState {
+                deadline,
+                script: None,
+            },
             wasi: WasiState::default(),
         }
     }

@@ -34,14 +34,23 @@ pub(crate) fn thread_cpu() -> Duration {
         .map_or(Duration::ZERO, Duration::from)
 }
 
-/// The panic message a Rust guest printed to stderr, if any (one line).
-fn panic_message(stderr: &str) -> Option<String> {
-    let i = stderr.find("panicked at")?;
-    let msg: Vec<&str> = stderr[i..]
-        .lines()
-        .filter(|l| !l.starts_with("note:") && !l.trim().is_empty())
-        .collect();
-    Some(truncate(msg.join(" "), 512))
+/// What a guest that died said about it on stderr, if anything (one line):
+/// a Rust panic's message, or the last line of a Python traceback (the
+/// exception and its message). `head` is what stderr kept from its start,
+/// `tail` its last bytes.
+fn guest_message(head: &str, tail: &str) -> Option<String> {
+    if let Some(i) = head.find("panicked at") {
+        let msg: Vec<&str> = head[i..]
+            .lines()
+            .filter(|l| !l.starts_with("note:") && !l.trim().is_empty())
+            .collect();
+        return Some(truncate(msg.join(" "), 512));
+    }
+    if head.contains("Traceback (most recent call last):") {
+        let last = tail.lines().rev().find(|l| !l.trim().is_empty())?;
+        return Some(truncate(last.trim().to_string(), 512));
+    }
+    None
 }
 
 /// Why instantiating (`instantiating`) or calling a guest failed.
@@ -56,7 +65,7 @@ pub(crate) fn classify(
     if let Some(hit) = limit_hit {
         return EvalError::MemoryLimit(hit.to_string());
     }
-    let stderr = stderr.snapshot();
+    let said = guest_message(&stderr.snapshot(), &stderr.tail());
     match e.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => EvalError::DeadlineExceeded(budget),
         Some(Trap::OutOfFuel) => EvalError::OutOfFuel(fuel),
@@ -66,16 +75,18 @@ pub(crate) fn classify(
                 Trap::MemoryOutOfBounds => {
                     "out of bounds memory access (a guest bug, or its shadow stack overflowed)".to_string()
                 }
-                Trap::UnreachableCodeReached => "guest aborted (`unreachable`: a panic or abort)".to_string(),
+                Trap::UnreachableCodeReached => {
+                    "guest aborted (`unreachable`: a panic, an uncaught exception or an abort)".to_string()
+                }
                 t => t.to_string(),
             };
-            match panic_message(&stderr) {
+            match said {
                 Some(p) => EvalError::Trap(format!("{what}: {p}")),
                 None => EvalError::Trap(what),
             }
         }
         None if instantiating => EvalError::Instantiate(chain(e)),
-        None => match panic_message(&stderr) {
+        None => match said {
             Some(p) => EvalError::Trap(format!("{}: {p}", chain(e))),
             None => EvalError::Trap(chain(e)),
         },
@@ -97,4 +108,27 @@ pub(crate) fn logs(mut logs: LogSink, wasi: &WasiState) -> Vec<(LogLevel, String
         }
     }
     logs.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guest_message;
+
+    #[test]
+    fn a_rust_panic_and_a_python_traceback_say_why() {
+        let rust =
+            "thread '<unnamed>' panicked at src/lib.rs:3:5:\nboom\nnote: run with `RUST_BACKTRACE=1`\n";
+        assert_eq!(
+            guest_message(rust, rust).as_deref(),
+            Some("panicked at src/lib.rs:3:5: boom")
+        );
+        let head = "Traceback (most recent call last):\n  File \"app.py\", line 9, in check\n";
+        let tail =
+            "    port = int(settings['port'])\nValueError: invalid literal for int() with base 10: 'x'\n\n";
+        assert_eq!(
+            guest_message(head, tail).as_deref(),
+            Some("ValueError: invalid literal for int() with base 10: 'x'")
+        );
+        assert_eq!(guest_message("just a log line\n", "just a log line\n"), None);
+    }
 }

@@ -178,6 +178,13 @@ impl Conn {
 }
 
 /// GETs `url` within `min(timeout_ms, remaining budget)`, keeping at most `max_body` bytes.
+/// The checks a GET passes before any socket exists: an http:// URL, a
+/// target the grants allow.
+pub fn check(grants: &Grants, url: &str) -> Result<(), CapError> {
+    let u = parse_url(url)?;
+    allowed_target(grants, u.host, u.port).map(|_| ())
+}
+
 pub fn get(
     grants: &Grants,
     deadline: Deadline,

@@ -13,6 +13,7 @@ use wasmtime::component::Linker;
 use super::{CapError, CapGetter, CapView, Deadline, HasCapView};
 use crate::bindings::{probe as wit, types};
 use crate::grants::{Grants, resolve_literal};
+use crate::script::Script;
 
 pub mod http;
 pub mod tcp;
@@ -38,11 +39,18 @@ pub fn allowed_target(grants: &Grants, host: &str, port: u16) -> Result<SocketAd
 pub struct ProbeState {
     pub grants: Arc<Grants>,
     pub deadline: Deadline,
+    /// Answers instead of the network, after the same checks.
+    pub script: Option<Arc<Script>>,
 }
 
 impl wit::Host for CapView<'_, ProbeState> {
     fn tcp_connect(&mut self, host: String, port: u16, timeout_ms: u32) -> Result<u64, types::ProbeError> {
-        let r = tcp::connect(&self.state.grants, self.state.deadline, &host, port, timeout_ms);
+        let r = match &self.state.script {
+            Some(s) => {
+                allowed_target(&self.state.grants, &host, port).and_then(|_| s.tcp_connect(&host, port))
+            }
+            None => tcp::connect(&self.state.grants, self.state.deadline, &host, port, timeout_ms),
+        };
         self.audit.note(&format!("tcp-connect {host}:{port}"), r)
     }
 
@@ -52,13 +60,19 @@ impl wit::Host for CapView<'_, ProbeState> {
         timeout_ms: u32,
         max_body: u32,
     ) -> Result<wit::HttpResponse, types::ProbeError> {
-        let r = http::get(
-            &self.state.grants,
-            self.state.deadline,
-            &url,
-            timeout_ms,
-            max_body,
-        )
+        let r = match &self.state.script {
+            Some(s) => http::check(&self.state.grants, &url).and_then(|()| {
+                s.http_get(&url, max_body)
+                    .map(|(status, body)| http::Response { status, body })
+            }),
+            None => http::get(
+                &self.state.grants,
+                self.state.deadline,
+                &url,
+                timeout_ms,
+                max_body,
+            ),
+        }
         .map(|r| wit::HttpResponse {
             status: r.status,
             body: r.body,
@@ -117,6 +131,7 @@ mod tests {
         let mut state = ProbeState {
             grants: Arc::new(Grants::default().allow_net("127.0.0.1:1").unwrap()),
             deadline: Deadline::after(Duration::from_secs(1)),
+            script: None,
         };
         let mut audit = crate::caps::tests::audit();
         let mut p = CapView::new(&mut state, &mut audit);

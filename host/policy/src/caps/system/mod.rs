@@ -14,6 +14,7 @@ use wasmtime::component::Linker;
 use super::{CapGetter, CapView, Deadline, HasCapView};
 use crate::bindings::{system as wit, types};
 use crate::grants::Grants;
+use crate::script::Script;
 
 pub mod address;
 pub mod file;
@@ -29,28 +30,45 @@ pub struct SystemState {
     pub processes: Arc<ProcessTable>,
     pub grants: Arc<Grants>,
     pub deadline: Deadline,
+    /// Answers instead of the system, after the same checks.
+    pub script: Option<Arc<Script>>,
 }
 
 impl wit::Host for CapView<'_, SystemState> {
     fn process_count(&mut self, name: String) -> u32 {
-        self.state.processes.count(&name, self.state.deadline)
+        match &self.state.script {
+            Some(s) => s.process_count(&name),
+            None => self.state.processes.count(&name, self.state.deadline),
+        }
     }
 
     fn process_running(&mut self, name: String, at_least: u32) -> bool {
-        self.state.processes.running(&name, at_least, self.state.deadline)
+        match &self.state.script {
+            Some(s) => s.process_running(&name, at_least),
+            None => self.state.processes.running(&name, at_least, self.state.deadline),
+        }
     }
 
     fn address_held(&mut self, address: String) -> bool {
-        address::held(&address)
+        match &self.state.script {
+            Some(s) => s.address_held(&address),
+            None => address::held(&address),
+        }
     }
 
     fn interface_up(&mut self, name: String) -> Result<bool, types::ProbeError> {
-        let r = interface::up(&name);
+        let r = match &self.state.script {
+            Some(s) => s.interface_up(&name),
+            None => interface::up(&name),
+        };
         self.audit.note(&format!("interface-up {name}"), r)
     }
 
     fn read_file(&mut self, path: String, max_bytes: u32) -> Result<Option<Vec<u8>>, types::ProbeError> {
-        let r = file::read(&self.state.grants, &path, max_bytes);
+        let r = match &self.state.script {
+            Some(s) => file::allowed(&self.state.grants, &path).and_then(|()| s.read_file(&path, max_bytes)),
+            None => file::read(&self.state.grants, &path, max_bytes),
+        };
         self.audit.note(&format!("read-file {path}"), r)
     }
 }
@@ -74,6 +92,7 @@ mod tests {
             processes: Default::default(),
             grants: Arc::new(grants),
             deadline: Deadline::after(Duration::from_secs(1)),
+            script: None,
         }
     }
 

@@ -1,0 +1,78 @@
+//! `baton policy new`: a project made for each language builds with its
+//! public toolchain (build.sh, as a user runs it) and passes the scenarios
+//! it comes with under `baton policy test --scenario`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use baton_e2e::{baton_bin, note, target_dir};
+
+fn fresh_dir(lang: &str) -> PathBuf {
+    let d = target_dir().join(format!("scaffold-test-{lang}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// Makes, builds and tests a project in `lang`; `env` is the build's extra
+/// environment.
+fn made_built_and_passing(lang: &str, env: &[(&str, PathBuf)]) {
+    let dir = fresh_dir(lang);
+    let name = format!("web-check-{lang}");
+    let out = Command::new(baton_bin())
+        .args(["policy", "new", &name, "--lang", lang, "--dir"])
+        .arg(&dir)
+        .output()
+        .expect("baton policy new");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let project = dir.join(&name);
+    for f in ["README.md", "build.sh", "wit/policy.wit", "scenarios/down.toml"] {
+        assert!(project.join(f).is_file(), "{f} missing");
+    }
+    // A second time is refused, and writes nothing.
+    let again = Command::new(baton_bin())
+        .args(["policy", "new", &name, "--lang", lang, "--dir"])
+        .arg(&dir)
+        .output()
+        .expect("baton policy new");
+    assert_eq!(again.status.code(), Some(2));
+    let t = std::time::Instant::now();
+    let mut build = Command::new(project.join("build.sh"));
+    for (k, v) in env {
+        build.env(k, v);
+    }
+    let out = build.output().expect("build.sh");
+    assert!(
+        out.status.success(),
+        "build.sh failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let wasm = project.join(format!("{name}.wasm"));
+    note(&format!(
+        "scaffold {lang}: built {} ({} bytes) in {:?}",
+        wasm.display(),
+        std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0),
+        t.elapsed()
+    ));
+    let out = Command::new(baton_bin())
+        .args(["policy", "test"])
+        .arg(&wasm)
+        .arg("--scenario")
+        .arg(project.join("scenarios"))
+        .output()
+        .expect("baton policy test");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains("4 passed, 0 failed"), "{report}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_new_rust_policy_builds_and_passes_its_scenarios() {
+    // Its own target dir, kept between runs: the SDK's dependencies build once.
+    made_built_and_passing(
+        "rust",
+        &[("CARGO_TARGET_DIR", target_dir().join("scaffold-rust"))],
+    );
+}

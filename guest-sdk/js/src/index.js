@@ -6,12 +6,14 @@
 // component's `check`, so `settings` is a `Settings`, a thrown Error becomes
 // `failed(message)` and the answer is turned into the WIT verdict.
 
-import * as rawLog from 'baton:policy/log@0.1.0';
-import * as rawClock from 'baton:policy/clock@0.1.0';
-import * as rawProbe from 'baton:policy/probe@0.1.0';
-import * as rawSystem from 'baton:policy/system@0.1.0';
-import * as rawVrrp from 'baton:policy/vrrp@0.1.0';
-import * as rawRemedy from 'baton:policy/remedy@0.1.0';
+// Unversioned here: scripts/guest-build-js writes in the version of the
+// wit/ it builds against (the import names componentize-js defines carry it).
+import * as rawLog from 'baton:policy/log';
+import * as rawClock from 'baton:policy/clock';
+import * as rawProbe from 'baton:policy/probe';
+import * as rawSystem from 'baton:policy/system';
+import * as rawVrrp from 'baton:policy/vrrp';
+import * as rawRemedy from 'baton:policy/remedy';
 
 import { PolicyError, probeErrorOf } from './errors.js';
 import { display } from './format.js';

@@ -109,7 +109,11 @@ fn http_config(lab: &Lab, host: &str, priority: u8, weight: i32) -> String {
 fn http_config_from(lab: &Lab, host: &str, priority: u8, weight: i32, source: &str) -> String {
     // A Python or JS component instantiates its runtime each evaluation: give
     // it a budget past the 20 ms interval (the test build is not optimised).
-    let timeout = if source.starts_with("builtin:") { "20ms" } else { "60ms" };
+    let timeout = if source.starts_with("builtin:") {
+        "20ms"
+    } else {
+        "60ms"
+    };
     let me = lab.ipv4(host);
     let top = format!(
         "[[policy]]\nname = \"web\"\nsource = {source:?}\nconfig = {{ expect = 200, timeout-ms = 15 }}\nallow = [\"192.0.2.0/24:80\"]\n"

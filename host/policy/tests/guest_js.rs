@@ -357,10 +357,10 @@ fn typed_parses_match_rust() {
         "back\\slash",
         "\u{0}\u{7f}\u{9f}",
     ];
-    fn rust<T: std::str::FromStr>(ty: &str, raw: &str) -> String
+    fn rust<T>(ty: &str, raw: &str) -> String
     where
+        T: std::str::FromStr + std::fmt::Display,
         T::Err: std::fmt::Display,
-        T: std::fmt::Display,
     {
         match raw.trim().parse::<T>() {
             Ok(v) => v.to_string(),

@@ -562,6 +562,16 @@ fn component_imports(bytes: &[u8]) -> Vec<String> {
     out
 }
 
+/// The version of `package baton:policy@X;` in wit/policy.wit (what the components are built against).
+fn wit_version() -> String {
+    let wit = std::fs::read_to_string(root().join("wit/policy.wit")).unwrap();
+    let line = wit
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("package baton:policy@"))
+        .expect("package line");
+    line.trim_end_matches(';').to_string()
+}
+
 #[test]
 fn python_components_import_wasi_0_2_and_the_baton_interfaces() {
     if !built() {
@@ -586,7 +596,7 @@ fn python_components_import_wasi_0_2_and_the_baton_interfaces() {
             }
         }
         for iface in ["types", "log", "clock", "probe", "system", "vrrp", "remedy"] {
-            let want = format!("baton:policy/{iface}@0.1.0");
+            let want = format!("baton:policy/{iface}@{}", wit_version());
             assert!(imports.contains(&want), "{name} lacks {want}");
         }
     }

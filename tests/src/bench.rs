@@ -82,3 +82,30 @@ pub fn process_cpu(pids: &[u32]) -> Duration {
     }
     Duration::from_nanos(ns)
 }
+
+/// Resident memory (VmRSS) of a process, `"self"` or a pid, in bytes; 0 if
+/// it cannot be read.
+pub fn rss_bytes(pid: &str) -> usize {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Answers every connection on `listener` with `200 OK` and the body `ok`,
+/// on a thread of its own: the HTTP service a benchmark's check GETs.
+pub fn serve_ok(listener: std::net::TcpListener) {
+    use std::io::{Read, Write};
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }
+    });
+}

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use baton_e2e::baton::{BatonNode, InstanceSpec};
-use baton_e2e::bench::process_cpu;
+use baton_e2e::bench::{process_cpu, rss_bytes};
 use baton_e2e::scenario::{new_lab, serial, wait_for};
 use baton_e2e::{check, note, require_root};
 use baton_lab::{HttpServer, Lab};
@@ -23,9 +23,14 @@ const WINDOW: Duration = Duration::from_secs(2);
 /// 100 instances, each tracking the HTTP check: one `[[check]]` for all
 /// (`shared`), or each its own.
 fn config(lab: &Lab, shared: bool) -> String {
+    configured(lab, shared, "builtin:http-status", "20ms")
+}
+
+/// [`config`] with the policy's `source` and the tracks' interval.
+fn configured(lab: &Lab, shared: bool, source: &str, interval: &str) -> String {
     let me = lab.ipv4("lb01");
     let mut s = format!(
-        "router_id = \"lb01\"\n\n[[policy]]\nname = \"web\"\nsource = \"builtin:http-status\"\nconfig = {{ expect = 200, timeout-ms = 15, url = \"http://{me}:80/\" }}\n\n"
+        "router_id = \"lb01\"\n\n[[policy]]\nname = \"web\"\nsource = \"{source}\"\nconfig = {{ expect = 200, timeout-ms = 15, url = \"http://{me}:80/\" }}\n\n"
     );
     if shared {
         s.push_str("[[check]]\nname = \"web\"\npolicy = \"web\"\ninterval = \"20ms\"\n\n");
@@ -37,7 +42,9 @@ fn config(lab: &Lab, shared: bool) -> String {
         if shared {
             s.push_str("[[instance.track]]\ncheck = \"web\"\nweight = -60\n\n");
         } else {
-            s.push_str("[[instance.track]]\npolicy = \"web\"\ninterval = \"20ms\"\nweight = -60\n\n");
+            s.push_str(&format!(
+                "[[instance.track]]\npolicy = \"web\"\ninterval = \"{interval}\"\nweight = -60\n\n"
+            ));
         }
     }
     s
@@ -45,22 +52,8 @@ fn config(lab: &Lab, shared: bool) -> String {
 
 /// Evaluations per second and daemon CPU (% of one core) over the window.
 fn measure(lab: &Lab, shared: bool) -> (f64, f64, String) {
-    let a = BatonNode::start(lab, "lb01", &config(lab, shared));
+    let a = all_master(lab, &config(lab, shared), Duration::from_secs(10), false);
     let nodes = [&a];
-    wait_for(
-        lab,
-        &nodes,
-        "every instance master with its track run",
-        Duration::from_secs(10),
-        || {
-            let st = a.status();
-            st.instances.len() == usize::from(INSTANCES)
-                && st
-                    .instances
-                    .iter()
-                    .all(|i| i.state == "master" && i.tracks[0].runs > 2)
-        },
-    );
     let evaluations = |st: &baton_e2e::baton::status::Status| -> u64 {
         if shared {
             st.checks[0].runs
@@ -120,5 +113,65 @@ fn a_node_level_check_runs_once_for_a_hundred_instances() {
     assert!(
         each > 10.0 * shared,
         "per-instance tracks: {each}/s vs {shared}/s"
+    );
+}
+
+/// lb01 running `config`, once every instance is Master and its first
+/// track has run more than twice (and, with `healthy`, was last healthy).
+fn all_master(lab: &Lab, config: &str, within: Duration, healthy: bool) -> BatonNode {
+    let a = BatonNode::start(lab, "lb01", config);
+    wait_for(
+        lab,
+        &[&a],
+        "every instance master with its track run",
+        within,
+        || {
+            let st = a.status();
+            st.instances.len() == usize::from(INSTANCES)
+                && st.instances.iter().all(|i| {
+                    let t = &i.tracks[0];
+                    i.state == "master" && t.runs > 2 && (!healthy || t.last_healthy == Some(true))
+                })
+        },
+    );
+    a
+}
+
+/// The daemon's memory, in MiB, with 100 instances each tracking the same
+/// policy of `source` every second, once all are Master and healthy.
+fn daemon_memory(lab: &Lab, source: &str) -> f64 {
+    // A Python component's first compile takes tens of seconds.
+    let config = configured(lab, false, source, "1s");
+    let a = all_master(lab, &config, Duration::from_secs(120), true);
+    rss_bytes(&a.pid().expect("pid").to_string()) as f64 / (1024.0 * 1024.0)
+}
+
+#[test]
+fn a_python_policy_tracked_by_a_hundred_instances_is_compiled_once() {
+    const TEST: &str = "a_python_policy_tracked_by_a_hundred_instances_is_compiled_once";
+    if !require_root(TEST) {
+        return;
+    }
+    let Some(python) = baton_e2e::guest_policy("python", "http-status", TEST) else {
+        return;
+    };
+    let size = std::fs::metadata(&python).expect("component").len() as f64 / (1024.0 * 1024.0);
+    let _serial = serial();
+    let lab = new_lab();
+    let _srv = HttpServer::start(&lab, "lb01", SocketAddr::new("0.0.0.0".parse().expect("any"), 80))
+        .expect("server");
+    let rust = daemon_memory(&lab, "builtin:http-status");
+    let py = daemon_memory(&lab, &python.display().to_string());
+    note(&format!(
+        "*** daemon memory, 100 instances each tracking http-status every second: Rust builtin {rust:.1} MiB, \
+         Python ({size:.1} MiB component) {py:.1} MiB: +{:.1} MiB for the Python policy",
+        py - rust
+    ));
+    // One compiled component serves all 100 tracks: a copy per instance
+    // would be 100 x its size.
+    assert!(
+        py - rust < 4.0 * size + 64.0,
+        "the Python policy added {:.1} MiB: more than one compiled copy",
+        py - rust
     );
 }

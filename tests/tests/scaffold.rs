@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use baton_e2e::{baton_bin, note, target_dir};
+use baton_e2e::{baton_bin, have, note, target_dir};
 
 fn fresh_dir(lang: &str) -> PathBuf {
     let d = target_dir().join(format!("scaffold-test-{lang}-{}", std::process::id()));
@@ -64,7 +64,11 @@ fn made_built_and_passing(lang: &str, env: &[(&str, PathBuf)]) {
         .expect("baton policy test");
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{report}");
-    assert!(report.contains("4 passed, 0 failed"), "{report}");
+    let n = std::fs::read_dir(project.join("scenarios"))
+        .expect("scenarios")
+        .count();
+    assert!(n >= 16, "{n} scenarios");
+    assert!(report.contains(&format!("{n} passed, 0 failed")), "{report}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -75,4 +79,34 @@ fn a_new_rust_policy_builds_and_passes_its_scenarios() {
         "rust",
         &[("CARGO_TARGET_DIR", target_dir().join("scaffold-rust"))],
     );
+}
+
+/// Whether `program` is installed; without it a scaffold test skips loudly,
+/// except under `CI=true`, where scripts/setup has installed it.
+fn toolchain(program: &str, test: &str) -> bool {
+    if have(program) {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{test}: {program} is missing under CI=true (scripts/setup installs it)"
+    );
+    note(&format!(
+        "\n*** SKIPPED (no {program}; run scripts/setup): {test} ***\n"
+    ));
+    false
+}
+
+#[test]
+fn a_new_python_policy_builds_with_componentize_py_from_pypi_and_passes_its_scenarios() {
+    if toolchain("python3", "scaffold python") {
+        made_built_and_passing("python", &[]);
+    }
+}
+
+#[test]
+fn a_new_js_policy_builds_with_componentize_js_from_npm_and_passes_its_scenarios() {
+    if toolchain("npm", "scaffold js") {
+        made_built_and_passing("js", &[]);
+    }
 }

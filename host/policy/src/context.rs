@@ -199,6 +199,9 @@ pub struct Evaluation {
     /// an undercount, as wasmtime keeps the running count in a register between
     /// calls and does not write it back on a trap.
     pub fuel_consumed: u64,
+    /// Bytes of linear memory the evaluation's instances held at the end
+    /// (memories only grow: their peak).
+    pub memory: usize,
     /// What the policy logged (and what it wrote to stdout/stderr, at `Info`/`Warn`),
     /// capped per message and in total.
     pub logs: Vec<(LogLevel, String)>,
@@ -233,6 +236,7 @@ impl Evaluation {
             elapsed: Duration::ZERO,
             cpu: Duration::ZERO,
             fuel_consumed: 0,
+            memory: 0,
             logs: Vec::new(),
             denials: Vec::new(),
         }

@@ -99,6 +99,12 @@ impl<T> Sandbox<T> {
     pub fn limit_hit(&self) -> Option<&str> {
         self.limiter.hit.as_deref()
     }
+
+    /// Bytes of linear memory the store's instances hold (memories only grow,
+    /// so this is also their peak).
+    pub fn memory_used(&self) -> usize {
+        self.limiter.used
+    }
 }
 
 /// Memory/table/instance limits of one store; remembers whether a limit was hit.
@@ -107,6 +113,8 @@ struct Limiter {
     memory_bytes: usize,
     table_elements: usize,
     hit: Option<String>,
+    /// Linear memory granted so far, every memory of the store together.
+    used: usize,
 }
 
 impl Limiter {
@@ -128,9 +136,13 @@ impl ResourceLimiter for Limiter {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         let limit = self.memory_bytes;
-        Ok(self.allow(desired, limit, || {
+        let ok = self.allow(desired, limit, || {
             format!("memory growth from {current} to {desired} bytes refused (limit {limit} bytes)")
-        }))
+        });
+        if ok {
+            self.used += desired.saturating_sub(current);
+        }
+        Ok(ok)
     }
 
     fn table_growing(
@@ -380,6 +392,7 @@ impl PolicyEngine {
                 memory_bytes: o.memory_limit,
                 table_elements: o.table_elements,
                 hit: None,
+                used: 0,
             },
             deadline,
             _ticking: self.inner.ticker.ticking(),

@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_e2e::arg;
+use baton_e2e::bench::serve_ok;
 use baton_policy::{EvalContext, Facts, Grants, LoadedPolicy, PolicyEngine};
 use nix::sys::resource::{UsageWho, getrusage};
 use nix::time::{ClockId, clock_gettime};
@@ -81,17 +82,6 @@ fn paced(n: u32, pace: Duration, mut f: impl FnMut() -> Result<(), String>) -> R
         used += (thread_cpu() - t0) + (cpu(UsageWho::RUSAGE_CHILDREN) - c0);
     }
     Ok(used / n.max(1))
-}
-
-fn serve(listener: TcpListener) {
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let mut buf = [0u8; 1024];
-            let _ = s.read(&mut buf);
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-        }
-    });
 }
 
 /// A policy evaluation that must come out healthy (or, with `fail`, failed).
@@ -181,7 +171,7 @@ fn run() -> Result<ExitCode, String> {
 
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    serve(listener);
+    serve_ok(listener);
     let url = format!("http://{addr}/");
 
     let engine = PolicyEngine::new().map_err(|e| format!("engine: {e}"))?;

@@ -271,6 +271,7 @@ impl LoadedPolicy {
         let elapsed = start.elapsed();
         let fuel_consumed = fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let limit_hit = store.data().limit_hit().map(str::to_owned);
+        let memory = store.data().memory_used();
         let host = &mut store.data_mut().host;
         let outcome = match result {
             // A denial or a refused memory growth fails the check even if the policy
@@ -309,6 +310,7 @@ impl LoadedPolicy {
             elapsed,
             cpu: super::thread_cpu().saturating_sub(cpu_start),
             fuel_consumed,
+            memory,
             logs,
             denials,
         }

@@ -63,6 +63,7 @@ const HOSTILE: &[(&str, &str, &str)] = &[
         "hostile_slow_capability",
     ),
     ("std-io", "hostile-std-io", "hostile_std_io"),
+    ("sleeper", "hostile-sleeper", "hostile_sleeper"),
     // Not hostile: a guest of baton:policy@0.1.0 as released, which every
     // host of the 0.1 line must keep loading.
     (

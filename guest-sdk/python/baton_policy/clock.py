@@ -18,7 +18,8 @@ def sleep_ms(ms: int) -> None:
     """Waits in the host for up to `ms` milliseconds. The host cuts the wait
     short so the evaluation keeps budget to finish: it may return at once,
     so bound any loop around it by a count, not only by the clock. (Prefer
-    this to time.sleep, which the host does not shorten.)"""
+    this to time.sleep, which the host ends at the deadline, failing the
+    check.)"""
     _clock().sleep_ms(ms)
 
 

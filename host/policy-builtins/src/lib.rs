@@ -30,7 +30,7 @@
 //! With the feature `hostile` (tests only), [`hostile`] also serves the test
 //! policies of `policies/hostile/`: infinite loop, memory bomb, deep
 //! recursion, panic, denied capability, huge log, slow capability, std
-//! files and sockets, and `compat-0.1.0` (a guest of `baton:policy@0.1.0` as
+//! files and sockets, a WASI sleep, and `compat-0.1.0` (a guest of `baton:policy@0.1.0` as
 //! released, for the compatibility test);
 //! `hostile_hook` the test transition hooks: a loop in `route`, an answer the
 //! host must refuse; and `hostile_split_brain` the test split-brain policy: a
@@ -187,7 +187,7 @@ mod tests {
     #[cfg(feature = "hostile")]
     #[test]
     fn every_hostile_is_a_component() {
-        assert_eq!(super::HOSTILE_NAMES.len(), 9);
+        assert_eq!(super::HOSTILE_NAMES.len(), 10);
         for name in super::HOSTILE_NAMES {
             assert_component(name, super::hostile(name));
             assert!(!imports_notices(super::hostile(name).unwrap()), "{name}");

@@ -4,7 +4,8 @@
 //! The ticker increments the epoch every tick only while a store is alive (a
 //! [`Ticking`] guard is held) and sleeps parked otherwise: an idle daemon should
 //! not wake a thousand times a second. Epochs stop guest code only; a host call
-//! that blocks is bounded by the capability itself, against the same deadline.
+//! that blocks is bounded by the capability itself, against the same deadline
+//! (WASI's timers and waits by [`crate::wasi`]).
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};

@@ -285,6 +285,15 @@ impl Script {
         self.lock().slept += d;
     }
 
+    /// A wait until the script's monotonic clock reads `ns`: moves the clock
+    /// there, unless it already is past it.
+    pub fn advance_to(&self, ns: u64) {
+        let origin = Duration::from_millis(self.clock.monotonic_ms);
+        let target = Duration::from_nanos(ns).saturating_sub(origin);
+        let mut s = self.lock();
+        s.slept = s.slept.max(target);
+    }
+
     fn slept(&self) -> Duration {
         self.lock().slept
     }
@@ -385,5 +394,11 @@ mod tests {
         s.sleep(Duration::from_millis(250));
         assert_eq!(s.monotonic_ns(), 257_000_000);
         assert_eq!(s.wall(), Duration::from_millis(5_250));
+        s.advance_to(1_007_000_000);
+        assert_eq!(s.monotonic_ns(), 1_007_000_000);
+        assert_eq!(s.wall(), Duration::from_millis(6_000));
+        // Never backwards.
+        s.advance_to(8_000_000);
+        assert_eq!(s.monotonic_ns(), 1_007_000_000);
     }
 }

@@ -3,7 +3,7 @@
 //! they port: for the same situation (an HTTP server on 127.0.0.1, a refused
 //! port, a process that runs or not, bad settings, a denied target) both give
 //! the same verdict, the same reason and the same log. Also what an exception,
-//! print(), a loop or a memory bomb in a Python policy become, and which WASI
+//! print(), a loop, a memory bomb or a time.sleep in a Python policy become, and which WASI
 //! interfaces a componentize-py component imports.
 //!
 //! The components are built by scripts/guest-build-python with the
@@ -507,6 +507,32 @@ fn a_python_loop_or_memory_bomb_is_contained() {
     let ev = misbehave("memory", Duration::from_secs(10)).unwrap();
     assert!(matches!(ev.outcome, Err(EvalError::MemoryLimit(_))), "{ev:?}");
     println!("memory bomb: {:?} after {:?}", ev.outcome, ev.elapsed);
+}
+
+/// `time.sleep` is a WASI wait (a monotonic-clock timer polled in the
+/// host): the host ends it at the deadline, and the evaluation with it; a
+/// short one is a plain sleep, on the same loaded policy.
+#[test]
+fn a_python_time_sleep_ends_at_the_deadline() {
+    let Some(p) = python("hostile/misbehave") else {
+        return;
+    };
+    let budget = Duration::from_millis(300);
+    let sleep = |seconds: &str, budget: Duration| {
+        let c = EvalContext::new(facts())
+            .with_settings([("mode", "sleep"), ("seconds", seconds)])
+            .with_budget(budget);
+        let t0 = Instant::now();
+        let ev = p.evaluate(c);
+        (ev, t0.elapsed())
+    };
+    let (ev, took) = sleep("3", budget);
+    assert_eq!(ev.outcome, Err(EvalError::DeadlineExceeded(budget)), "{ev:?}");
+    assert!(took < budget + Duration::from_millis(100), "{took:?}");
+    println!("time.sleep(3) under {budget:?}: deadline exceeded after {took:?}");
+    let (ev, took) = sleep("0.02", Duration::from_secs(2));
+    assert!(ev.is_healthy(), "{ev:?}");
+    assert!(took >= Duration::from_millis(20), "{took:?}");
 }
 
 /// A component's top-level imports (component-model binary: the import

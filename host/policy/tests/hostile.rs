@@ -211,3 +211,80 @@ fn std_files_and_sockets_link_and_refuse_everything() {
     );
     println!("std-io: {reason}");
 }
+
+fn slept_log(ev: &baton_policy::Evaluation) -> Option<u64> {
+    ev.logs
+        .iter()
+        .find_map(|(_, m)| m.strip_prefix("slept ")?.strip_suffix(" ms")?.parse().ok())
+}
+
+/// A guest that sleeps through WASI (`std::thread::sleep`, or
+/// `clock_nanosleep` to an absolute time: a monotonic-clock timer, then a
+/// wait in wasi:io/poll, inside the host where the epoch cannot reach) is
+/// stopped at its deadline, not at the end of its sleep; so is one that
+/// sleeps in many short waits. The same loaded policy then evaluates again,
+/// and a sleep within the budget is a real sleep.
+#[test]
+fn a_wasi_sleep_ends_at_the_deadline() {
+    let p = hostile("sleeper");
+    let budget = Duration::from_millis(100);
+    let cases: [&[(&str, &str)]; 3] = [&[], &[("clock", "instant")], &[("ms", "1"), ("times", "1000000")]];
+    for settings in cases {
+        let t0 = Instant::now();
+        let ev = p.evaluate(ctx(settings, Grants::default(), budget));
+        let took = t0.elapsed();
+        assert_eq!(
+            ev.outcome,
+            Err(EvalError::DeadlineExceeded(budget)),
+            "{settings:?}: {ev:?}"
+        );
+        assert_eq!(
+            ev.failure_reason().as_deref(),
+            Some("deadline exceeded (budget 100ms)")
+        );
+        assert!(ev.elapsed >= budget, "{settings:?}: {:?}", ev.elapsed);
+        assert!(
+            took < Duration::from_millis(150),
+            "{settings:?}: {took:?} for a {budget:?} budget"
+        );
+        println!("sleeper {settings:?}, budget {budget:?}: deadline exceeded after {took:?}");
+    }
+    for settings in [
+        [("ms", "20"), ("clock", "duration")],
+        [("ms", "20"), ("clock", "instant")],
+    ] {
+        let t0 = Instant::now();
+        let ev = p.evaluate(ctx(&settings, Grants::default(), Duration::from_secs(1)));
+        let took = t0.elapsed();
+        assert!(ev.is_healthy(), "{settings:?}: {ev:?}");
+        assert!(took >= Duration::from_millis(20), "{settings:?}: {took:?}");
+        assert!(slept_log(&ev).is_some_and(|ms| ms >= 20), "{:?}", ev.logs);
+    }
+}
+
+/// Under a script the guest's WASI sleeps pass the script's time, not real
+/// time: a 3 s sleep under a 100 ms budget is instant and healthy, and the
+/// script's clock (the guest's too) has moved by the sleeps.
+#[test]
+fn a_wasi_sleep_under_a_script_passes_script_time() {
+    use baton_policy::script::{Script, ScriptClock};
+    let p = hostile("sleeper");
+    for clock in ["duration", "instant"] {
+        let script = Script::new([], ScriptClock::default());
+        let start = script.monotonic_ns();
+        let c = ctx(
+            &[("ms", "3000"), ("times", "2"), ("clock", clock)],
+            Grants::default(),
+            Duration::from_millis(100),
+        )
+        .with_script(script.clone());
+        let t0 = Instant::now();
+        let ev = p.evaluate(c);
+        let took = t0.elapsed();
+        assert!(ev.is_healthy(), "{clock}: {ev:?}");
+        assert!(took < Duration::from_millis(100), "{clock}: {took:?}");
+        assert_eq!(slept_log(&ev), Some(6000), "{clock}: {:?}", ev.logs);
+        assert_eq!(script.monotonic_ns() - start, 6_000_000_000, "{clock}");
+        assert!(script.problems().is_empty(), "{:?}", script.problems());
+    }
+}

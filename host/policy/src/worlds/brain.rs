@@ -71,7 +71,7 @@ impl BrainHost {
             vrrp: VrrpStatus {
                 instances: ctx.instances.clone(),
             },
-            wasi: WasiState::new(ctx.script.as_ref()),
+            wasi: WasiState::new(ctx.script.as_ref(), deadline),
         }
     }
 }
@@ -109,7 +109,7 @@ impl World for BrainPre {
     type Host = BrainHost;
 
     fn link(l: &mut Linker<Sandbox<BrainHost>>) -> wasmtime::Result<()> {
-        wasi::add_to_linker(l)?;
+        wasi::add_to_linker(l, |s| &mut s.host.wasi)?;
         caps::add_types_to_linker(l)?;
         caps::add_brain_to_linker(l)?;
         caps::log::add_to_linker(l, |s| &mut s.host.log)?;

@@ -104,7 +104,7 @@ impl HealthHost {
                 deadline,
                 script: ctx.script.clone(),
             },
-            wasi: WasiState::new(ctx.script.as_ref()),
+            wasi: WasiState::new(ctx.script.as_ref(), deadline),
         }
     }
 }
@@ -150,7 +150,7 @@ impl World for HealthPre {
     type Host = HealthHost;
 
     fn link(l: &mut Linker<Sandbox<HealthHost>>) -> wasmtime::Result<()> {
-        wasi::add_to_linker(l)?;
+        wasi::add_to_linker(l, |s| &mut s.host.wasi)?;
         caps::add_types_to_linker(l)?;
         caps::log::add_to_linker(l, |s| &mut s.host.log)?;
         caps::clock::add_to_linker(l, |s| &mut s.host.clock)?;

@@ -60,7 +60,7 @@ impl HookHost {
                 deadline,
                 script: None,
             },
-            wasi: WasiState::default(),
+            wasi: WasiState::new(None, deadline),
         }
     }
 }
@@ -98,7 +98,7 @@ impl World for HookPre {
     type Host = HookHost;
 
     fn link(l: &mut Linker<Sandbox<HookHost>>) -> wasmtime::Result<()> {
-        wasi::add_to_linker(l)?;
+        wasi::add_to_linker(l, |s| &mut s.host.wasi)?;
         caps::add_types_to_linker(l)?;
         caps::add_notices_to_linker(l)?;
         caps::log::add_to_linker(l, |s| &mut s.host.log)?;

@@ -1,8 +1,8 @@
 """A test policy that misbehaves as its `mode` setting says, for the host's
 tests (host/policy/tests/guest_python.rs): what an exception, print(), a
 bad return value, an endless loop or a memory bomb become. (`sleep`:
-time.sleep, a WASI poll the host does not shorten to the budget, unlike
-clock.sleep_ms: for checking a host's deadline on blocking WASI calls.)
+time.sleep, a WASI poll that the host ends at the deadline: for checking a
+host's deadline on blocking WASI calls.)
 """
 
 import sys

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use baton_policy::{EvalContext, EvalError, Evaluation, Grants, Health, LoadedPolicy, LogLevel};
-use common::{HttpServer, builtin, closed_port, engine, facts, own_comm};
+use common::{sh_remedy, HttpServer, builtin, closed_port, engine, facts, own_comm};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -251,13 +251,7 @@ fn process_alive_remedy_matches_rust() {
     std::fs::create_dir_all(&dir).unwrap();
     let marker = dir.join("runs");
     let script = format!("echo ran >> {}; exit 3", marker.display());
-    let grants = Grants::default()
-        .remedy(
-            "restart \"web\"",
-            vec!["sh".into(), "-c".into(), script],
-            Duration::from_secs(2),
-        )
-        .unwrap();
+    let grants = sh_remedy("restart \"web\"", script);
     let settings = [
         ("name", "baton-deadweb"),
         ("remedy", "restart \"web\""),

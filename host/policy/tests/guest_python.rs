@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use baton_policy::{EvalContext, EvalError, Evaluation, Grants, Health, LoadedPolicy, LogLevel};
-use common::{HttpServer, builtin, closed_port, engine, facts, own_comm};
+use common::{service_starter, sh_remedy, HttpServer, builtin, closed_port, engine, facts, own_comm};
 
 /// The Python policies these tests build: the reference ports and a test policy.
 const POLICIES: &[&str] = &["http-status", "process-alive", "tcp-port", "hostile/misbehave"];
@@ -350,13 +350,7 @@ fn process_alive_as_the_rust_builtin() {
     std::fs::create_dir_all(&dir).unwrap();
     let marker = dir.join("runs");
     let script = format!("echo ran >> {}; exit 3", marker.display());
-    let grants = Grants::default()
-        .remedy(
-            "restart-web",
-            vec!["sh".into(), "-c".into(), script],
-            Duration::from_secs(2),
-        )
-        .unwrap();
+    let grants = sh_remedy("restart-web", script);
     let settings = [
         ("name", "baton-deadweb"),
         ("remedy", "restart-web"),
@@ -400,17 +394,7 @@ fn process_alive_as_the_rust_builtin() {
     both(&rust, &py, ctx(&bad_settle, &grants));
 
     // A remedy that brings the process back: a copy of `sleep` named like the service.
-    let fake = dir.join("baton-webd");
-    std::fs::copy("/bin/sleep", &fake).unwrap();
-    let pidfile = dir.join("pid");
-    let script = format!("{} 30 & echo $! > {}", fake.display(), pidfile.display());
-    let grants = Grants::default()
-        .remedy(
-            "start-webd",
-            vec!["sh".into(), "-c".into(), script],
-            Duration::from_secs(2),
-        )
-        .unwrap();
+    let (grants, pidfile) = service_starter(&dir, "start-webd", "baton-webd");
     let settings = [
         ("name", "baton-webd"),
         ("remedy", "start-webd"),

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use baton_policy::{EvalContext, Grants, Health};
-use common::{HttpServer, builtin, closed_port, facts, own_comm};
+use common::{service_starter, sh_remedy, HttpServer, builtin, closed_port, facts, own_comm};
 
 fn ctx(settings: &[(&str, &str)], grants: Grants) -> EvalContext {
     EvalContext::new(facts())
@@ -78,13 +78,7 @@ fn process_alive_runs_its_remedy_once() {
     let marker = dir.join("runs");
     let _ = std::fs::remove_file(&marker);
     let script = format!("echo ran >> {}", marker.display());
-    let grants = Grants::default()
-        .remedy(
-            "restart-web",
-            vec!["sh".into(), "-c".into(), script],
-            Duration::from_secs(2),
-        )
-        .unwrap();
+    let grants = sh_remedy("restart-web", script);
     let p = builtin("process-alive");
     let settings = [
         ("name", "baton-deadweb"),
@@ -109,17 +103,7 @@ fn process_alive_runs_its_remedy_once() {
 
     // A remedy that really brings the process back: a copy of `sleep` named like
     // the service, started in the background, recording its pid.
-    let fake = dir.join("baton-webd");
-    std::fs::copy("/bin/sleep", &fake).unwrap();
-    let pidfile = dir.join("pid");
-    let script = format!("{} 30 & echo $! > {}", fake.display(), pidfile.display());
-    let grants = Grants::default()
-        .remedy(
-            "start-webd",
-            vec!["sh".into(), "-c".into(), script],
-            Duration::from_secs(2),
-        )
-        .unwrap();
+    let (grants, pidfile) = service_starter(&dir, "start-webd", "baton-webd");
     let settings = [
         ("name", "baton-webd"),
         ("remedy", "start-webd"),

@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use baton_policy::{
-    EngineOptions, Facts, InstanceStatus, LoadedHook, LoadedPolicy, LoadedSplitBrain, PolicyEngine, VrrpState,
+    EngineOptions, Facts, Grants, InstanceStatus, LoadedHook, LoadedPolicy, LoadedSplitBrain, PolicyEngine, VrrpState,
 };
 
 /// One engine per test binary, caching compiled code under the target dir.
@@ -158,4 +158,22 @@ pub fn closed_port() -> u16 {
 pub fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
+}
+
+/// Grants that let a policy run the remedy `name`: `sh -c script`, at most 2 s.
+pub fn sh_remedy(name: &str, script: String) -> Grants {
+    Grants::default()
+        .remedy(name, vec!["sh".into(), "-c".into(), script], Duration::from_secs(2))
+        .expect("remedy grant")
+}
+
+/// A remedy `name` that really brings the service `service` back: it starts
+/// a copy of `sleep` of that name in `dir`, in the background, for 30 s, and
+/// writes its pid to the file returned.
+pub fn service_starter(dir: &std::path::Path, name: &str, service: &str) -> (Grants, PathBuf) {
+    let fake = dir.join(service);
+    std::fs::copy("/bin/sleep", &fake).expect("copy /bin/sleep");
+    let pidfile = dir.join("pid");
+    let script = format!("{} 30 & echo $! > {}", fake.display(), pidfile.display());
+    (sh_remedy(name, script), pidfile)
 }

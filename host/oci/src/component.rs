@@ -32,8 +32,9 @@ pub struct Inspection {
     /// `baton:policy@0.1.1`: the package and version of the Baton
     /// interfaces it imports.
     pub package: Option<String>,
-    /// The component's own exports and imports, as named in it
-    /// (`check`, `baton:policy/probe@0.1.1`, `wasi:io/streams@0.2.6`).
+    /// The component's own exports and imports (interfaces and functions,
+    /// not types), as named in it (`check`, `baton:policy/probe@0.1.1`,
+    /// `wasi:io/streams@0.2.6`).
     pub exports: Vec<String>,
     pub imports: Vec<String>,
     /// `producers` fields (`language`, `processed-by`, `sdk`) and their
@@ -60,7 +61,12 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspection, String> {
             Payload::End(_) => depth = depth.saturating_sub(1),
             Payload::ComponentImportSection(s) if depth == 1 => {
                 for i in s {
-                    imports.push(i.map_err(|e| e.to_string())?.name.name.to_string());
+                    let i = i.map_err(|e| e.to_string())?;
+                    // Interfaces and functions: what it asks of the host
+                    // (not the types its signatures name).
+                    if !matches!(i.ty, wasmparser::ComponentTypeRef::Type(_)) {
+                        imports.push(i.name.name.to_string());
+                    }
                 }
             }
             Payload::ComponentExportSection(s) if depth == 1 => {
@@ -132,6 +138,9 @@ impl fmt::Display for Inspection {
             writeln!(f, "producers:  none recorded")?;
         } else {
             writeln!(f, "producers:")?;
+            if !self.producers.contains_key("language") {
+                writeln!(f, "  language: not recorded")?;
+            }
             for (field, values) in &self.producers {
                 writeln!(f, "  {field}: {}", values.join(", "))?;
             }

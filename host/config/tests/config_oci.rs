@@ -190,13 +190,10 @@ fn a_bad_insecure_registry_is_an_error_at_its_entry() {
 #[test]
 fn a_hook_may_come_from_a_registry() {
     let mut lines = config_lines(&[], &["source = \"builtin:http-status\""]);
-    lines.extend(
-        [
-            "[notify.hook]".to_string(),
-            "source = \"oci://127.0.0.1:5000/baton/route:1\"".to_string(),
-        ]
-        .into_iter(),
-    );
+    lines.extend([
+        "[notify.hook]".to_string(),
+        "source = \"oci://127.0.0.1:5000/baton/route:1\"".to_string(),
+    ]);
     let n = lines.len();
     one_error(&lines, n, 10, "names a tag, which can move");
     lines.push(format!("sha256 = \"{HEX}\""));

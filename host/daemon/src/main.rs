@@ -63,7 +63,7 @@ enum NotifyCmd {
 enum PolicyCmd {
     /// Run a policy once in the real host and print its decision, time and
     /// instruction count. Exit 0 healthy, 1 failed, 2 if it does not load.
-    Test(baton::checks::TestArgs),
+    Test(Box<baton::checks::TestArgs>),
     /// Make a policy project (Rust, Python or JavaScript) that builds with
     /// its language's public toolchain: an example check, build.sh,
     /// scenarios for `baton policy test --scenario`, a README.

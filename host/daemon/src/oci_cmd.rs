@@ -122,7 +122,11 @@ pub fn pull_command(a: &PullArgs) -> ExitCode {
                 Source::Cache => "already cached",
                 Source::Registry => "pulled from the registry",
             };
-            eprintln!("{} ({} bytes): {from}", digest_string(&got.digest), got.bytes.len());
+            eprintln!(
+                "{} ({} bytes): {from}",
+                digest_string(&got.digest),
+                got.bytes.len()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => fail("pull", e),

@@ -2,7 +2,8 @@
 //! and the path of the `baton` binary here; the daemon in a lab host
 //! ([`baton`]); what the daemon scenarios share ([`scenario`]); forged
 //! adverts ([`inject`]); the benchmarks' daemon under test ([`bench`]); the
-//! SMTP and webhook servers of the notification tests ([`servers`]). The
+//! SMTP and webhook servers of the notification tests ([`servers`]); an OCI
+//! registry of its own ([`registry`]). The
 //! lab itself is the baton-lab crate.
 
 use std::io::Write as _;
@@ -109,6 +110,7 @@ pub fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
 pub mod baton;
 pub mod bench;
 pub mod inject;
+pub mod registry;
 pub mod scenario;
 pub mod servers;
 

@@ -34,8 +34,24 @@
 //! just the first: all syntax errors toml can recover from, or, when the syntax
 //! is good, every semantic error in the file.
 //!
-//! Relative paths in a config file (`socket`, `log_file`, a policy `source`)
-//! are relative to the directory of the config file.
+//! Relative paths in a config file (`socket`, `log_file`, `policy_cache`, a
+//! policy `source`) are relative to the directory of the config file.
+//!
+//! A policy may come from an OCI registry ([`OciRef`]), by the component's
+//! digest or by a tag with a `sha256` pin; it is cached by digest in
+//! `policy_cache` (default [`DEFAULT_POLICY_CACHE`]) so the daemon starts
+//! without the registry. `insecure_registries` lists the `HOST[:PORT]`s
+//! spoken to over plain HTTP.
+//!
+//! ```toml
+//! policy_cache = "/var/cache/baton/policies"
+//! insecure_registries = ["127.0.0.1:5000"]
+//!
+//! [[policy]]
+//! name = "web"
+//! source = "oci://127.0.0.1:5000/baton/web:1.0"
+//! sha256 = "..."                                # required with a tag
+//! ```
 //!
 //! ```toml
 //! router_id = "lb01"
@@ -106,6 +122,7 @@ pub mod duration;
 mod front;
 mod net;
 mod notify;
+mod oci;
 mod origin;
 mod schema;
 mod suggest;
@@ -126,11 +143,15 @@ use baton_vrrp::{Auth, V3Checksum, Version};
 pub use builtin::Builtin;
 pub use net::{NetPattern, Target, parse_sha256};
 pub use notify::{EMAIL_SINK, Hook, InstanceNotify, Notify, NotifyCommand, SmtpServer, SmtpTls, Webhook};
+pub use oci::{OciRef, OciTarget, digest_string, parse_registry};
 pub use targets::{DeclaredTarget, merge_settings};
 pub use vip::parse_vip;
 
 /// Where the control socket lives unless the config or `--socket` say otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/baton/baton.sock";
+
+/// Where policies pulled from a registry are kept by digest (`policy_cache`).
+pub const DEFAULT_POLICY_CACHE: &str = "/var/cache/baton/policies";
 
 /// The names of the policies built into the binary ([`Builtin::all`]),
 /// written `builtin:NAME` in `source`.
@@ -145,6 +166,11 @@ pub struct Config {
     pub router_id: String,
     pub socket: PathBuf,
     pub log_file: Option<PathBuf>,
+    /// `policy_cache`: policies pulled from registries, by digest.
+    pub policy_cache: PathBuf,
+    /// `insecure_registries`: registries (`HOST[:PORT]`) spoken to over plain
+    /// HTTP instead of HTTPS.
+    pub insecure_registries: Vec<String>,
     /// The global `[garp]` defaults (each instance has its own, merged, copy).
     pub garp: Garp,
     pub policies: Vec<Policy>,
@@ -210,6 +236,9 @@ pub enum PolicySource {
     Builtin(Builtin),
     /// A component file, resolved against the config file's directory.
     Path(PathBuf),
+    /// `oci://HOST/REPO@sha256:...` or `oci://HOST/REPO:TAG` (with a
+    /// `sha256` pin): a component in an OCI registry, cached by digest.
+    Oci(OciRef),
 }
 
 impl fmt::Display for PolicySource {
@@ -217,6 +246,7 @@ impl fmt::Display for PolicySource {
         match self {
             PolicySource::Builtin(name) => write!(f, "builtin:{name}"),
             PolicySource::Path(p) => write!(f, "{}", p.display()),
+            PolicySource::Oci(r) => write!(f, "{r}"),
         }
     }
 }
@@ -226,7 +256,8 @@ impl fmt::Display for PolicySource {
 pub struct Policy {
     pub name: String,
     pub source: PolicySource,
-    /// The digest the component must have, when pinned.
+    /// The digest the component must have, when pinned. (An `oci://` source
+    /// at a digest is pinned by it: see [`Policy::pin`].)
     pub sha256: Option<[u8; 32]>,
     /// Integers and booleans are kept in their TOML text form (`80`, `true`).
     pub config: BTreeMap<String, String>,
@@ -305,6 +336,17 @@ pub struct InstanceConfig {
     pub heartbeat: Vec<Heartbeat>,
     /// `smtp_alert` and the `notify_*` commands.
     pub notify: InstanceNotify,
+}
+
+impl Policy {
+    /// The digest the component must have: the `sha256` pin, else the
+    /// digest its `oci://` source names.
+    pub fn pin(&self) -> Option<[u8; 32]> {
+        match &self.source {
+            PolicySource::Oci(r) => self.sha256.or_else(|| r.digest()),
+            _ => self.sha256,
+        }
+    }
 }
 
 impl Track {

@@ -79,7 +79,8 @@ pub(crate) enum Kind {
     Vip,
     /// An `allow` pattern ([`crate::NetPattern`]).
     NetPattern,
-    /// A policy's component: `builtin:NAME` or a `.wasm` file.
+    /// A policy's component: `builtin:NAME`, a `.wasm` file or an
+    /// `oci://` reference ([`crate::OciRef`]).
     Source,
     /// A sha256 digest: 64 hexadecimal digits ([`crate::parse_sha256`]).
     Sha256,
@@ -308,6 +309,14 @@ pub(crate) mod top {
         Need::Default(Def::Text(crate::DEFAULT_SOCKET)),
     );
     pub(crate) const LOG_FILE: Key = key("log_file", Kind::Path, Need::Optional);
+    pub(crate) const POLICY_CACHE: Key = key(
+        "policy_cache",
+        Kind::Path,
+        Need::Default(Def::Text(crate::DEFAULT_POLICY_CACHE)),
+    );
+    /// `HOST[:PORT]` each ([`crate::parse_registry`], checked by the validation).
+    pub(crate) const INSECURE_REGISTRIES: Key =
+        key("insecure_registries", Kind::List(&Kind::Text), Need::Optional);
     pub(crate) const GARP: Key = table("garp", &super::garp::SECTION);
     pub(crate) const POLICY: Key = tables("policy", &super::policy::SECTION);
     pub(crate) const CHECK: Key = tables("check", &super::check::SECTION);
@@ -322,7 +331,17 @@ pub(crate) mod top {
         prefix: "",
         missing: Missing::Without,
         keys: &[
-            ROUTER_ID, SOCKET, LOG_FILE, GARP, POLICY, CHECK, REMEDY, NOTIFY, INSTANCE,
+            ROUTER_ID,
+            SOCKET,
+            LOG_FILE,
+            POLICY_CACHE,
+            INSECURE_REGISTRIES,
+            GARP,
+            POLICY,
+            CHECK,
+            REMEDY,
+            NOTIFY,
+            INSTANCE,
         ],
         hints: &[
             ("global_defs", "its `router_id` is a top-level key here"),
@@ -410,7 +429,7 @@ pub(crate) mod policy {
     pub(crate) const SOURCE: Key = key(
         "source",
         Kind::Source,
-        Need::Required(" (e.g. \"builtin:http-status\" or a .wasm file)"),
+        Need::Required(" (e.g. \"builtin:http-status\", a .wasm file or oci://HOST/REPO@sha256:...)"),
     );
     pub(crate) const SHA256: Key = key("sha256", Kind::Sha256, Need::Optional);
     /// Also a track's and a check's, merged over the policy's.

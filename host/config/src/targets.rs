@@ -46,7 +46,7 @@ impl Policy {
     pub fn declared_targets(&self, settings: &BTreeMap<String, String>) -> Vec<DeclaredTarget> {
         let builtin = match &self.source {
             PolicySource::Builtin(b) => Some(*b),
-            PolicySource::Path(_) => None,
+            PolicySource::Path(_) | PolicySource::Oci(_) => None,
         };
         let (url, host_port) = match builtin {
             Some(Builtin::HttpStatus | Builtin::SplitBrainPeerHttp) => (true, None),

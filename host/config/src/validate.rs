@@ -223,6 +223,15 @@ impl Validator<'_, '_> {
         if self.given(Item::Top, &top::ROUTER_ID) {
             self.word(Item::Top, &top::ROUTER_ID, &cfg.router_id);
         }
+        let mut seen: Vec<&str> = Vec::new();
+        for (k, r) in cfg.insecure_registries.iter().enumerate() {
+            let at = FieldPath::index(Item::Top, &top::INSECURE_REGISTRIES, k);
+            match crate::parse_registry(r) {
+                Err(e) => self.say(at, e),
+                Ok(_) if seen.contains(&r.as_str()) => self.say(at, format!("`{r}` is listed twice")),
+                Ok(_) => seen.push(r),
+            }
+        }
         if cfg.instances.is_empty() {
             self.err(
                 FieldPath::key(Item::Top, &top::INSTANCE),
@@ -314,6 +323,12 @@ impl Validator<'_, '_> {
                     ),
                 );
             }
+            if let PolicySource::Oci(r) = &pol.source
+                && self.good(&FieldPath::key(item, &policy::SOURCE))
+                && self.good(&FieldPath::key(item, &policy::SHA256))
+            {
+                self.oci_pin(item, &policy::SOURCE, &policy::SHA256, r, pol.sha256);
+            }
             self.allow(item, &pol.allow);
             self.allow_files(item, &pol.allow_files);
             self.policy_remedies(item, &pol.remedies, remedies);
@@ -343,6 +358,29 @@ impl Validator<'_, '_> {
                 }
             })
             .collect()
+    }
+
+    /// A tag can move: an `oci://` reference by tag needs a `sha256` pin;
+    /// one by digest is pinned by it, and a `sha256` beside it must agree.
+    fn oci_pin(&mut self, item: Item, source: &Key, sha256: &Key, r: &crate::OciRef, pin: Option<[u8; 32]>) {
+        match (r.digest(), pin) {
+            (None, None) => self.say(
+                FieldPath::key(item, source),
+                format!(
+                    "{r} names a tag, which can move: pin the component with `sha256 = \"...\"` or name its digest ({}/{}@sha256:...)",
+                    r.registry, r.repository
+                ),
+            ),
+            (Some(d), Some(p)) if d != p => self.say(
+                FieldPath::key(item, sha256),
+                format!(
+                    "the pin {} is not the digest the source names ({}); give one of them",
+                    crate::digest_string(&p),
+                    crate::digest_string(&d)
+                ),
+            ),
+            _ => {}
+        }
     }
 
     fn allow(&mut self, item: Item, allow: &[String]) {
@@ -658,6 +696,11 @@ impl Validator<'_, '_> {
                     at,
                     format!("builtin:{b} is a health check; a hook is a .wasm component of the transition-hook world"),
                 ),
+                PolicySource::Oci(r) => {
+                    if self.good(&FieldPath::key(Item::Hook, &hook::SHA256)) {
+                        self.oci_pin(Item::Hook, &hook::SOURCE, &hook::SHA256, r, h.sha256);
+                    }
+                }
                 PolicySource::Path(_) => {}
             }
             self.duration_range(Item::Hook, &hook::TIMEOUT, h.timeout);
@@ -1098,6 +1141,8 @@ mod tests {
             router_id: "lb01".into(),
             socket: PathBuf::from(DEFAULT_SOCKET),
             log_file: None,
+            policy_cache: PathBuf::from(crate::DEFAULT_POLICY_CACHE),
+            insecure_registries: Vec::new(),
             garp: Garp::default(),
             policies: Vec::new(),
             checks: Vec::new(),

@@ -50,17 +50,18 @@ pub fn load_split_brains(engine: &PolicyEngine, cfg: &Config) -> Result<Brains, 
     let mut out = Brains::new();
     let names: HashSet<&str> = runnable_policies(cfg).1.into_iter().collect();
     for p in cfg.policies.iter().filter(|p| names.contains(p.name.as_str())) {
-        let bytes = policy_bytes(p)?;
+        let bytes = policy_bytes(p, cfg)?;
         let loaded = engine
-            .load_split_brain(&p.name, &bytes, p.sha256)
+            .load_split_brain(&p.name, &bytes, p.pin())
             .map_err(|e| format!("policy {} ({}): {e}", p.name, p.source))?;
         out.insert(p.name.clone(), loaded);
     }
     Ok(out)
 }
 
-/// The component bytes of a policy: a builtin, or its file.
-pub fn policy_bytes(p: &Policy) -> Result<Cow<'static, [u8]>, String> {
+/// The component bytes of a policy: a builtin, its file, or from its
+/// registry through `cfg`'s policy cache (see [`oci_bytes`]).
+pub fn policy_bytes(p: &Policy, cfg: &Config) -> Result<Cow<'static, [u8]>, String> {
     match &p.source {
         PolicySource::Builtin(b) => baton_policy_builtins::builtin(b.name())
             .map(Cow::Borrowed)
@@ -74,7 +75,40 @@ pub fn policy_bytes(p: &Policy) -> Result<Cow<'static, [u8]>, String> {
         PolicySource::Path(path) => std::fs::read(path)
             .map(Cow::Owned)
             .map_err(|e| format!("policy {}: reading {}: {e}", p.name, path.display())),
+        PolicySource::Oci(r) => oci_bytes(r, p.pin(), cfg)
+            .map(Cow::Owned)
+            .map_err(|e| format!("policy {}: {e}", p.name)),
     }
+}
+
+/// The resolver of `cfg`: its `policy_cache` and `insecure_registries`.
+pub fn oci_resolver(cfg: &Config) -> baton_oci::Resolver {
+    baton_oci::Resolver::new(
+        baton_oci::Cache::new(&cfg.policy_cache),
+        baton_oci::Transport {
+            insecure: cfg.insecure_registries.clone(),
+            all_insecure: false,
+        },
+    )
+}
+
+/// A component from a registry: from the policy cache when it holds the
+/// digest pinned, else pulled, verified and cached. The registry is not
+/// asked when the cache has it, so a daemon starts with the registry down.
+pub fn oci_bytes(r: &baton_oci::OciRef, pin: Option<[u8; 32]>, cfg: &Config) -> Result<Vec<u8>, String> {
+    let t0 = Instant::now();
+    let got = oci_resolver(cfg).resolve(r, pin).map_err(|e| e.to_string())?;
+    let from = match got.source {
+        baton_oci::Source::Cache => "the policy cache",
+        baton_oci::Source::Registry => "the registry",
+    };
+    tracing::info!(
+        "{r}: {} from {from} in {:?} ({})",
+        baton_oci::digest_string(&got.digest),
+        t0.elapsed(),
+        got.path.display()
+    );
+    Ok(got.bytes)
 }
 
 /// The health policies: every `[[policy]]` except those used only as
@@ -109,9 +143,9 @@ pub fn runnable_policies(cfg: &Config) -> (Vec<&Policy>, Vec<&str>) {
 pub fn load_policies(engine: &PolicyEngine, cfg: &Config) -> Result<Loaded, String> {
     let mut out = Loaded::new();
     for p in runnable_policies(cfg).0 {
-        let bytes = policy_bytes(p)?;
+        let bytes = policy_bytes(p, cfg)?;
         let loaded = engine
-            .load(&p.name, &bytes, p.sha256)
+            .load(&p.name, &bytes, p.pin())
             .map_err(|e| format!("policy {} ({}): {e}", p.name, p.source))?;
         out.insert(p.name.clone(), loaded);
     }
@@ -156,7 +190,8 @@ pub fn grants_for(cfg: &Config, policy: &str, settings: &[(String, String)]) -> 
 /// `baton policy test`'s arguments.
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
-    /// A component file (FILE.wasm) or builtin:NAME.
+    /// A component file (FILE.wasm), builtin:NAME, or oci://HOST/REPO@sha256:DIGEST
+    /// (or REPO:TAG), fetched through the policy cache.
     pub policy: String,
     /// A setting for the policy, KEY=VALUE (repeatable).
     #[arg(long = "config", value_name = "KEY=VALUE")]
@@ -192,6 +227,9 @@ pub struct TestArgs {
     /// one failed, 2 if one is invalid.
     #[arg(long, value_name = "FILE|DIR")]
     pub scenario: Vec<PathBuf>,
+    /// For an oci:// policy: the cache and how to reach its registry.
+    #[command(flatten)]
+    pub registry: crate::oci_cmd::RegistryArgs,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -352,6 +390,11 @@ pub fn test_command(a: &TestArgs) -> ExitCode {
                     baton_policy_builtins::NAMES.join(", ")
                 ));
             }
+        }
+    } else if a.policy.starts_with(baton_oci::OciRef::SCHEME) {
+        match crate::oci_cmd::policy_arg(&a.policy, a.sha256.as_deref(), &a.registry) {
+            Ok((label, b)) => (label, Cow::Owned(b)),
+            Err(e) => return usage(e),
         }
     } else {
         match std::fs::read(&a.policy) {
@@ -591,6 +634,11 @@ mod tests {
         for b in config::Builtin::all() {
             assert!(baton_policy_builtins::NAMES.contains(&b.name()), "{b}");
         }
+        let cfg = config::parse(
+            "[[instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\nvrid = 1\nvips = [\"192.0.2.1\"]\n",
+            std::path::Path::new("t.toml"),
+        )
+        .expect("a minimal config");
         for name in baton_policy_builtins::NAMES {
             let p = Policy {
                 name: "p".into(),
@@ -603,7 +651,7 @@ mod tests {
                 allow_files: Vec::new(),
                 remedies: Vec::new(),
             };
-            assert!(policy_bytes(&p).is_ok(), "{name}");
+            assert!(policy_bytes(&p, &cfg).is_ok(), "{name}");
         }
     }
 }

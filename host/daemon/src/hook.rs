@@ -34,19 +34,31 @@ pub fn load(engine: &PolicyEngine, cfg: &Config) -> Result<Option<Arc<LoadedHook
     let Some(h) = &cfg.notify.hook else {
         return Ok(None);
     };
-    let PolicySource::Path(path) = &h.source else {
-        return Err(format!(
-            "[notify.hook]: {} is no transition hook (give a .wasm file)",
-            h.source
-        ));
+    let (name, bytes, pin) = match &h.source {
+        PolicySource::Path(path) => {
+            let bytes =
+                std::fs::read(path).map_err(|e| format!("[notify.hook]: reading {}: {e}", path.display()))?;
+            let name = path
+                .file_stem()
+                .map_or_else(|| "hook".to_string(), |s| s.to_string_lossy().into_owned());
+            (name, bytes, h.sha256)
+        }
+        PolicySource::Oci(r) => {
+            let pin = h.sha256.or_else(|| r.digest());
+            let bytes = crate::checks::oci_bytes(r, pin, cfg).map_err(|e| format!("[notify.hook]: {e}"))?;
+            let name = r.repository.rsplit('/').next().unwrap_or("hook").to_string();
+            (name, bytes, pin)
+        }
+        PolicySource::Builtin(_) => {
+            return Err(format!(
+                "[notify.hook]: {} is no transition hook (give a .wasm file)",
+                h.source
+            ));
+        }
     };
-    let bytes = std::fs::read(path).map_err(|e| format!("[notify.hook]: reading {}: {e}", path.display()))?;
-    let name = path
-        .file_stem()
-        .map_or_else(|| "hook".to_string(), |s| s.to_string_lossy().into_owned());
     let hook = engine
-        .load_hook(&name, &bytes, h.sha256)
-        .map_err(|e| format!("[notify.hook] {}: {e}", path.display()))?;
+        .load_hook(&name, &bytes, pin)
+        .map_err(|e| format!("[notify.hook] {}: {e}", h.source))?;
     tracing::info!("transition hook {name} loaded (sha256 {})", hook.sha256_hex());
     Ok(Some(Arc::new(LoadedHookConfig {
         hook,

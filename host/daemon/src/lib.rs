@@ -2,7 +2,8 @@
 //! feeds the node (baton-node) time, packets, link events and results and
 //! has [`io`] carry out its effects on Linux (baton-net, baton-policy), policy
 //! loading, `baton policy test` (with [`scenario`], the offline test kit) and
-//! `baton policy new` ([`scaffold`]),
+//! `baton policy new` ([`scaffold`]), `baton policy push`, `pull` and
+//! `inspect` ([`oci_cmd`], over baton-oci),
 //! the notification sinks ([`sinks`]: SMTP,
 //! webhooks, notify commands, the transition hook) and `baton notify test`,
 //! the control socket, logging, and the
@@ -17,6 +18,7 @@ pub mod hook;
 pub mod io;
 pub mod logging;
 pub mod notify_cmd;
+pub mod oci_cmd;
 pub mod scaffold;
 pub mod scenario;
 pub mod sinks;

@@ -63,11 +63,20 @@ enum NotifyCmd {
 enum PolicyCmd {
     /// Run a policy once in the real host and print its decision, time and
     /// instruction count. Exit 0 healthy, 1 failed, 2 if it does not load.
-    Test(baton::checks::TestArgs),
+    Test(Box<baton::checks::TestArgs>),
     /// Make a policy project (Rust, Python or JavaScript) that builds with
     /// its language's public toolchain: an example check, build.sh,
     /// scenarios for `baton policy test --scenario`, a README.
     New(baton::scaffold::NewArgs),
+    /// Push a component to an OCI registry (wasm-pkg-tools' layout) at a
+    /// tag; prints the reference by digest to put in a config's `source`.
+    Push(baton::oci_cmd::PushArgs),
+    /// Pull a policy from an OCI registry into the policy cache, verifying
+    /// its digest; prints the reference by digest and the cached file.
+    Pull(baton::oci_cmd::PullArgs),
+    /// Show a component's world and version, imports (capabilities), size,
+    /// sha256 and producers (language, toolchain).
+    Inspect(baton::oci_cmd::InspectArgs),
 }
 
 fn main() -> ExitCode {
@@ -137,6 +146,15 @@ fn main() -> ExitCode {
         Cmd::Policy {
             cmd: PolicyCmd::New(args),
         } => baton::scaffold::new_command(&args),
+        Cmd::Policy {
+            cmd: PolicyCmd::Push(args),
+        } => baton::oci_cmd::push_command(&args),
+        Cmd::Policy {
+            cmd: PolicyCmd::Pull(args),
+        } => baton::oci_cmd::pull_command(&args),
+        Cmd::Policy {
+            cmd: PolicyCmd::Inspect(args),
+        } => baton::oci_cmd::inspect_command(&args),
         Cmd::Notify {
             cmd: NotifyCmd::Test(args),
         } => baton::notify_cmd::test_command(&args),

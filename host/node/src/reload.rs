@@ -167,6 +167,10 @@ pub fn plan(old: &Config, new: &Config) -> ReloadPlan {
         router_id,
         socket,
         log_file,
+        // Where and how `oci://` policies are fetched: the components are
+        // loaded from the new config at each reload anyway.
+        policy_cache: _,
+        insecure_registries: _,
         // Merged into each instance's own `garp`, compared there.
         garp: _,
         policies,

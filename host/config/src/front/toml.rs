@@ -22,7 +22,7 @@ use crate::schema::{
 use crate::suggest::closest;
 use crate::{
     BUILTIN_POLICIES, Builtin, Check, Config, Garp, Heartbeat, Hook, InstanceConfig, InstanceNotify, Notify,
-    NotifyCommand, Policy, PolicySource, Remedy, SmtpTls, SplitBrain, Track, Webhook, parse_sha256,
+    NotifyCommand, OciRef, Policy, PolicySource, Remedy, SmtpTls, SplitBrain, Track, Webhook, parse_sha256,
     parse_vip,
 };
 
@@ -487,6 +487,14 @@ impl<'t> Reader<'t> {
             .path(&tb, &top::SOCKET)
             .unwrap_or_else(|| PathBuf::from(top::SOCKET.default_text().unwrap_or(crate::DEFAULT_SOCKET)));
         let log_file = self.path(&tb, &top::LOG_FILE);
+        let policy_cache = self
+            .path(&tb, &top::POLICY_CACHE)
+            .unwrap_or_else(|| PathBuf::from(crate::DEFAULT_POLICY_CACHE));
+        let insecure_registries = self.strings(
+            &tb,
+            &top::INSECURE_REGISTRIES,
+            "an array of \"HOST:PORT\" registries",
+        );
         let garp = match self.table(&tb, &top::GARP, Item::Garp) {
             Some(g) => self.garp(&g, Garp::default()),
             None => Garp::default(),
@@ -505,6 +513,8 @@ impl<'t> Reader<'t> {
             router_id,
             socket,
             log_file,
+            policy_cache,
+            insecure_registries,
             garp,
             policies,
             checks,
@@ -697,7 +707,7 @@ impl<'t> Reader<'t> {
         h
     }
 
-    /// `builtin:NAME` or a file, relative to the config file.
+    /// `builtin:NAME`, an `oci://` reference, or a file, relative to the config file.
     fn source(&mut self, tb: &Table<'_, '_>, key: &Key) -> Option<PolicySource> {
         debug_assert!(matches!(key.kind, Kind::Source));
         let v = self.value(tb, key)?;
@@ -713,6 +723,15 @@ impl<'t> Reader<'t> {
             let at = self.str_pos(v, "builtin:".len());
             self.wrong(tb.path(key), at, format!("no builtin policy `{name}` ({hint})"));
             return None;
+        }
+        if s.starts_with(OciRef::SCHEME) {
+            return match OciRef::parse(s) {
+                Ok(r) => Some(PolicySource::Oci(r)),
+                Err(e) => {
+                    self.wrong(tb.path(key), v.span().start, e);
+                    None
+                }
+            };
         }
         if s.is_empty() {
             self.wrong(tb.path(key), v.span().start, "cannot be empty");

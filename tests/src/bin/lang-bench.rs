@@ -120,7 +120,7 @@ fn child(args: &[String]) -> Result<String, String> {
     }
     let rss_after = rss_bytes("self");
     Ok(format!(
-        "load_us={} first_wall_us={} rss_loaded={} rss_after={} memory={} cpu_us={:.1} wall_us={:.1} paced_cpu_us={:.1} paced_wall_us={:.1} compilations={}",
+        "load_us={} first_wall_us={} rss_loaded={} rss_after={} memory={} cpu_us={:.1} wall_us={:.1} paced_cpu_us={:.1} paced_wall_us={:.1}",
         load.as_micros(),
         first_wall.as_micros(),
         rss_loaded.saturating_sub(rss0),
@@ -130,7 +130,6 @@ fn child(args: &[String]) -> Result<String, String> {
         median_us(&wall),
         median_us(&pcpu),
         median_us(&pwall),
-        engine.compilations(),
     ))
 }
 
@@ -201,9 +200,6 @@ fn parent(args: &[String]) -> Result<(), String> {
             let cache = work.join(format!("cache-{lang}"));
             let cold = run_child(path, &cache, 1, 10)?;
             let warm = run_child(path, &cache, rounds, evals)?;
-            if field(&warm, "compilations")? != 0.0 {
-                eprintln!("lang-bench: {lang}: the second load compiled again ({warm})");
-            }
             println!(
                 "| {lang} | {:.1} MB | {:.2} s | {:.0} ms | {} | {} | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs |",
                 size as f64 / 1e6,

@@ -29,8 +29,14 @@ fn config(lab: &Lab, shared: bool) -> String {
 /// [`config`] with the policy's `source` and the tracks' interval.
 fn configured(lab: &Lab, shared: bool, source: &str, interval: &str) -> String {
     let me = lab.ipv4("lb01");
+    // A component from a file reaches only what `allow` names.
+    let allow = if source.starts_with("builtin:") {
+        String::new()
+    } else {
+        format!("allow = [\"{me}:80\"]\n")
+    };
     let mut s = format!(
-        "router_id = \"lb01\"\n\n[[policy]]\nname = \"web\"\nsource = \"{source}\"\nconfig = {{ expect = 200, timeout-ms = 15, url = \"http://{me}:80/\" }}\n\n"
+        "router_id = \"lb01\"\n\n[[policy]]\nname = \"web\"\nsource = \"{source}\"\n{allow}config = {{ expect = 200, timeout-ms = 15, url = \"http://{me}:80/\" }}\n\n"
     );
     if shared {
         s.push_str("[[check]]\nname = \"web\"\npolicy = \"web\"\ninterval = \"20ms\"\n\n");
@@ -118,7 +124,7 @@ fn a_node_level_check_runs_once_for_a_hundred_instances() {
 
 /// lb01 running `config`, once every instance is Master and its first
 /// track has run more than twice (and, with `healthy`, was last healthy).
-fn all_master(lab: &Lab, config: &str, within: Duration, healthy: bool) -> BatonNode {
+fn all_master<'a>(lab: &'a Lab, config: &str, within: Duration, healthy: bool) -> BatonNode<'a> {
     let a = BatonNode::start(lab, "lb01", config);
     wait_for(
         lab,
@@ -143,6 +149,11 @@ fn daemon_memory(lab: &Lab, source: &str) -> f64 {
     // A Python component's first compile takes tens of seconds.
     let config = configured(lab, false, source, "1s");
     let a = all_master(lab, &config, Duration::from_secs(120), true);
+    let st = a.status();
+    let retries: u64 = st.instances.iter().map(|i| i.tracks[0].busy_retries).sum();
+    note(&format!(
+        "{source}: {retries} evaluations deferred while the runner was busy"
+    ));
     rss_bytes(&a.pid().expect("pid").to_string()) as f64 / (1024.0 * 1024.0)
 }
 
@@ -160,6 +171,19 @@ fn a_python_policy_tracked_by_a_hundred_instances_is_compiled_once() {
     let lab = new_lab();
     let _srv = HttpServer::start(&lab, "lb01", SocketAddr::new("0.0.0.0".parse().expect("any"), 80))
         .expect("server");
+    // Compiled into the daemon's cache first (tens of seconds the first
+    // time), so the daemon starts within BatonNode's wait.
+    let warm = std::process::Command::new(baton_e2e::baton_bin())
+        .args(["policy", "test"])
+        .arg(&python)
+        .output()
+        .expect("baton policy test");
+    assert!(
+        String::from_utf8_lossy(&warm.stdout).contains("missing setting"),
+        "{}{}",
+        String::from_utf8_lossy(&warm.stdout),
+        String::from_utf8_lossy(&warm.stderr)
+    );
     let rust = daemon_memory(&lab, "builtin:http-status");
     let py = daemon_memory(&lab, &python.display().to_string());
     note(&format!(

@@ -26,7 +26,12 @@ fn made_built_and_passing(lang: &str, env: &[(&str, PathBuf)]) {
         .expect("baton policy new");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let project = dir.join(&name);
-    for f in ["README.md", "build.sh", "wit/policy.wit", "scenarios/status-503.toml"] {
+    for f in [
+        "README.md",
+        "build.sh",
+        "wit/policy.wit",
+        "scenarios/status-503.toml",
+    ] {
         assert!(project.join(f).is_file(), "{f} missing");
     }
     // A second time is refused, and writes nothing.

@@ -527,6 +527,7 @@ pub fn check_result(ev: &Evaluation) -> CheckResult {
         elapsed: ev.elapsed,
         cpu: ev.cpu,
         fuel: ev.fuel_consumed,
+        busy: matches!(ev.outcome, Err(baton_policy::EvalError::Busy)),
         logs: ev
             .logs
             .iter()

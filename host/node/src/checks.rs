@@ -5,7 +5,11 @@
 //! fall): see `instance.rs`.
 //!
 //! Scheduling: the first evaluation is due when the check appears, the next
-//! `interval` after the previous one completed; never two in flight.
+//! `interval` after the previous one completed; never two in flight. An
+//! evaluation the runner had no room for (many checks due at once, as at a
+//! start with a hundred tracks) did not run: it is tried again every
+//! `BUSY_RETRY` and counts as a failure only once the check has been turned
+//! away for its whole `timeout`, so a saturated runner still shows.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -26,7 +30,12 @@ pub struct CheckStats {
     pub last_cpu: Duration,
     pub cpu_total: Duration,
     pub last_at: Option<Instant>,
+    /// Evaluations the runner turned away (busy) and that were tried again.
+    pub busy_retries: u64,
 }
+
+/// How soon an evaluation the runner turned away is tried again.
+pub const BUSY_RETRY: Duration = Duration::from_millis(5);
 
 /// One check's schedule and settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +46,8 @@ pub struct Schedule {
     pub timeout: Duration,
     next: Instant,
     running: Option<RunId>,
+    /// Since when the runner has been turning this check away.
+    busy_since: Option<Instant>,
     pub stats: CheckStats,
 }
 
@@ -150,6 +161,7 @@ impl Schedules {
                             timeout: w.timeout,
                             next: now,
                             running: None,
+                            busy_since: None,
                             stats: CheckStats::default(),
                         },
                     );
@@ -184,6 +196,27 @@ impl Schedules {
         out
     }
 
+    /// The runner turned evaluation `run` away: `true` when it is to be
+    /// tried again in `BUSY_RETRY` (and not applied), `false` when it is not
+    /// current or the check has been turned away for its whole `timeout`, so
+    /// that it is recorded as the failure it now is.
+    pub fn defer_busy(&mut self, run: RunId, key: &CheckKey, now: Instant) -> bool {
+        let Some(s) = self.map.get_mut(key) else {
+            return false;
+        };
+        if s.running != Some(run) {
+            return false;
+        }
+        let since = *s.busy_since.get_or_insert(now);
+        if now.saturating_duration_since(since) >= s.timeout {
+            return false;
+        }
+        s.running = None;
+        s.next = now + BUSY_RETRY;
+        s.stats.busy_retries += 1;
+        true
+    }
+
     /// Records a result; `None` when it is for an evaluation no longer
     /// current (its check was removed or replaced by a reload).
     pub fn complete(
@@ -198,6 +231,7 @@ impl Schedules {
             return None;
         }
         s.running = None;
+        s.busy_since = None;
         s.next = now + s.interval;
         let st = &mut s.stats;
         let first = st.runs == 0;

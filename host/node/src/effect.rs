@@ -150,6 +150,9 @@ pub struct CheckResult {
     pub fuel: u64,
     /// The policy's own log lines.
     pub logs: Vec<(LogLevel, String)>,
+    /// The runner had no room for it: it did not run (see
+    /// `Checks::defer_busy`).
+    pub busy: bool,
 }
 
 /// Asks of the world. Executed in the order given; each that can fail is

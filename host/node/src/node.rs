@@ -758,6 +758,9 @@ impl Node {
     /// tracking it applies the result with its own weight, rise and fall.
     pub fn handle_check_result(&mut self, now: Instant, run: RunId, key: &CheckKey, r: CheckResult) {
         self.now = Some(now);
+        if r.busy && self.checks.defer_busy(run, key, now) {
+            return;
+        }
         let Some(done) = self.checks.complete(run, key, &r, now) else {
             return;
         };

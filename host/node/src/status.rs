@@ -74,6 +74,9 @@ pub struct CheckStatus {
     pub last_cpu_us: u64,
     pub mean_cpu_us: u64,
     pub running: bool,
+    /// Evaluations the policy runner turned away (busy) and tried again.
+    #[serde(default)]
+    pub busy_retries: u64,
 }
 
 /// One VIP of an instance, as the host has it.
@@ -204,6 +207,9 @@ pub struct TrackStatus {
     pub last_cpu_us: u64,
     #[serde(default)]
     pub mean_cpu_us: u64,
+    /// Evaluations the policy runner turned away (busy) and tried again.
+    #[serde(default)]
+    pub busy_retries: u64,
     /// Fuel the last evaluation consumed (about one unit per wasm instruction).
     pub last_fuel: u64,
     pub last_ms_ago: Option<u64>,
@@ -581,6 +587,7 @@ impl Node {
                     last_cpu_us: s.stats.last_cpu.as_micros() as u64,
                     mean_cpu_us: (s.stats.cpu_total.as_micros() / u128::from(s.stats.runs.max(1))) as u64,
                     running: s.is_running(),
+                    busy_retries: s.stats.busy_retries,
                 })
             })
             .collect();
@@ -751,6 +758,7 @@ impl Node {
             last_elapsed_us: st.last_elapsed.as_micros() as u64,
             last_cpu_us: st.last_cpu.as_micros() as u64,
             mean_cpu_us: (st.cpu_total.as_micros() / u128::from(st.runs.max(1))) as u64,
+            busy_retries: st.busy_retries,
             last_fuel: st.last_fuel,
             last_ms_ago: st.last_at.map(|a| ago(now, a)),
             running: sched.is_some_and(|s| s.is_running()),

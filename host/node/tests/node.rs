@@ -384,3 +384,55 @@ fn the_node_and_what_it_builds_on_depend_on_no_io_crate() {
         }
     }
 }
+
+fn busy() -> CheckResult {
+    CheckResult {
+        reason: Some("busy: the policy runner's queue is full".into()),
+        busy: true,
+        ..CheckResult::default()
+    }
+}
+
+/// An evaluation the runner had no room for did not run: it is tried again
+/// soon and is no failure, unless the runner turns the check away for its
+/// whole timeout (20 ms here: the interval), which a saturated runner must show.
+#[test]
+fn a_busy_runner_defers_a_check_and_fails_it_only_after_its_timeout() {
+    let text = two_tracking("weight = -60\nfall = 1\n", "weight = -60\nfall = 1\n");
+    let (mut node, t0, fx) = started(&text);
+    let (run, key) = runs(&fx)[0].clone();
+    node.handle_check_result(t0, run, &key, busy());
+    assert!(runs(&drain(&mut node, t0)).is_empty());
+    let retry = node.poll_timeout().expect("a retry");
+    assert!(retry <= t0 + Duration::from_millis(5), "{:?}", retry - t0);
+    node.handle_timeout(retry);
+    let (run, _) = runs(&drain(&mut node, retry))[0].clone();
+    node.handle_check_result(retry, run, &key, healthy(true));
+    drain(&mut node, retry);
+    assert!(node.instances().all(|i| i.tracks[0].tracker.is_good()));
+    let st = node.status(retry);
+    assert_eq!((st.checks[0].busy_retries, st.checks[0].runs), (1, 1));
+
+    // Turned away again and again: a failure once 20 ms have gone by.
+    let mut now = retry + Duration::from_millis(20);
+    node.handle_timeout(now);
+    let (mut run, _) = runs(&drain(&mut node, now))[0].clone();
+    let first_busy = now;
+    loop {
+        node.handle_check_result(now, run, &key, busy());
+        drain(&mut node, now);
+        if !node.instances().all(|i| i.tracks[0].tracker.is_good()) {
+            break;
+        }
+        assert!(
+            now - first_busy < Duration::from_millis(20),
+            "still good after {:?}",
+            now - first_busy
+        );
+        now = node.poll_timeout().expect("a retry");
+        node.handle_timeout(now);
+        run = runs(&drain(&mut node, now))[0].0;
+    }
+    assert!(now - first_busy >= Duration::from_millis(20));
+    assert_eq!(node.status(now).checks[0].runs, 2);
+}

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use baton_policy::{EvalContext, EvalError, Evaluation, Grants, Health, LoadedPolicy, LogLevel};
-use common::{sh_remedy, HttpServer, builtin, closed_port, engine, facts, own_comm};
+use common::{HttpServer, builtin, closed_port, engine, facts, own_comm, sh_remedy};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

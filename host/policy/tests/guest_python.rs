@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use baton_policy::{EvalContext, EvalError, Evaluation, Grants, Health, LoadedPolicy, LogLevel};
-use common::{service_starter, sh_remedy, HttpServer, builtin, closed_port, engine, facts, own_comm};
+use common::{HttpServer, builtin, closed_port, engine, facts, own_comm, service_starter, sh_remedy};
 
 /// The Python policies these tests build: the reference ports and a test policy.
 const POLICIES: &[&str] = &["http-status", "process-alive", "tcp-port", "hostile/misbehave"];

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use baton_policy::{EvalContext, Grants, Health};
-use common::{service_starter, sh_remedy, HttpServer, builtin, closed_port, facts, own_comm};
+use common::{HttpServer, builtin, closed_port, facts, own_comm, service_starter, sh_remedy};
 
 fn ctx(settings: &[(&str, &str)], grants: Grants) -> EvalContext {
     EvalContext::new(facts())

@@ -10,7 +10,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use baton_policy::{
-    EngineOptions, Facts, Grants, InstanceStatus, LoadedHook, LoadedPolicy, LoadedSplitBrain, PolicyEngine, VrrpState,
+    EngineOptions, Facts, Grants, InstanceStatus, LoadedHook, LoadedPolicy, LoadedSplitBrain, PolicyEngine,
+    VrrpState,
 };
 
 /// One engine per test binary, caching compiled code under the target dir.
@@ -163,7 +164,11 @@ pub fn median(mut v: Vec<Duration>) -> Duration {
 /// Grants that let a policy run the remedy `name`: `sh -c script`, at most 2 s.
 pub fn sh_remedy(name: &str, script: String) -> Grants {
     Grants::default()
-        .remedy(name, vec!["sh".into(), "-c".into(), script], Duration::from_secs(2))
+        .remedy(
+            name,
+            vec!["sh".into(), "-c".into(), script],
+            Duration::from_secs(2),
+        )
         .expect("remedy grant")
 }
 

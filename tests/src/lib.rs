@@ -156,3 +156,26 @@ pub fn guest_policy(lang: &str, name: &str, test: &str) -> Option<PathBuf> {
     assert!(wasm.is_file(), "{} was not built", wasm.display());
     Some(wasm)
 }
+
+/// Compiles `wasm` into the daemon's compile cache (`baton policy test`
+/// loads it; its verdict does not matter), so that a daemon started next
+/// loads it from the cache: a Python or JavaScript component's first compile
+/// takes longer than a daemon start is given.
+///
+/// # Panics
+/// If the policy does not load (exit status 2).
+pub fn warm_compile_cache(wasm: &Path) {
+    let out = Command::new(baton_bin())
+        .args(["policy", "test"])
+        .arg(wasm)
+        .output()
+        .unwrap_or_else(|e| panic!("baton policy test {}: {e}", wasm.display()));
+    assert_ne!(
+        out.status.code(),
+        Some(2),
+        "{} does not load:\n{}{}",
+        wasm.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -171,19 +171,8 @@ fn a_python_policy_tracked_by_a_hundred_instances_is_compiled_once() {
     let lab = new_lab();
     let _srv = HttpServer::start(&lab, "lb01", SocketAddr::new("0.0.0.0".parse().expect("any"), 80))
         .expect("server");
-    // Compiled into the daemon's cache first (tens of seconds the first
-    // time), so the daemon starts within BatonNode's wait.
-    let warm = std::process::Command::new(baton_e2e::baton_bin())
-        .args(["policy", "test"])
-        .arg(&python)
-        .output()
-        .expect("baton policy test");
-    assert!(
-        String::from_utf8_lossy(&warm.stdout).contains("missing setting"),
-        "{}{}",
-        String::from_utf8_lossy(&warm.stdout),
-        String::from_utf8_lossy(&warm.stderr)
-    );
+    // Compiled into the daemon's cache first, so the daemon starts in time.
+    baton_e2e::warm_compile_cache(&python);
     let rust = daemon_memory(&lab, "builtin:http-status");
     let py = daemon_memory(&lab, &python.display().to_string());
     note(&format!(

@@ -283,6 +283,7 @@ fn guest_service_death_moves_the_vip(lang: &str, test: &str) {
         return;
     };
     let source = wasm.display().to_string();
+    baton_e2e::warm_compile_cache(&wasm);
     let _serial = serial();
     let lab = Lab::new(LabSpec::new(2)).expect("lab");
     let mut srv_a = server(&lab, "lb01");

@@ -1,5 +1,7 @@
 //! `baton check`: every config rule, with the exact line:col of its error.
 
+mod common;
+
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -44,14 +46,7 @@ fn errors<S: AsRef<str>>(lines: &[S]) -> Vec<String> {
 /// Exactly one diagnostic, at `line:col`, containing `fragment`.
 #[track_caller]
 fn one_error<S: AsRef<str>>(lines: &[S], line: usize, col: usize, fragment: &str) {
-    let errs = errors(lines);
-    assert_eq!(errs.len(), 1, "expected one error, got:\n{}", errs.join("\n"));
-    let prefix = format!("{FILE}:{line}:{col}: ");
-    assert!(
-        errs[0].starts_with(&prefix) && errs[0].contains(fragment),
-        "expected `{prefix}...{fragment}...`, got:\n{}",
-        errs[0]
-    );
+    common::assert_one_error(&errors(lines), FILE, line, col, fragment);
 }
 
 /// Among the diagnostics, one at `line:col` containing `fragment`.

@@ -2,6 +2,8 @@
 //! peer by unicast over another interface. What they mean, and each mistake
 //! at its line:col.
 
+mod common;
+
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -39,14 +41,7 @@ fn errors(lines: &[&str]) -> Vec<String> {
 /// Exactly one diagnostic, at `line:col`, containing `fragment`.
 #[track_caller]
 fn one_error(lines: &[&str], line: usize, col: usize, fragment: &str) {
-    let errs = errors(lines);
-    assert_eq!(errs.len(), 1, "expected one error, got:\n{}", errs.join("\n"));
-    let prefix = format!("{FILE}:{line}:{col}: ");
-    assert!(
-        errs[0].starts_with(&prefix) && errs[0].contains(fragment),
-        "expected `{prefix}...{fragment}...`, got:\n{}",
-        errs[0]
-    );
+    common::assert_one_error(&errors(lines), FILE, line, col, fragment);
 }
 
 fn ip(s: &str) -> IpAddr {

@@ -2,6 +2,8 @@
 //! tag needs, `policy_cache` and `insecure_registries`, each error at its
 //! line:col.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use baton_config::{self as config, Config, DEFAULT_POLICY_CACHE, OciTarget, PolicySource};
@@ -51,13 +53,12 @@ fn ok(lines: &[String]) -> Config {
 /// Exactly one diagnostic, at `line:col`, containing `fragment`.
 #[track_caller]
 fn one_error(lines: &[String], line: usize, col: usize, fragment: &str) {
-    let errs = parse(lines).expect_err("expected an error");
-    assert_eq!(errs.len(), 1, "expected one error, got:\n{}", errs.join("\n"));
-    let prefix = format!("{FILE}:{line}:{col}: ");
-    assert!(
-        errs[0].starts_with(&prefix) && errs[0].contains(fragment),
-        "expected `{prefix}...{fragment}...`, got:\n{}",
-        errs[0]
+    common::assert_one_error(
+        &parse(lines).expect_err("expected an error"),
+        FILE,
+        line,
+        col,
+        fragment,
     );
 }
 

@@ -1,5 +1,5 @@
 // @baton/policy: write Baton health checks (world `health` of
-// baton:policy@0.1.0) in JavaScript. See ../README.md.
+// baton:policy@0.1.1) in JavaScript. See ../README.md.
 //
 // The policy module exports `check(settings, facts)`; scripts/guest-build-js
 // bundles it with this SDK and exports `exportCheck(check)` as the

@@ -1,7 +1,7 @@
 """baton_policy: write Baton health checks in Python.
 
 A Baton policy is a WebAssembly component for the `health` world of
-`baton:policy@0.1.0` (wit/policy.wit). componentize-py turns a Python
+`baton:policy@0.1.1` (wit/policy.wit). componentize-py turns a Python
 module into one; this package is what makes that module short:
 
     import baton_policy

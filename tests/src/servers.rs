@@ -336,6 +336,16 @@ impl SmtpServer {
         wait_for(timeout, || self.mails(), |m| m.len() >= n)
     }
 
+    /// Every mail, once one after the first `skip` has a subject containing
+    /// `subject` (or `timeout` passed): other mails may arrive first.
+    pub fn wait_subject(&self, skip: usize, subject: &str, timeout: Duration) -> Vec<Mail> {
+        wait_for(
+            timeout,
+            || self.mails(),
+            |m| m.iter().skip(skip).any(|m| m.subject().contains(subject)),
+        )
+    }
+
     /// The server's own log (errors, TLS handshakes).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -24,6 +24,9 @@
 //!   checks, heartbeat paths apart from the main path, and a component's `allow` against the targets its settings
 //!   name. It reports at places of the model (instance #3 key `vrid`), which
 //!   the front end maps back to its line and column.
+//! - The emitter (`emit`): the model written back as TOML ([`to_toml`]),
+//!   in the layout of the examples, with only the keys that are not their
+//!   defaults: what `baton convert` prints for another front end's model.
 //! - One home each: durations ([`duration`]), VIP syntax ([`parse_vip`]),
 //!   network patterns, targets and sha256 digests (`net`: [`NetPattern`],
 //!   [`Target`], [`parse_sha256`]), builtin names ([`Builtin`]).
@@ -119,6 +122,7 @@
 
 mod builtin;
 pub mod duration;
+mod emit;
 mod front;
 mod net;
 mod notify;
@@ -512,6 +516,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Vec<Diagnostic>> {
             })
             .collect()
     })
+}
+
+/// The config as a TOML file that [`parse`] reads back into the same model
+/// (but for `path`), when the file is in `dir`: paths under `dir` are
+/// written relative to it. Only keys whose value is not their default are
+/// written (and `router_id`).
+pub fn to_toml(config: &Config, dir: &Path) -> String {
+    emit::emit(config, dir, &[])
 }
 
 /// Reads and parses a config file. A file that cannot be read is one

@@ -166,6 +166,8 @@ pub const BUILTIN_POLICIES: &[&str] = &builtin::NAMES;
 pub struct Config {
     /// The file it was read from (as given).
     pub path: PathBuf,
+    /// The language it was written in (a reload reads it the same way).
+    pub format: Format,
     /// `router_id`, or the host name.
     pub router_id: String,
     pub socket: PathBuf,
@@ -526,42 +528,186 @@ pub fn to_toml(config: &Config, dir: &Path) -> String {
     emit::emit(config, dir, &[])
 }
 
-/// Reads and parses a config file. A file that cannot be read is one
-/// diagnostic at 1:1.
+/// The language of a config file.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Toml,
+    /// keepalived.conf, read with this config id (what `@ID` lines match).
+    Keepalived { config_id: String },
+}
+
+/// How to read a config file: its language (`None`: recognised by its
+/// content) and, for keepalived.conf, the config id (`None`: the host name
+/// up to its first dot, as keepalived's default).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    pub keepalived: Option<bool>,
+    pub config_id: Option<String>,
+}
+
+impl LoadOptions {
+    /// Read the file the way `format` says (a reload of the same file).
+    pub fn of(format: &Format) -> LoadOptions {
+        match format {
+            Format::Toml => LoadOptions {
+                keepalived: Some(false),
+                config_id: None,
+            },
+            Format::Keepalived { config_id } => LoadOptions {
+                keepalived: Some(true),
+                config_id: Some(config_id.clone()),
+            },
+        }
+    }
+
+    fn config_id(&self) -> String {
+        self.config_id.clone().unwrap_or_else(default_config_id)
+    }
+}
+
+/// keepalived's default config id: the host name up to its first dot.
+pub fn default_config_id() -> String {
+    hostname().split('.').next().unwrap_or_default().to_string()
+}
+
+/// Whether a config file's text is keepalived.conf rather than TOML.
+pub fn looks_like_keepalived(text: &str) -> bool {
+    front::keepalived::looks_like_keepalived(text)
+}
+
+fn cannot_read(path: &Path, e: impl fmt::Display) -> Vec<Diagnostic> {
+    vec![Diagnostic {
+        path: path.to_path_buf(),
+        line: 1,
+        col: 1,
+        message: format!("cannot read: {e}"),
+    }]
+}
+
+/// Reads and parses a config file, TOML or keepalived.conf (recognised by
+/// its content). A file that cannot be read is one diagnostic at 1:1.
 pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        vec![Diagnostic {
-            path: path.to_path_buf(),
-            line: 1,
-            col: 1,
-            message: format!("cannot read: {e}"),
-        }]
-    })?;
-    match String::from_utf8(bytes) {
-        Ok(text) => parse(&text, path),
+    load_with(path, &LoadOptions::default())
+}
+
+/// [`load`], in the language and with the config id `opts` say.
+pub fn load_with(path: &Path, opts: &LoadOptions) -> Result<Config, Vec<Diagnostic>> {
+    let bytes = std::fs::read(path).map_err(|e| cannot_read(path, e))?;
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
         Err(e) => {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             // Everything before the bad byte is valid UTF-8.
             let before = String::from_utf8_lossy(valid);
             let (line, col) = origin::LineIndex::new(&before).line_col(before.len());
-            Err(vec![Diagnostic {
+            return Err(vec![Diagnostic {
                 path: path.to_path_buf(),
                 line,
                 col,
                 message: "invalid UTF-8: a config file must be UTF-8 text".to_string(),
-            }])
+            }]);
+        }
+    };
+    if opts.keepalived.unwrap_or_else(|| looks_like_keepalived(&text)) {
+        let parsed = front::keepalived::parse(&Preloaded { path, text }, path, &opts.config_id());
+        return keepalived_result(parsed).map(|(c, _)| c);
+    }
+    parse(&text, path)
+}
+
+/// The main file, already read; its includes from the disk.
+struct Preloaded<'a> {
+    path: &'a Path,
+    text: String,
+}
+
+impl front::keepalived::source::Files for Preloaded<'_> {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        if path == self.path {
+            return Ok(self.text.clone());
+        }
+        front::keepalived::source::Disk.read(path)
+    }
+
+    fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, String> {
+        front::keepalived::source::Disk.glob(pattern)
+    }
+}
+
+/// A keepalived.conf read: the config and the converter's notes, or the
+/// errors at FILE:LINE:COL in file order.
+fn keepalived_result(
+    parsed: front::keepalived::Parsed,
+) -> Result<(Config, Vec<(origin::Item, String)>), Vec<Diagnostic>> {
+    let sources = &parsed.sources;
+    match parsed.result {
+        Ok(c) => Ok((c, parsed.notes)),
+        Err(errs) => Err(errs
+            .into_iter()
+            .map(|(at, message)| {
+                let (path, line, col) = sources.locate(at);
+                Diagnostic {
+                    path,
+                    line,
+                    col,
+                    message,
+                }
+            })
+            .collect()),
+    }
+}
+
+/// Parses a keepalived.conf's text; `path` names it and anchors its
+/// includes (read from the disk).
+pub fn parse_keepalived(text: &str, path: &Path, config_id: &str) -> Result<Config, Vec<Diagnostic>> {
+    let files = Preloaded {
+        path,
+        text: text.to_string(),
+    };
+    keepalived_result(front::keepalived::parse(&files, path, config_id)).map(|(c, _)| c)
+}
+
+/// `baton convert`: a keepalived.conf as the equivalent TOML, with comments
+/// where meaning moved. The TOML is meant to live beside the original:
+/// paths under its directory are written relative to it.
+pub fn convert_keepalived(path: &Path, opts: &LoadOptions) -> Result<String, Vec<Diagnostic>> {
+    let text = std::fs::read_to_string(path).map_err(|e| cannot_read(path, e))?;
+    let parsed = front::keepalived::parse(&Preloaded { path, text }, path, &opts.config_id());
+    let (config, notes) = keepalived_result(parsed)?;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    Ok(emit::emit(&config, dir, &notes))
+}
+
+/// For the fuzzer: parses a keepalived.conf's text with no file system (an
+/// `include` matches nothing). Never panics, whatever the text.
+#[doc(hidden)]
+pub fn parse_keepalived_isolated(text: &str) -> Result<Config, Vec<Diagnostic>> {
+    struct Nothing<'a>(&'a str);
+    impl front::keepalived::source::Files for Nothing<'_> {
+        fn read(&self, path: &Path) -> std::io::Result<String> {
+            if path == Path::new("/fuzz/keepalived.conf") {
+                return Ok(self.0.to_string());
+            }
+            Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no files"))
+        }
+
+        fn glob(&self, _: &str) -> Result<Vec<PathBuf>, String> {
+            Ok(Vec::new())
         }
     }
+    let path = Path::new("/fuzz/keepalived.conf");
+    keepalived_result(front::keepalived::parse(&Nothing(text), path, "fuzz")).map(|(c, _)| c)
 }
 
 /// `baton check FILE...`: prints each diagnostic to stderr and `FILE: ok` for
 /// each good file to stdout; true when every file is good.
-pub fn check_files(paths: &[PathBuf]) -> bool {
+pub fn check_files(paths: &[PathBuf], opts: &LoadOptions) -> bool {
     let mut all_ok = true;
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     for path in paths {
-        match load(path) {
+        match load_with(path, opts) {
             Ok(_) => {
                 let _ = writeln!(stdout.lock(), "{}: ok", path.display());
             }

@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::front::keepalived::source::Sources;
 use crate::schema::{self, Key, Section};
 
 /// An item of the model: the top level, one of its tables, or a table
@@ -151,16 +152,29 @@ impl FieldPath {
 /// said why), which items had errors of its own.
 #[derive(Debug)]
 pub(crate) struct Origins<'t> {
-    lines: LineIndex<'t>,
+    lines: Lines<'t>,
     at: HashMap<FieldPath, usize>,
+    /// What the text calls a place, where it is not the model's name
+    /// (keepalived's `virtual_router_id` for `vrid`).
+    names: HashMap<FieldPath, String>,
     bad: HashSet<FieldPath>,
     flawed: HashSet<Item>,
 }
 
 impl<'t> Origins<'t> {
     pub(crate) fn new(text: &'t str) -> Origins<'t> {
+        Origins::with_lines(Lines::One(LineIndex::new(text)))
+    }
+
+    /// For a front end that reads several files into one offset space.
+    pub(crate) fn many(sources: &'t Sources) -> Origins<'t> {
+        Origins::with_lines(Lines::Many(sources))
+    }
+
+    fn with_lines(lines: Lines<'t>) -> Origins<'t> {
         Origins {
-            lines: LineIndex::new(text),
+            lines,
+            names: HashMap::new(),
             at: HashMap::new(),
             bad: HashSet::new(),
             flawed: HashSet::new(),
@@ -170,6 +184,19 @@ impl<'t> Origins<'t> {
     /// `path` is at byte `offset` of the text.
     pub(crate) fn place(&mut self, path: FieldPath, offset: usize) {
         self.at.entry(path).or_insert(offset);
+    }
+
+    /// The text calls `path` `name`: messages say so.
+    pub(crate) fn name(&mut self, path: FieldPath, name: &str) {
+        self.names.insert(path, name.to_string());
+    }
+
+    /// How messages name `path`: the text's name for it, or the model's.
+    pub(crate) fn label(&self, path: &FieldPath) -> String {
+        match self.names.get(path) {
+            Some(name) => name.clone(),
+            None => path.label(),
+        }
     }
 
     /// The front end could not take the value at `path` and said why.
@@ -213,8 +240,18 @@ impl<'t> Origins<'t> {
 
     /// The 1-based line of `path`, for messages that point at another place.
     pub(crate) fn line(&self, path: &FieldPath) -> usize {
-        self.lines.line_col(self.offset(path)).0
+        match &self.lines {
+            Lines::One(ix) => ix.line_col(self.offset(path)).0,
+            Lines::Many(s) => s.line(self.offset(path)),
+        }
     }
+}
+
+/// How offsets become lines: one text, or several files.
+#[derive(Debug)]
+enum Lines<'t> {
+    One(LineIndex<'t>),
+    Many(&'t Sources),
 }
 
 /// Maps byte offsets to 1-based line and column (columns count characters).

@@ -134,7 +134,7 @@ impl Validator<'_, '_> {
 
     /// A problem with the value at `at`, which the message names.
     fn say(&mut self, at: FieldPath, message: impl std::fmt::Display) {
-        let message = format!("{}: {message}", at.label());
+        let message = format!("{}: {message}", self.o.label(&at));
         self.err(at, message);
     }
 
@@ -1138,6 +1138,7 @@ mod tests {
     fn config(instances: Vec<InstanceConfig>) -> Config {
         Config {
             path: PathBuf::from("keepalived.conf"),
+            format: crate::Format::Toml,
             router_id: "lb01".into(),
             socket: PathBuf::from(DEFAULT_SOCKET),
             log_file: None,

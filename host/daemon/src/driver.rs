@@ -253,11 +253,12 @@ fn status(node: &Node, io: &Io) -> Status {
 /// while; adverts must not wait); the outcome comes back on `tx`.
 fn begin_reload(io: &Io, engine: &PolicyEngine, tx: &mpsc::UnboundedSender<Reloaded>) {
     let path = io.cfg.path.clone();
+    let opts = crate::config::LoadOptions::of(&io.cfg.format);
     tracing::info!("SIGHUP: reloading {}", path.display());
     let engine = engine.clone();
     let tx = tx.clone();
     tokio::task::spawn_blocking(move || {
-        let loaded = match crate::config::load(&path) {
+        let loaded = match crate::config::load_with(&path, &opts) {
             Ok(cfg) => {
                 let loaded = checks::load_components(&engine, &cfg);
                 Ok((Box::new(cfg), loaded))

@@ -20,16 +20,30 @@ struct Cli {
 enum Cmd {
     /// Run the daemon in the foreground.
     Run {
+        /// A TOML config or a keepalived.conf.
         #[arg(long, short)]
         config: PathBuf,
         /// Control socket (overrides the config's `socket`).
         #[arg(long)]
         socket: Option<PathBuf>,
+        #[command(flatten)]
+        read: ReadArgs,
     },
-    /// Validate config files; print every error as FILE:LINE:COL.
+    /// Validate config files (TOML or keepalived.conf); print every error
+    /// as FILE:LINE:COL.
     Check {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
+    /// Print the TOML equivalent of a keepalived.conf, with comments where
+    /// meaning moved.
+    Convert {
+        file: PathBuf,
+        /// What `@ID` lines are compared with (keepalived's -i).
+        #[arg(long, short = 'i')]
+        config_id: Option<String>,
     },
     /// Show each instance's state, priority, master, VIPs and counters.
     Status {
@@ -50,6 +64,33 @@ enum Cmd {
         #[command(subcommand)]
         cmd: NotifyCmd,
     },
+}
+
+/// How a config file is read.
+#[derive(clap::Args, Debug)]
+struct ReadArgs {
+    /// The config's language; by default recognised by its content.
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+    /// For a keepalived.conf: what `@ID` lines are compared with
+    /// (keepalived's -i; default the host name up to its first dot).
+    #[arg(long, short = 'i')]
+    config_id: Option<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum FormatArg {
+    Toml,
+    Keepalived,
+}
+
+impl ReadArgs {
+    fn options(&self) -> baton::config::LoadOptions {
+        baton::config::LoadOptions {
+            keepalived: self.format.map(|f| matches!(f, FormatArg::Keepalived)),
+            config_id: self.config_id.clone(),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -82,8 +123,8 @@ enum PolicyCmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Run { config, socket } => {
-            let cfg = match baton::config::load(&config) {
+        Cmd::Run { config, socket, read } => {
+            let cfg = match baton::config::load_with(&config, &read.options()) {
                 Ok(c) => c,
                 Err(diags) => {
                     for d in diags {
@@ -112,11 +153,29 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Cmd::Check { files } => {
-            if baton::config::check_files(&files) {
+        Cmd::Check { files, read } => {
+            if baton::config::check_files(&files, &read.options()) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
+            }
+        }
+        Cmd::Convert { file, config_id } => {
+            let opts = baton::config::LoadOptions {
+                keepalived: Some(true),
+                config_id,
+            };
+            match baton::config::convert_keepalived(&file, &opts) {
+                Ok(toml) => {
+                    print!("{toml}");
+                    ExitCode::SUCCESS
+                }
+                Err(diags) => {
+                    for d in diags {
+                        eprintln!("{d}");
+                    }
+                    ExitCode::from(1)
+                }
             }
         }
         Cmd::Status { socket, json } => match baton::control::query_status(&socket) {

@@ -1,6 +1,6 @@
-//! Front ends: each reads one config language into the model. TOML
-//! ([`toml`]) is the first; keepalived.conf will be the second, onto the
-//! same model and the same validation.
+//! Front ends: each reads one config language into the model: TOML
+//! ([`toml`]) and keepalived.conf ([`keepalived`]), onto the same model and
+//! the same validation.
 //!
 //! A front end checks only what is about its language: the syntax, the
 //! type of each value, unknown keys (with did-you-mean and keepalived-name
@@ -12,6 +12,7 @@
 //! draft to [`crate::validate`], the one semantic validation, and maps what
 //! that reports back through the origins to byte offsets of the text.
 
+pub(crate) mod keepalived;
 pub(crate) mod syntax;
 pub(crate) mod toml;
 

@@ -510,6 +510,7 @@ impl<'t> Reader<'t> {
         self.close(&tb);
         Config {
             path: path.to_path_buf(),
+            format: crate::Format::Toml,
             router_id,
             socket,
             log_file,

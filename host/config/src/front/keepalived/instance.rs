@@ -366,7 +366,7 @@ impl Reader<'_> {
                     Item::Track(i, inst.tracks.len()),
                     format!(
                         "{name}: the script stops keepalived when it fails, so the instance goes to FAULT \
-                         (weight {weight} never applied: the script always exits 0)"
+                         (its weight {weight} does not apply: stopping keepalived gives the VIP up whatever the weight)"
                     ),
                 );
                 0

@@ -314,6 +314,11 @@ impl Lexer<'_> {
         match name {
             "_PWD" => {
                 let dir = self.stack.last().and_then(|p| p.parent()).unwrap_or(Path::new("."));
+                // Absolute, as keepalived's (it is where scripts are found).
+                let dir = match std::env::current_dir() {
+                    Ok(cwd) if dir.is_relative() => normalize(&cwd.join(dir)),
+                    _ => normalize(dir),
+                };
                 Some(text(&dir.display().to_string()))
             }
             "_INSTANCE" => Some(text(&self.config_id)),

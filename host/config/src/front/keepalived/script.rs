@@ -146,8 +146,10 @@ impl Reader<'_> {
                 let text: Vec<&str> = k.args.iter().map(|w| w.text.as_str()).collect();
                 let text = text.join(" ");
                 let at = k.args.first().map_or(k.key.at, |w| w.at);
-                t.what = format!("`{text}`");
-                t.plan = self.script_plan(&text, at);
+                if let Some((plan, what)) = self.script_plan(&text, at) {
+                    t.plan = Some(plan);
+                    t.what = what;
+                }
                 return true;
             }
             ("vrrp_track_file", "file") => {
@@ -220,7 +222,7 @@ impl Reader<'_> {
     }
 
     /// What a script's command maps to; an error when nothing does.
-    fn script_plan(&mut self, text: &str, at: usize) -> Option<Plan> {
+    fn script_plan(&mut self, text: &str, at: usize) -> Option<(Plan, String)> {
         let argv = match split_script(text) {
             Ok(a) if !a.is_empty() => a,
             Ok(_) => {
@@ -233,13 +235,17 @@ impl Reader<'_> {
             }
         };
         if let Some(plan) = command_plan(&argv) {
-            return Some(plan);
+            return Some((plan, format!("`{text}`")));
         }
-        if argv.len() == 1 && argv[0].starts_with('/') {
-            if let Ok(body) = self.files.read(Path::new(&argv[0])) {
-                if let Some(plan) = shell_file_plan(&body) {
-                    return Some(plan);
-                }
+        let script = Path::new(&argv[0]);
+        if argv.len() == 1 && script.is_absolute() {
+            if let Some(plan) = self.files.read(script).ok().and_then(|body| shell_file_plan(&body)) {
+                let file = script.file_name().unwrap_or_default().to_string_lossy();
+                let what = match plan {
+                    Plan::SplitBrain { .. } => format!("{file} (the seed's split-brain script)"),
+                    Plan::Health { .. } => format!("{file} (the seed's check-and-restart script)"),
+                };
+                return Some((plan, what));
             }
         }
         self.err(

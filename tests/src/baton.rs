@@ -167,9 +167,15 @@ impl<'a> BatonNode<'a> {
     /// # Panics
     /// If the daemon does not come up; the message holds its log.
     pub fn start(lab: &'a Lab, host: &str, toml: &str) -> BatonNode<'a> {
+        BatonNode::start_file(lab, host, &format!("{host}.toml"), toml)
+    }
+
+    /// [`BatonNode::start`] with a config file of this name (`lb01.conf`
+    /// for a keepalived.conf, which Baton recognises by its content).
+    pub fn start_file(lab: &'a Lab, host: &str, name: &str, text: &str) -> BatonNode<'a> {
         let dir = lab.dir();
-        let config = dir.join(format!("{host}.toml"));
-        std::fs::write(&config, toml).unwrap_or_else(|e| panic!("writing {}: {e}", config.display()));
+        let config = dir.join(name);
+        std::fs::write(&config, text).unwrap_or_else(|e| panic!("writing {}: {e}", config.display()));
         let mut node = BatonNode {
             lab,
             host: host.to_string(),

@@ -154,12 +154,15 @@ fn shared_probes_overlap_and_each_hears_its_answers() {
                 vec![answers(long_vips[0], &[MAC_A]), answers(long_vips[1], &[])],
                 "round {round}"
             );
+            // Queued behind the long probe, it would take its 200 ms; the
+            // slack is for a loaded 2-core CI machine (82 ms seen once).
+            let slack = Duration::from_millis(100);
             assert!(
-                short_took >= short_wait && short_took < short_wait + Duration::from_millis(15),
+                short_took >= short_wait && short_took < short_wait + slack,
                 "round {round}: the short probe took {short_took:?} (queued behind the long one?)"
             );
             assert!(
-                long_took >= long_wait && long_took < long_wait + Duration::from_millis(15),
+                long_took >= long_wait && long_took < long_wait + slack,
                 "round {round}: the long probe took {long_took:?}"
             );
         }

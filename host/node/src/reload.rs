@@ -164,6 +164,7 @@ pub struct ReloadPlan {
 pub fn plan(old: &Config, new: &Config) -> ReloadPlan {
     let Config {
         path: _,
+        format: _,
         router_id,
         socket,
         log_file,

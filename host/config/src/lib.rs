@@ -121,6 +121,7 @@
 //! ```
 
 mod builtin;
+mod cross;
 pub mod duration;
 mod emit;
 mod front;
@@ -145,6 +146,7 @@ pub use baton_vrrp::Family;
 use baton_vrrp::{Auth, V3Checksum, Version};
 
 pub use builtin::Builtin;
+pub use cross::{Finding, cross_check};
 pub use net::{NetPattern, Target, parse_sha256};
 pub use notify::{EMAIL_SINK, Hook, InstanceNotify, Notify, NotifyCommand, SmtpServer, SmtpTls, Webhook};
 pub use oci::{OciRef, OciTarget, digest_string, parse_registry};
@@ -593,6 +595,32 @@ pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
 
 /// [`load`], in the language and with the config id `opts` say.
 pub fn load_with(path: &Path, opts: &LoadOptions) -> Result<Config, Vec<Diagnostic>> {
+    load_placed(path, opts).map(|p| p.config)
+}
+
+/// A config read for `baton check`: the config, where its instances' keys
+/// are, and (for keepalived.conf) each instance's `state`.
+#[derive(Debug)]
+pub struct Placed {
+    pub config: Config,
+    /// Per instance: key (`vrid`, `priority`, ...) to its FILE:LINE:COL.
+    places: Vec<std::collections::HashMap<&'static str, (PathBuf, usize, usize)>>,
+    /// keepalived's `state MASTER|BACKUP`, by instance name.
+    pub states: std::collections::HashMap<String, String>,
+}
+
+impl Placed {
+    /// Where instance `i`'s `key` is (its instance's place when not given).
+    pub fn at(&self, i: usize, key: &str) -> (PathBuf, usize, usize) {
+        let p = self.places.get(i);
+        p.and_then(|m| m.get(key).or_else(|| m.get("name")))
+            .cloned()
+            .unwrap_or_else(|| (self.config.path.clone(), 1, 1))
+    }
+}
+
+/// [`load_with`], keeping where each instance's keys are.
+pub fn load_placed(path: &Path, opts: &LoadOptions) -> Result<Placed, Vec<Diagnostic>> {
     let bytes = std::fs::read(path).map_err(|e| cannot_read(path, e))?;
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
@@ -611,9 +639,40 @@ pub fn load_with(path: &Path, opts: &LoadOptions) -> Result<Config, Vec<Diagnost
     };
     if opts.keepalived.unwrap_or_else(|| looks_like_keepalived(&text)) {
         let parsed = front::keepalived::parse(&Preloaded { path, text }, path, &opts.config_id());
-        return keepalived_result(parsed).map(|(c, _)| c);
+        let sources = &parsed.sources;
+        let places = parsed
+            .places
+            .iter()
+            .map(|m| m.iter().map(|(k, at)| (*k, sources.locate(*at))).collect())
+            .collect();
+        let states = parsed.states.clone();
+        return keepalived_result(parsed).map(|(config, _)| Placed { config, places, states });
     }
-    parse(&text, path)
+    let (result, places) = front::toml::parse_placed(&text, path);
+    let index = origin::LineIndex::new(&text);
+    let locate = |at: usize| {
+        let (line, col) = index.line_col(at);
+        (path.to_path_buf(), line, col)
+    };
+    match result {
+        Ok(config) => Ok(Placed {
+            config,
+            places: places.iter().map(|m| m.iter().map(|(k, at)| (*k, locate(*at))).collect()).collect(),
+            states: Default::default(),
+        }),
+        Err(errs) => Err(errs
+            .into_iter()
+            .map(|(at, message)| {
+                let (path, line, col) = locate(at);
+                Diagnostic {
+                    path,
+                    line,
+                    col,
+                    message,
+                }
+            })
+            .collect()),
+    }
 }
 
 /// The main file, already read; its includes from the disk.
@@ -701,15 +760,19 @@ pub fn parse_keepalived_isolated(text: &str) -> Result<Config, Vec<Diagnostic>> 
 }
 
 /// `baton check FILE...`: prints each diagnostic to stderr and `FILE: ok` for
-/// each good file to stdout; true when every file is good.
+/// each good file to stdout; with several good files, the cross-node check's
+/// findings ([`cross_check`]) to stderr. True when every file is good and
+/// the files have no error between them (warnings pass).
 pub fn check_files(paths: &[PathBuf], opts: &LoadOptions) -> bool {
     let mut all_ok = true;
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
+    let mut placed = Vec::new();
     for path in paths {
-        match load_with(path, opts) {
-            Ok(_) => {
+        match load_placed(path, opts) {
+            Ok(p) => {
                 let _ = writeln!(stdout.lock(), "{}: ok", path.display());
+                placed.push(p);
             }
             Err(diags) => {
                 all_ok = false;
@@ -718,6 +781,14 @@ pub fn check_files(paths: &[PathBuf], opts: &LoadOptions) -> bool {
                     let _ = writeln!(err, "{d}");
                 }
             }
+        }
+    }
+    // Across the nodes, once each file is good on its own.
+    if all_ok && placed.len() > 1 {
+        let mut err = stderr.lock();
+        for f in cross_check(&placed) {
+            all_ok &= !f.error;
+            let _ = writeln!(err, "{f}");
         }
     }
     all_ok

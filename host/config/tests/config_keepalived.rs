@@ -150,3 +150,99 @@ fn the_validation_speaks_keepalived_s_names() {
     assert!(errs[0].starts_with("9:16: advert_int:") || errs[0].contains("advert_int"), "{errs:?}");
     assert_eq!(errors(GOOD), Vec::<String>::new());
 }
+
+/// The cross-node check over files written to a temporary directory.
+fn cross(files: &[(&str, &str)]) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!("baton-cross-{}-{}", std::process::id(), files[0].1.len()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let placed: Vec<_> = files
+        .iter()
+        .map(|(name, text)| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            let opts = LoadOptions {
+                keepalived: None,
+                config_id: Some("x".to_string()),
+            };
+            baton_config::load_placed(&path, &opts).unwrap_or_else(|d| panic!("{name}: {}", render(&d)))
+        })
+        .collect();
+    std::fs::remove_dir_all(&dir).unwrap();
+    baton_config::cross_check(&placed)
+        .iter()
+        .map(|f| {
+            let file = f.path.file_name().unwrap().to_string_lossy().into_owned();
+            format!("{file}:{}:{}: {}: {}", f.line, f.col, if f.error { "error" } else { "warning" }, f.message)
+        })
+        .collect()
+}
+
+fn ka(state: &str, vrid: u8, prio: u8, extra: &str, vip: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n    state {state}\n    interface eth0\n    virtual_router_id {vrid}\n    priority {prio}\n{extra}    \
+         virtual_ipaddress {{\n        {vip}\n    }}\n}}\n"
+    )
+}
+
+#[test]
+fn the_seed_pairs_pass_the_cross_node_check() {
+    for dir in ["seed-ch4", "seed-dual-master", "seed-notify", "seed-check-web", "seed-split-brain"] {
+        let placed: Vec<_> = ["lb01", "lb02"]
+            .iter()
+            .map(|n| {
+                let p = examples().join(format!("{dir}/{n}.conf"));
+                let opts = LoadOptions {
+                    keepalived: None,
+                    config_id: Some(n.to_string()),
+                };
+                baton_config::load_placed(&p, &opts).unwrap_or_else(|d| panic!("{}", render(&d)))
+            })
+            .collect();
+        let findings = baton_config::cross_check(&placed);
+        assert!(findings.is_empty(), "{dir}: {findings:#?}");
+    }
+}
+
+#[test]
+fn the_cross_node_check_reports_what_the_seed_warns_about() {
+    let vip = "192.0.2.3";
+    let auth = |p: &str| format!("    authentication {{\n        auth_type PASS\n        auth_pass {p}\n    }}\n");
+    let cases: Vec<(Vec<(&str, String)>, &str)> = vec![
+        (vec![("a.conf", ka("MASTER", 50, 150, "", vip)), ("b.conf", ka("BACKUP", 51, 100, "", vip))], "b.conf:4:23: error: VI_1 (a.conf) and VI_1 (b.conf), peers for 192.0.2.3: VRID 50 and 51"),
+        (vec![("a.conf", ka("MASTER", 50, 150, &auth("1111"), vip)), ("b.conf", ka("BACKUP", 50, 100, &auth("2222"), vip))], "b.conf:6:5: error: VI_1 (a.conf) and VI_1 (b.conf), peers for 192.0.2.3: authentication differs"),
+        (vec![("a.conf", ka("MASTER", 50, 150, "    advert_int 1\n", vip)), ("b.conf", ka("BACKUP", 50, 100, "    advert_int 2\n", vip))], "b.conf:6:16: error: VI_1 (a.conf) and VI_1 (b.conf), peers for 192.0.2.3: advert intervals 1s and 2s"),
+        (vec![("a.conf", ka("MASTER", 50, 150, "    version 3\n", vip)), ("b.conf", ka("BACKUP", 50, 100, "", vip))], "error: VI_1 (a.conf) and VI_1 (b.conf), peers for 192.0.2.3: VRRP versions 3 and 2"),
+        (vec![("a.conf", ka("MASTER", 50, 150, "", vip)), ("b.conf", ka("MASTER", 50, 150, "", "192.0.2.4"))], "b.conf:4:23: error: VI_1 (a.conf) and VI_1 (b.conf) use VRID 50 for different VIPs"),
+        (vec![("a.conf", ka("MASTER", 50, 100, "", vip)), ("b.conf", ka("BACKUP", 50, 150, "", vip))], "a.conf:5:14: error: VI_1 (a.conf) is `state MASTER` with priority 100, not above its BACKUP VI_1 (b.conf)'s 150"),
+        (vec![("a.conf", ka("BACKUP", 50, 100, "", vip)), ("b.conf", ka("BACKUP", 50, 100, "", vip))], "b.conf:5:14: warning: VI_1 (a.conf) and VI_1 (b.conf) have the same priority 100"),
+        (vec![("a.conf", ka("MASTER", 50, 150, "", &format!("{vip}\n        2001:db8::3"))), ("b.conf", ka("BACKUP", 50, 100, "", vip))], ""),
+        (
+            vec![
+                ("a.conf", ka("MASTER", 50, 150, "    unicast_src_ip 192.0.2.11\n    unicast_peer {\n        192.0.2.99\n    }\n", vip)),
+                ("b.conf", ka("BACKUP", 50, 100, "    unicast_src_ip 192.0.2.12\n    unicast_peer {\n        192.0.2.11\n    }\n", vip)),
+            ],
+            "a.conf:7:5: error: VI_1 (a.conf)'s unicast peers do not list VI_1 (b.conf)'s address 192.0.2.12",
+        ),
+        (
+            vec![
+                ("a.conf", ka("MASTER", 50, 150, "    unicast_peer {\n        192.0.2.12\n    }\n", vip)),
+                ("b.conf", ka("BACKUP", 50, 100, "", vip)),
+            ],
+            "error: VI_1 (a.conf) sends adverts by unicast but VI_1 (b.conf) by multicast",
+        ),
+    ];
+    for (files, want) in cases {
+        let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        if want.is_empty() {
+            // A mixed-family instance is the validation's error, in one file.
+            let errs = errors(files[0].1);
+            assert!(errs.iter().any(|e| e.contains("IPv4") || e.contains("famil")), "{errs:?}");
+            continue;
+        }
+        let got = cross(&files);
+        assert!(got.iter().any(|g| g.contains(want)), "want {want}\ngot {got:#?}");
+    }
+    // Peers that agree, with nopreempt and equal priorities: nothing to say.
+    let quiet = ka("BACKUP", 50, 100, "    nopreempt\n", vip);
+    assert_eq!(cross(&[("a.conf", &quiet), ("b.conf", &quiet)]), Vec::<String>::new());
+}

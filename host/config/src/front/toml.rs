@@ -31,9 +31,14 @@ type Value<'i> = Spanned<DeValue<'i>>;
 /// Parses and validates a config file's text; errors as (byte offset,
 /// message), in text order.
 pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, Vec<(usize, String)>> {
+    parse_placed(text, path).0
+}
+
+/// [`parse`], and where each instance's keys are.
+pub(crate) fn parse_placed(text: &str, path: &Path) -> (Result<Config, Vec<(usize, String)>>, super::Places) {
     let (doc, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
-        return Err(super::syntax::errors(text, doc.get_ref(), &errors));
+        return (Err(super::syntax::errors(text, doc.get_ref(), &errors)), Vec::new());
     }
     let mut fe = Reader {
         text,
@@ -42,7 +47,8 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, Vec<(usize, Strin
         origins: Origins::new(text),
     };
     let draft = fe.config(path, doc.get_ref());
-    super::finish(draft, &fe.origins, fe.errs)
+    let places = super::places(&draft, &fe.origins);
+    (super::finish(draft, &fe.origins, fe.errs), places)
 }
 
 struct Reader<'t> {

@@ -37,6 +37,10 @@ pub(crate) struct Parsed {
     pub sources: Sources,
     pub result: Result<Config, Vec<(usize, String)>>,
     pub notes: Vec<(Item, String)>,
+    /// Where each instance's keys are.
+    pub places: super::Places,
+    /// Each instance's `state` (MASTER / BACKUP), by name.
+    pub states: HashMap<String, String>,
 }
 
 /// Reads `path` (and what it includes) through `files`. `config_id` is
@@ -47,14 +51,21 @@ pub(crate) fn parse(files: &dyn Files, path: &Path, config_id: &str) -> Parsed {
     let sources = lexed.sources;
     let mut errs = lexed.errors;
     errs.extend(brace_errors);
-    let (result, notes) = {
+    let (result, notes, places, states) = {
         let mut rd = Reader::new(&sources, files);
         rd.errs = errs;
         let draft = rd.config(path, &stmts, config_id);
+        let places = super::places(&draft, &rd.origins);
         let result = super::finish(draft, &rd.origins, std::mem::take(&mut rd.errs));
-        (result, rd.notes)
+        (result, rd.notes, places, rd.states)
     };
-    Parsed { sources, result, notes }
+    Parsed {
+        sources,
+        result,
+        notes,
+        places,
+        states,
+    }
 }
 
 /// Whether a config file's text is keepalived's rather than TOML: its first

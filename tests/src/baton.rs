@@ -342,11 +342,17 @@ impl<'a> BatonNode<'a> {
     /// # Panics
     /// If it was not running or did not exit within 5 s of SIGTERM.
     pub fn stop(&mut self) -> ExitStatus {
+        self.stop_within(Duration::from_secs(5))
+    }
+
+    /// [`BatonNode::stop`], waiting up to `grace` (a node whose mail server
+    /// is down spends its 5 s notification grace at the stop).
+    pub fn stop_within(&mut self, grace: Duration) -> ExitStatus {
         let mut p = self
             .proc
             .take()
             .unwrap_or_else(|| panic!("{}: stop: not running", self.host));
-        p.stop()
+        p.stop_within(grace)
             .unwrap_or_else(|e| panic!("{}: stop: {e}\n{}", self.host, self.log_block()))
     }
 

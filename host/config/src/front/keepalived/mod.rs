@@ -78,9 +78,10 @@ pub(crate) fn looks_like_keepalived(text: &str) -> bool {
             continue;
         }
         let first = line.split(|c: char| c.is_whitespace() || c == '{').next().unwrap_or("");
+        // No TOML line starts with `@`, `$` or `~`, or ends with `{` but
+        // an inline table after `=`.
         return global::TOP_LEVEL.contains(&first)
-            || first.starts_with('@')
-            || first.starts_with('$') && !first.contains('=') && line.contains('=')
+            || first.starts_with(['@', '$', '~'])
             || (line.ends_with('{') && !line.contains('='));
     }
     false
@@ -185,3 +186,32 @@ impl<'s> Reader<'s> {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keepalived_is_told_from_toml_by_its_first_line() {
+        for ka in [
+            "! Configuration File for keepalived\nglobal_defs {\n",
+            "\u{feff}vrrp_instance VI_1 {",
+            "# c\n\ninclude /etc/keepalived/*.conf\n",
+            "$PRIO=150\n",
+            "@lb01 $PRIO=150\n",
+            "~SEQ(N, 3) x\n",
+            "my_block {\n",
+        ] {
+            assert!(looks_like_keepalived(ka), "{ka:?}");
+        }
+        for toml in [
+            "router_id = \"lb01\"\n",
+            "# keepalived's global_defs\n[[instance]]\nname = \"VI_1\"\n",
+            "auth = {\n",
+            "",
+            "! only a comment\n",
+        ] {
+            assert!(!looks_like_keepalived(toml), "{toml:?}");
+        }
+    }
+}

@@ -40,10 +40,6 @@ fn conf_of(example: &str, host: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn conf(host: &str) -> String {
-    conf_of("seed-ch4", host)
-}
-
 /// keepalived or Baton on one node, running the seed's file.
 enum Node<'a> {
     Keepalived(Keepalived),
@@ -58,7 +54,12 @@ impl<'a> Node<'a> {
     fn start_example(lab: &'a Lab, example: &str, host: &str, baton: bool) -> Node<'a> {
         let text = conf_of(example, host);
         if baton {
-            Node::Baton(Box::new(BatonNode::start_file(lab, host, &format!("{host}.conf"), &text)))
+            Node::Baton(Box::new(BatonNode::start_file(
+                lab,
+                host,
+                &format!("{host}.conf"),
+                &text,
+            )))
         } else {
             Node::Keepalived(Keepalived::start(lab, host, &text).expect("keepalived"))
         }
@@ -88,7 +89,9 @@ fn logs(nodes: &[&Node<'_>]) -> String {
 }
 
 fn ms(d: Option<Duration>) -> String {
-    d.map_or("never".to_string(), |d| format!("{:.0} ms", d.as_secs_f64() * 1e3))
+    d.map_or("never".to_string(), |d| {
+        format!("{:.0} ms", d.as_secs_f64() * 1e3)
+    })
 }
 
 /// What one implementation did with the pair.
@@ -100,7 +103,10 @@ struct Run {
 
 /// Who holds which VIP: (lb01's VIP holders, lb02's VIP holders if any).
 fn holders(lab: &Lab, dual: bool) -> (Vec<String>, Vec<String>) {
-    (lab.holders(vip()), if dual { lab.holders(vip2()) } else { Vec::new() })
+    (
+        lab.holders(vip()),
+        if dual { lab.holders(vip2()) } else { Vec::new() },
+    )
 }
 
 /// Both nodes run `baton`'s or keepalived's implementation of `example`;
@@ -117,7 +123,12 @@ fn run_pair(example: &str, baton: bool) -> Run {
     let mut lb01 = Node::start_example(&lab, example, "lb01", baton);
     let lb02 = Node::start_example(&lab, example, "lb02", baton);
     let elected = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), normal);
-    assert!(elected, "{example}: masters not elected: {:?}{}", holders(&lab, dual), logs(&[&lb01, &lb02]));
+    assert!(
+        elected,
+        "{example}: masters not elected: {:?}{}",
+        holders(&lab, dual),
+        logs(&[&lb01, &lb02])
+    );
     let failover = measure_gap(
         &lab,
         vip,
@@ -194,13 +205,25 @@ fn same_way(example: &str) {
     // grace when a mail server is down. The client's gap is what counts.)
     for (who, r) in [("keepalived", &ka), ("Baton", &baton)] {
         let gap = r.failover.gap.expect("the client got answers again");
-        assert!(gap < skew + Duration::from_millis(700), "{example}: {who}: client gap {gap:?}");
+        assert!(
+            gap < skew + Duration::from_millis(700),
+            "{example}: {who}: client gap {gap:?}"
+        );
     }
     // What the client sees is the same.
     let (kg, bg) = (ka.failover.gap.unwrap(), baton.failover.gap.unwrap());
-    assert!(kg.abs_diff(bg) < Duration::from_millis(100), "{example}: client gap keepalived {kg:?} vs Baton {bg:?}");
-    let (kp, bp) = (ka.preempt.gap.unwrap_or_default(), baton.preempt.gap.unwrap_or_default());
-    assert!(kp.max(bp) < Duration::from_millis(300), "{example}: preemption gaps keepalived {kp:?}, Baton {bp:?}");
+    assert!(
+        kg.abs_diff(bg) < Duration::from_millis(100),
+        "{example}: client gap keepalived {kg:?} vs Baton {bg:?}"
+    );
+    let (kp, bp) = (
+        ka.preempt.gap.unwrap_or_default(),
+        baton.preempt.gap.unwrap_or_default(),
+    );
+    assert!(
+        kp.max(bp) < Duration::from_millis(300),
+        "{example}: preemption gaps keepalived {kp:?}, Baton {bp:?}"
+    );
 }
 
 #[test]
@@ -215,7 +238,11 @@ fn a_pair_moves_from_keepalived_to_baton_one_node_at_a_time() {
     let elected = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
         lab.holders(vip) == ["lb01"]
     });
-    assert!(elected, "keepalived's pair did not elect lb01{}", logs(&[&lb01, &lb02]));
+    assert!(
+        elected,
+        "keepalived's pair did not elect lb01{}",
+        logs(&[&lb01, &lb02])
+    );
 
     // lb02, the backup, moves to Baton: the VIP does not move.
     let mut swapped = None;
@@ -237,14 +264,28 @@ fn a_pair_moves_from_keepalived_to_baton_one_node_at_a_time() {
     let lb01_addr = lab.ipv4("lb01").to_string();
     let following = lab::wait_until(Duration::from_secs(5), Duration::from_millis(10), || {
         let i = b.instance(INSTANCE);
-        i.state == "backup" && i.master.as_ref().is_some_and(|m| m.address == lb01_addr) && i.counters.adverts_rx >= 2
+        i.state == "backup"
+            && i.master.as_ref().is_some_and(|m| m.address == lb01_addr)
+            && i.counters.adverts_rx >= 2
     });
-    assert!(following, "Baton does not follow keepalived: {:?}{}", b.instance(INSTANCE), logs(&[&lb01, &lb02]));
+    assert!(
+        following,
+        "Baton does not follow keepalived: {:?}{}",
+        b.instance(INSTANCE),
+        logs(&[&lb01, &lb02])
+    );
     let i = b.instance(INSTANCE);
-    assert!(i.counters.drops.is_empty(), "Baton dropped keepalived's adverts: {:?}", i.counters.drops);
+    assert!(
+        i.counters.drops.is_empty(),
+        "Baton dropped keepalived's adverts: {:?}",
+        i.counters.drops
+    );
     assert_eq!(lab.holders(vip), ["lb01"]);
     let gap = backup_swap.gap.unwrap_or_default();
-    assert!(gap < Duration::from_millis(100), "swapping the backup cost the client {gap:?}");
+    assert!(
+        gap < Duration::from_millis(100),
+        "swapping the backup cost the client {gap:?}"
+    );
 
     // lb01, the master, moves too: one failover to lb02, one preemption back.
     let failover = measure_gap(
@@ -282,8 +323,16 @@ fn a_pair_moves_from_keepalived_to_baton_one_node_at_a_time() {
         ms(preempt.recovered_after),
         ms(preempt.gap),
     ));
-    assert!(failover.recovered_after.is_some(), "lb02 (Baton) did not take over{}", logs(&[&back, &lb02]));
-    assert!(preempt.recovered_after.is_some(), "lb01 (Baton) did not preempt{}", logs(&[&back, &lb02]));
+    assert!(
+        failover.recovered_after.is_some(),
+        "lb02 (Baton) did not take over{}",
+        logs(&[&back, &lb02])
+    );
+    assert!(
+        preempt.recovered_after.is_some(),
+        "lb01 (Baton) did not preempt{}",
+        logs(&[&back, &lb02])
+    );
     let fgap = failover.gap.expect("answers after the failover");
     assert!(fgap < Duration::from_millis(1300), "failover gap {fgap:?}");
     let pgap = preempt.gap.unwrap_or_default();

@@ -32,7 +32,14 @@ pub struct Finding {
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = if self.error { "error" } else { "warning" };
-        write!(f, "{}:{}:{}: {kind}: {}", self.path.display(), self.line, self.col, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {kind}: {}",
+            self.path.display(),
+            self.line,
+            self.col,
+            self.message
+        )
     }
 }
 
@@ -50,7 +57,14 @@ impl Inst<'_> {
 
     /// How messages name it: `VI_1 (lb02.conf)`.
     fn who(&self) -> String {
-        let file = self.node.config.path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let file = self
+            .node
+            .config
+            .path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         format!("{} ({file})", self.cfg.name)
     }
 
@@ -63,7 +77,13 @@ impl Inst<'_> {
 pub fn cross_check(nodes: &[Placed]) -> Vec<Finding> {
     let all: Vec<Inst<'_>> = nodes
         .iter()
-        .flat_map(|n| n.config.instances.iter().enumerate().map(move |(i, cfg)| Inst { node: n, i, cfg }))
+        .flat_map(|n| {
+            n.config
+                .instances
+                .iter()
+                .enumerate()
+                .map(move |(i, cfg)| Inst { node: n, i, cfg })
+        })
         .collect();
     let mut out = Vec::new();
     for (a_ix, a) in all.iter().enumerate() {
@@ -120,7 +140,10 @@ fn peers(a: &Inst<'_>, b: &Inst<'_>, out: &mut Vec<Finding>) {
         mismatch("vrid", format!("VRID {} and {}", x.vrid, y.vrid));
     }
     if x.family() != y.family() {
-        mismatch("vips", "VIP families mixed (one router is IPv4 or IPv6, not both)".to_string());
+        mismatch(
+            "vips",
+            "VIP families mixed (one router is IPv4 or IPv6, not both)".to_string(),
+        );
     }
     if x.version != y.version {
         mismatch("version", format!("VRRP versions {} and {}", ver(x), ver(y)));
@@ -128,14 +151,20 @@ fn peers(a: &Inst<'_>, b: &Inst<'_>, out: &mut Vec<Finding>) {
     if x.advert_interval != y.advert_interval {
         mismatch(
             "advert_interval",
-            format!("advert intervals {:?} and {:?}", x.advert_interval, y.advert_interval),
+            format!(
+                "advert intervals {:?} and {:?}",
+                x.advert_interval, y.advert_interval
+            ),
         );
     }
     if x.auth != y.auth {
         mismatch("auth", "authentication differs (type or password)".to_string());
     }
     if a.vips() != b.vips() {
-        mismatch("vips", format!("VIP sets differ: {} and {}", list(&a.vips()), list(&b.vips())));
+        mismatch(
+            "vips",
+            format!("VIP sets differ: {} and {}", list(&a.vips()), list(&b.vips())),
+        );
     }
     priorities(a, b, out);
     unicast(a, b, out);
@@ -187,7 +216,11 @@ fn unicast(a: &Inst<'_>, b: &Inst<'_>, out: &mut Vec<Finding>) {
                 b,
                 "unicast_peers",
                 true,
-                format!("{} sends adverts by unicast but {} by multicast: they never hear each other", a.who(), b.who()),
+                format!(
+                    "{} sends adverts by unicast but {} by multicast: they never hear each other",
+                    a.who(),
+                    b.who()
+                ),
             ));
         }
         return;
@@ -197,7 +230,11 @@ fn unicast(a: &Inst<'_>, b: &Inst<'_>, out: &mut Vec<Finding>) {
             a,
             "unicast_peers",
             true,
-            format!("{}'s unicast peers do not list {}'s address {src}", a.who(), b.who()),
+            format!(
+                "{}'s unicast peers do not list {}'s address {src}",
+                a.who(),
+                b.who()
+            ),
         ));
     }
 }

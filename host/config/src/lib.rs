@@ -646,7 +646,11 @@ pub fn load_placed(path: &Path, opts: &LoadOptions) -> Result<Placed, Vec<Diagno
             .map(|m| m.iter().map(|(k, at)| (*k, sources.locate(*at))).collect())
             .collect();
         let states = parsed.states.clone();
-        return keepalived_result(parsed).map(|(config, _)| Placed { config, places, states });
+        return keepalived_result(parsed).map(|(config, _)| Placed {
+            config,
+            places,
+            states,
+        });
     }
     let (result, places) = front::toml::parse_placed(&text, path);
     let index = origin::LineIndex::new(&text);
@@ -657,7 +661,10 @@ pub fn load_placed(path: &Path, opts: &LoadOptions) -> Result<Placed, Vec<Diagno
     match result {
         Ok(config) => Ok(Placed {
             config,
-            places: places.iter().map(|m| m.iter().map(|(k, at)| (*k, locate(*at))).collect()).collect(),
+            places: places
+                .iter()
+                .map(|m| m.iter().map(|(k, at)| (*k, locate(*at))).collect())
+                .collect(),
             states: Default::default(),
         }),
         Err(errs) => Err(errs
@@ -696,9 +703,10 @@ impl front::keepalived::source::Files for Preloaded<'_> {
 
 /// A keepalived.conf read: the config and the converter's notes, or the
 /// errors at FILE:LINE:COL in file order.
-fn keepalived_result(
-    parsed: front::keepalived::Parsed,
-) -> Result<(Config, Vec<(origin::Item, String)>), Vec<Diagnostic>> {
+/// A config and the converter's notes on it.
+type Converted = (Config, Vec<(origin::Item, String)>);
+
+fn keepalived_result(parsed: front::keepalived::Parsed) -> Result<Converted, Vec<Diagnostic>> {
     let sources = &parsed.sources;
     match parsed.result {
         Ok(c) => Ok((c, parsed.notes)),

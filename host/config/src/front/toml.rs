@@ -38,7 +38,10 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, Vec<(usize, Strin
 pub(crate) fn parse_placed(text: &str, path: &Path) -> (Result<Config, Vec<(usize, String)>>, super::Places) {
     let (doc, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
-        return (Err(super::syntax::errors(text, doc.get_ref(), &errors)), Vec::new());
+        return (
+            Err(super::syntax::errors(text, doc.get_ref(), &errors)),
+            Vec::new(),
+        );
     }
     let mut fe = Reader {
         text,

@@ -77,7 +77,10 @@ pub(crate) fn looks_like_keepalived(text: &str) -> bool {
         if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
             continue;
         }
-        let first = line.split(|c: char| c.is_whitespace() || c == '{').next().unwrap_or("");
+        let first = line
+            .split(|c: char| c.is_whitespace() || c == '{')
+            .next()
+            .unwrap_or("");
         // No TOML line starts with `@`, `$` or `~`, or ends with `{` but
         // an inline table after `=`.
         return global::TOP_LEVEL.contains(&first)
@@ -185,7 +188,6 @@ impl<'s> Reader<'s> {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

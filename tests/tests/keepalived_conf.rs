@@ -339,3 +339,59 @@ fn a_pair_moves_from_keepalived_to_baton_one_node_at_a_time() {
     assert!(pgap < Duration::from_millis(300), "preemption gap {pgap:?}");
     assert_eq!(lab.holders(vip), ["lb01"]);
 }
+
+/// `baton check`, `baton convert` and `baton run` on keepalived.conf files,
+/// through the binary (no root needed).
+#[test]
+fn the_binary_checks_converts_and_refuses_keepalived_conf() {
+    let bin = baton_e2e::baton_bin();
+    let ex = workspace_root().join("examples/seed-ch4");
+    let run = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new(&bin)
+            .args(args)
+            .output()
+            .expect("baton")
+    };
+    let (lb01, lb02) = (ex.join("lb01.conf"), ex.join("lb02.conf"));
+    let out = run(&["check".as_ref(), lb01.as_os_str(), lb02.as_os_str()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| l.ends_with(": ok")).count(),
+        2,
+        "{stdout}"
+    );
+
+    let out = run(&["convert".as_ref(), lb01.as_os_str()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let golden = std::fs::read_to_string(ex.join("lb01.converted.toml")).expect("golden");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), golden);
+
+    // A mistake keepalived would run on after: refused at its place, by
+    // `check` and by `run` (which exits 2 before touching the network).
+    let dir = std::env::temp_dir().join(format!("baton-ka-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("keepalived.conf");
+    let text = std::fs::read_to_string(&lb01)
+        .unwrap()
+        .replace("advert_int 1", "advent_int 1");
+    std::fs::write(&bad, text).unwrap();
+    for args in [
+        vec!["check".as_ref(), bad.as_os_str()],
+        vec!["run".as_ref(), "--config".as_ref(), bad.as_os_str()],
+    ] {
+        let out = run(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} accepted the typo");
+        let want = format!(
+            "{}:12:9: `advent_int` is no keyword of vrrp_instance (did you mean `advert_int`?)",
+            bad.display()
+        );
+        assert!(stderr.contains(&want), "{args:?}: want {want}\ngot {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

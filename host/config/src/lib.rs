@@ -508,17 +508,10 @@ impl std::error::Error for Diagnostic {}
 pub fn parse(text: &str, path: &Path) -> Result<Config, Vec<Diagnostic>> {
     front::toml::parse(text, path).map_err(|errs| {
         let index = origin::LineIndex::new(text);
-        errs.into_iter()
-            .map(|(at, message)| {
-                let (line, col) = index.line_col(at);
-                Diagnostic {
-                    path: path.to_path_buf(),
-                    line,
-                    col,
-                    message,
-                }
-            })
-            .collect()
+        diagnostics(errs, |at| {
+            let (line, col) = index.line_col(at);
+            (path.to_path_buf(), line, col)
+        })
     })
 }
 
@@ -667,19 +660,26 @@ pub fn load_placed(path: &Path, opts: &LoadOptions) -> Result<Placed, Vec<Diagno
                 .collect(),
             states: Default::default(),
         }),
-        Err(errs) => Err(errs
-            .into_iter()
-            .map(|(at, message)| {
-                let (path, line, col) = locate(at);
-                Diagnostic {
-                    path,
-                    line,
-                    col,
-                    message,
-                }
-            })
-            .collect()),
+        Err(errs) => Err(diagnostics(errs, locate)),
     }
+}
+
+/// A front end's errors (offset, message) at their FILE:LINE:COL.
+fn diagnostics(
+    errs: Vec<(usize, String)>,
+    locate: impl Fn(usize) -> (PathBuf, usize, usize),
+) -> Vec<Diagnostic> {
+    errs.into_iter()
+        .map(|(at, message)| {
+            let (path, line, col) = locate(at);
+            Diagnostic {
+                path,
+                line,
+                col,
+                message,
+            }
+        })
+        .collect()
 }
 
 /// The main file, already read; its includes from the disk.
@@ -710,18 +710,7 @@ fn keepalived_result(parsed: front::keepalived::Parsed) -> Result<Converted, Vec
     let sources = &parsed.sources;
     match parsed.result {
         Ok(c) => Ok((c, parsed.notes)),
-        Err(errs) => Err(errs
-            .into_iter()
-            .map(|(at, message)| {
-                let (path, line, col) = sources.locate(at);
-                Diagnostic {
-                    path,
-                    line,
-                    col,
-                    message,
-                }
-            })
-            .collect()),
+        Err(errs) => Err(diagnostics(errs, |at| sources.locate(at))),
     }
 }
 

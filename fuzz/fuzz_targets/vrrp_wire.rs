@@ -24,12 +24,20 @@ use baton_vrrp::wire::{
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&sel, rest)) = data.split_first() else { return };
-    let Some((&ttl_byte, mut rest)) = rest.split_first() else { return };
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let Some((&ttl_byte, mut rest)) = rest.split_first() else {
+        return;
+    };
     let v6 = sel & 0x04 != 0;
     let ttl = if sel & 0x08 != 0 { ttl_byte } else { wire::VRRP_TTL };
     let opts = ParseOptions {
-        v3_ipv4_checksum: if sel & 0x20 != 0 { V3Checksum::NoPseudoHeader } else { V3Checksum::PseudoHeader },
+        v3_ipv4_checksum: if sel & 0x20 != 0 {
+            V3Checksum::NoPseudoHeader
+        } else {
+            V3Checksum::PseudoHeader
+        },
     };
     let fix = sel & 0x40 != 0;
     let (mut src, mut dst) = if v6 {

@@ -35,6 +35,12 @@ const MAX_DEPTH: usize = 32;
 /// How many tokens the expansions may make in all (a runaway `~SEQ` is an
 /// error, not an out-of-memory).
 const MAX_TOKENS: usize = 4_000_000;
+/// How many characters the preprocessor may handle and make in all: without
+/// it `$B=${B}${B}` doubles at each of the MAX_DEPTH levels (2^32 copies),
+/// and nested `~SEQ`s over lines that make no word never reach MAX_TOKENS.
+/// Smaller under the fuzzer, so an input that reaches it stays cheap.
+#[allow(unexpected_cfgs)]
+const MAX_WORK: usize = if cfg!(fuzzing) { 1 << 16 } else { 1 << 24 };
 
 /// A word of the config, after quoting.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,6 +87,8 @@ struct Lexer<'f> {
     /// The definition whose continuation lines are being read.
     multiline: Option<String>,
     over: bool,
+    /// Characters handled so far, against MAX_WORK.
+    work: usize,
 }
 
 /// Reads `path` and everything it includes. `config_id` is what `@ID`
@@ -95,6 +103,7 @@ pub(crate) fn lex(files: &dyn Files, path: &Path, config_id: &str) -> Lexed {
         stack: Vec::new(),
         multiline: None,
         over: false,
+        work: 0,
     };
     match files.read(path) {
         Ok(text) => lx.file(path.to_path_buf(), text),
@@ -165,6 +174,9 @@ impl Lexer<'_> {
     /// One line after comments: conditionals, definitions, sequences,
     /// substitution, include, words.
     fn logical_line(&mut self, line: Text, depth: usize) {
+        if !self.charge(line.first().map_or(0, |c| c.at), line.len() + 1) {
+            return;
+        }
         if depth > MAX_DEPTH {
             let at = line.first().map_or(0, |c| c.at);
             self.error(
@@ -198,6 +210,20 @@ impl Lexer<'_> {
             return;
         }
         self.words(&line);
+    }
+
+    /// Counts `n` more characters of work; false (after one error) once
+    /// the whole exceeds MAX_WORK, or the tokens MAX_TOKENS.
+    fn charge(&mut self, at: usize, n: usize) -> bool {
+        self.work += n;
+        if self.work > MAX_WORK && !self.over {
+            self.over = true;
+            self.error(
+                at,
+                format!("the config expands to more than {MAX_WORK} characters"),
+            );
+        }
+        !self.over
     }
 
     /// `@ID rest`: the rest when ID is the config id (`@^ID`: when not).
@@ -290,6 +316,9 @@ impl Lexer<'_> {
                 && let Some((value, len)) = self.reference(line, i)
             {
                 let at = line[i].at;
+                if !self.charge(at, value.len()) {
+                    return Some(Vec::new());
+                }
                 out.extend(value.iter().map(|c| Ch { c: c.c, at }));
                 i += len;
                 changed = true;
@@ -647,7 +676,8 @@ fn seq_bindings(spec: &str, hex: bool) -> Result<Vec<Binding>, String> {
     if step == 0 {
         return Err("~SEQ: a step of 0 never ends".to_string());
     }
-    let count = (end - start) / step + 1;
+    // In i128: `end - start` overflows i64 at its ends (and wrapped past this check).
+    let count = (i128::from(end) - i128::from(start)) / i128::from(step) + 1;
     if count > 1_000_000 {
         return Err(format!("~SEQ: {count} values are too many"));
     }
@@ -656,7 +686,9 @@ fn seq_bindings(spec: &str, hex: bool) -> Result<Vec<Binding>, String> {
     while (step > 0 && n <= end) || (step < 0 && n >= end) {
         let v = if hex { format!("{n:x}") } else { n.to_string() };
         out.push(vec![(var.clone(), v)]);
-        n += step;
+        // Stops at i64's end instead of overflowing (and wrapping: no end).
+        let Some(next) = n.checked_add(step) else { break };
+        n = next;
     }
     Ok(out)
 }

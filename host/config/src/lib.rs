@@ -76,6 +76,8 @@
 //! name = "restart-nginx"
 //! command = ["systemctl", "restart", "nginx"]   # argv, no shell
 //! timeout = "10s"                               # the default
+//! user = "www-data"                             # optional, keepalived's script_user
+//! group = "www-data"                            # optional; default the user's group
 //!
 //! [[policy]]
 //! name = "web"
@@ -95,6 +97,12 @@
 //! init_fail = false
 //! config = { url = "http://127.0.0.1:80/" }     # merged over the policy's config
 //! ```
+//!
+//! `builtin:exec` is keepalived's `vrrp_script` as it was: it runs the
+//! remedy its `remedy` setting names and is healthy iff it exits 0. The
+//! keepalived.conf front end makes one for a script that matches no other
+//! builtin only when [`LoadOptions::allow_exec`] says so (`--allow-exec`;
+//! `baton convert` always, since the TOML then states it).
 //!
 //! A builtin may reach the targets its own settings name (http-status's
 //! `url`, tcp-port's `host` and `port`: [`Policy::declared_targets`],
@@ -284,6 +292,11 @@ pub struct Remedy {
     pub command: Vec<String>,
     /// Killed (with its process group) after this long (default 10 s).
     pub timeout: Duration,
+    /// Runs as this user (keepalived's `script_user`), supplementary groups
+    /// cleared; `None`: as the daemon. Looked up by the daemon at load.
+    pub user: Option<String>,
+    /// With `user`: this group instead of the user's primary group.
+    pub group: Option<String>,
 }
 
 /// One virtual address (keepalived `virtual_ipaddress` syntax).
@@ -533,17 +546,23 @@ pub fn to_toml(config: &Config, dir: &Path) -> String {
 pub enum Format {
     #[default]
     Toml,
-    /// keepalived.conf, read with this config id (what `@ID` lines match).
-    Keepalived { config_id: String },
+    /// keepalived.conf, read with this config id (what `@ID` lines match),
+    /// and whether scripts that match no builtin ran through `builtin:exec`
+    /// (`--allow-exec`).
+    Keepalived { config_id: String, allow_exec: bool },
 }
 
 /// How to read a config file: its language (`None`: recognised by its
 /// content) and, for keepalived.conf, the config id (`None`: the host name
-/// up to its first dot, as keepalived's default).
+/// up to its first dot, as keepalived's default) and `allow_exec`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LoadOptions {
     pub keepalived: Option<bool>,
     pub config_id: Option<String>,
+    /// keepalived.conf: a `vrrp_script` that matches no builtin runs as
+    /// keepalived ran it, through `builtin:exec` (`--allow-exec`), instead
+    /// of being refused. A TOML file states `builtin:exec` itself.
+    pub allow_exec: bool,
 }
 
 impl LoadOptions {
@@ -553,10 +572,15 @@ impl LoadOptions {
             Format::Toml => LoadOptions {
                 keepalived: Some(false),
                 config_id: None,
+                allow_exec: false,
             },
-            Format::Keepalived { config_id } => LoadOptions {
+            Format::Keepalived {
+                config_id,
+                allow_exec,
+            } => LoadOptions {
                 keepalived: Some(true),
                 config_id: Some(config_id.clone()),
+                allow_exec: *allow_exec,
             },
         }
     }
@@ -593,6 +617,13 @@ pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
 
 /// [`load`], in the language and with the config id `opts` say.
 pub fn load_with(path: &Path, opts: &LoadOptions) -> Result<Config, Vec<Diagnostic>> {
+    load_noted(path, opts).map(|(c, _)| c)
+}
+
+/// [`load_with`], and the notes `baton check` prints after `FILE: ok`
+/// (message `note: ...`): each keepalived.conf script that runs through
+/// builtin:exec.
+pub fn load_noted(path: &Path, opts: &LoadOptions) -> Result<(Config, Vec<Diagnostic>), Vec<Diagnostic>> {
     let bytes = std::fs::read(path).map_err(|e| cannot_read(path, e))?;
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
@@ -610,10 +641,15 @@ pub fn load_with(path: &Path, opts: &LoadOptions) -> Result<Config, Vec<Diagnost
         }
     };
     if opts.keepalived.unwrap_or_else(|| looks_like_keepalived(&text)) {
-        let parsed = front::keepalived::parse(&Preloaded { path, text }, path, &opts.config_id());
-        return keepalived_result(parsed).map(|(c, _)| c);
+        let parsed = front::keepalived::parse(
+            &Preloaded { path, text },
+            path,
+            &opts.config_id(),
+            opts.allow_exec,
+        );
+        return keepalived_result(parsed).map(|(c, _, checked)| (c, checked));
     }
-    parse(&text, path)
+    parse(&text, path).map(|c| (c, Vec::new()))
 }
 
 /// The main file, already read; its includes from the disk.
@@ -635,16 +671,16 @@ impl front::keepalived::source::Files for Preloaded<'_> {
     }
 }
 
-/// A keepalived.conf read: the config and the converter's notes, or the
-/// errors at FILE:LINE:COL in file order.
+/// A keepalived.conf read: the config, the converter's notes and the
+/// check's notes at FILE:LINE:COL, or the errors at FILE:LINE:COL in file
+/// order.
+#[allow(clippy::type_complexity)]
 fn keepalived_result(
     parsed: front::keepalived::Parsed,
-) -> Result<(Config, Vec<(origin::Item, String)>), Vec<Diagnostic>> {
+) -> Result<(Config, Vec<(origin::Item, String)>, Vec<Diagnostic>), Vec<Diagnostic>> {
     let sources = &parsed.sources;
-    match parsed.result {
-        Ok(c) => Ok((c, parsed.notes)),
-        Err(errs) => Err(errs
-            .into_iter()
+    let locate = |list: Vec<(usize, String)>| -> Vec<Diagnostic> {
+        list.into_iter()
             .map(|(at, message)| {
                 let (path, line, col) = sources.locate(at);
                 Diagnostic {
@@ -654,27 +690,48 @@ fn keepalived_result(
                     message,
                 }
             })
-            .collect()),
+            .collect()
+    };
+    match parsed.result {
+        Ok(c) => Ok((c, parsed.notes, locate(parsed.check_notes))),
+        Err(errs) => Err(locate(errs)),
     }
 }
 
 /// Parses a keepalived.conf's text; `path` names it and anchors its
 /// includes (read from the disk).
 pub fn parse_keepalived(text: &str, path: &Path, config_id: &str) -> Result<Config, Vec<Diagnostic>> {
+    let opts = LoadOptions {
+        config_id: Some(config_id.to_string()),
+        ..LoadOptions::default()
+    };
+    parse_keepalived_with(text, path, &opts).map(|(c, _)| c)
+}
+
+/// [`parse_keepalived`] with `opts`' config id and `allow_exec`, and the
+/// notes of [`load_noted`].
+pub fn parse_keepalived_with(
+    text: &str,
+    path: &Path,
+    opts: &LoadOptions,
+) -> Result<(Config, Vec<Diagnostic>), Vec<Diagnostic>> {
     let files = Preloaded {
         path,
         text: text.to_string(),
     };
-    keepalived_result(front::keepalived::parse(&files, path, config_id)).map(|(c, _)| c)
+    let parsed = front::keepalived::parse(&files, path, &opts.config_id(), opts.allow_exec);
+    keepalived_result(parsed).map(|(c, _, checked)| (c, checked))
 }
 
 /// `baton convert`: a keepalived.conf as the equivalent TOML, with comments
 /// where meaning moved. The TOML is meant to live beside the original:
-/// paths under its directory are written relative to it.
+/// paths under its directory are written relative to it. A script that
+/// matches no builtin always becomes builtin:exec (whatever
+/// `opts.allow_exec`): the TOML states that policy, which is its opt-in.
 pub fn convert_keepalived(path: &Path, opts: &LoadOptions) -> Result<String, Vec<Diagnostic>> {
     let text = std::fs::read_to_string(path).map_err(|e| cannot_read(path, e))?;
-    let parsed = front::keepalived::parse(&Preloaded { path, text }, path, &opts.config_id());
-    let (config, notes) = keepalived_result(parsed)?;
+    let parsed = front::keepalived::parse(&Preloaded { path, text }, path, &opts.config_id(), true);
+    let (config, notes, _) = keepalived_result(parsed)?;
     let dir = path.parent().unwrap_or(Path::new(""));
     Ok(emit::emit(&config, dir, &notes))
 }
@@ -697,19 +754,44 @@ pub fn parse_keepalived_isolated(text: &str) -> Result<Config, Vec<Diagnostic>> 
         }
     }
     let path = Path::new("/fuzz/keepalived.conf");
-    keepalived_result(front::keepalived::parse(&Nothing(text), path, "fuzz")).map(|(c, _)| c)
+    keepalived_result(front::keepalived::parse(&Nothing(text), path, "fuzz", false)).map(|(c, _, _)| c)
 }
 
 /// `baton check FILE...`: prints each diagnostic to stderr and `FILE: ok` for
-/// each good file to stdout; true when every file is good.
+/// each good file to stdout, then its notes ([`load_noted`]); true when every
+/// file is good.
 pub fn check_files(paths: &[PathBuf], opts: &LoadOptions) -> bool {
+    check_files_with(paths, opts, &|_| Vec::new())
+}
+
+/// [`check_files`], with `more` checks of a good config that need the
+/// system (the daemon's: users and groups looked up as at load); each of
+/// their errors is printed as `FILE: message` and fails the file.
+pub fn check_files_with(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    more: &dyn Fn(&Config) -> Vec<String>,
+) -> bool {
     let mut all_ok = true;
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     for path in paths {
-        match load_with(path, opts) {
-            Ok(_) => {
-                let _ = writeln!(stdout.lock(), "{}: ok", path.display());
+        match load_noted(path, opts) {
+            Ok((config, notes)) => {
+                let errs = more(&config);
+                if !errs.is_empty() {
+                    all_ok = false;
+                    let mut err = stderr.lock();
+                    for e in errs {
+                        let _ = writeln!(err, "{}: {e}", path.display());
+                    }
+                    continue;
+                }
+                let mut out = stdout.lock();
+                let _ = writeln!(out, "{}: ok", path.display());
+                for n in notes {
+                    let _ = writeln!(out, "{n}");
+                }
             }
             Err(diags) => {
                 all_ok = false;

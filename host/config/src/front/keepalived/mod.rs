@@ -78,7 +78,10 @@ pub(crate) fn looks_like_keepalived(text: &str) -> bool {
         if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
             continue;
         }
-        let first = line.split(|c: char| c.is_whitespace() || c == '{').next().unwrap_or("");
+        let first = line
+            .split(|c: char| c.is_whitespace() || c == '{')
+            .next()
+            .unwrap_or("");
         return global::TOP_LEVEL.contains(&first)
             || first.starts_with('@')
             || first.starts_with('$') && !first.contains('=') && line.contains('=')
@@ -191,4 +194,3 @@ impl<'s> Reader<'s> {
         }
     }
 }
-

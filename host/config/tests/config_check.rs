@@ -1862,6 +1862,7 @@ fn builtin_names_round_trip() {
             "http-status",
             "file",
             "interface-up",
+            "exec",
             "split-brain-peer-http",
             "split-brain-arp"
         ]

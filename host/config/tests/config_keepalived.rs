@@ -17,6 +17,7 @@ fn load(rel: &str, id: &str) -> Config {
     let opts = LoadOptions {
         keepalived: None,
         config_id: Some(id.to_string()),
+        allow_exec: false,
     };
     baton_config::load_with(&path, &opts).unwrap_or_else(|d| panic!("{rel}: {}", render(&d)))
 }
@@ -225,8 +226,8 @@ fn cross(files: &[(&str, &str)]) -> Vec<String> {
             let path = dir.join(name);
             std::fs::write(&path, text).unwrap();
             let opts = LoadOptions {
-                keepalived: None,
                 config_id: Some("x".to_string()),
+                ..LoadOptions::default()
             };
             baton_config::load_placed(&path, &opts).unwrap_or_else(|d| panic!("{name}: {}", render(&d)))
         })
@@ -268,8 +269,8 @@ fn the_seed_pairs_pass_the_cross_node_check() {
             .map(|n| {
                 let p = examples().join(format!("{dir}/{n}.conf"));
                 let opts = LoadOptions {
-                    keepalived: None,
                     config_id: Some(n.to_string()),
+                    ..LoadOptions::default()
                 };
                 baton_config::load_placed(&p, &opts).unwrap_or_else(|d| panic!("{}", render(&d)))
             })
@@ -406,4 +407,211 @@ fn the_cross_node_check_reports_what_the_seed_warns_about() {
         cross(&[("a.conf", &quiet), ("b.conf", &quiet)]),
         Vec::<String>::new()
     );
+}
+
+// ------------------------------------------------ scripts that run through builtin:exec
+
+/// A pair's lb01 with one script that matches no builtin (`script` is the
+/// command line as written), tracked with weight -60.
+fn exec_conf(script: &str, extra: &str, globals: &str) -> String {
+    format!(
+        "global_defs {{\n    router_id lb01\n{globals}}}\nvrrp_script chk_x {{\n    script \"{script}\"\n    \
+         interval 2\n    weight -60\n{extra}}}\n{}",
+        GOOD.replace(
+            "    priority 150\n",
+            "    priority 150\n    track_script {\n        chk_x\n    }\n"
+        )
+    )
+}
+
+fn allowing(allow_exec: bool) -> LoadOptions {
+    LoadOptions {
+        keepalived: Some(true),
+        config_id: Some("lb01".to_string()),
+        allow_exec,
+    }
+}
+
+fn with(text: &str, allow_exec: bool) -> Result<(Config, Vec<Diagnostic>), Vec<Diagnostic>> {
+    baton_config::parse_keepalived_with(text, Path::new("/t/keepalived.conf"), &allowing(allow_exec))
+}
+
+#[test]
+fn a_script_that_matches_no_builtin_runs_only_with_allow_exec() {
+    let text = exec_conf("/usr/local/bin/check_db.sh --quick 'a b'", "", "");
+    let errs = with(&text, false).expect_err("refused without --allow-exec");
+    assert_eq!(errs.len(), 1, "{}", render(&errs));
+    let e = &errs[0];
+    assert_eq!((e.line, e.col), (5, 12), "at the script: {e}");
+    for part in [
+        "vrrp_script chk_x",
+        "`/usr/local/bin/check_db.sh --quick 'a b'`",
+        "only with --allow-exec",
+        "port it to a policy (docs/writing-policies.md)",
+    ] {
+        assert!(e.message.contains(part), "{part:?} not in {e}");
+    }
+
+    let (cfg, notes) = with(&text, true).unwrap_or_else(|d| panic!("{}", render(&d)));
+    // The script is a remedy: argv split as keepalived splits it, timeout
+    // the interval (no `timeout`), the daemon's user (no script_user).
+    let check = cfg.check("chk_x").expect("a [[check]]");
+    let policy = cfg.policy(&check.policy).unwrap();
+    assert_eq!(policy.source, PolicySource::Builtin(baton_config::Builtin::Exec));
+    let remedy = cfg
+        .remedy(&check.config["remedy"])
+        .expect("the script as a remedy");
+    assert_eq!(
+        policy.remedies,
+        std::slice::from_ref(&remedy.name),
+        "the policy may run it, and only it"
+    );
+    assert_eq!(remedy.command, ["/usr/local/bin/check_db.sh", "--quick", "a b"]);
+    assert_eq!(remedy.timeout, Duration::from_secs(2));
+    assert_eq!((remedy.user.as_deref(), remedy.group.as_deref()), (None, None));
+    assert_eq!(check.interval, Duration::from_secs(2));
+    assert!(
+        check.timeout > remedy.timeout,
+        "the evaluation outlives the script's timeout: {check:?}"
+    );
+    let track = &cfg.instances[0].tracks[0];
+    assert_eq!((track.check.as_deref(), track.weight), (Some("chk_x"), -60));
+    // The reload reads it the same way.
+    assert_eq!(
+        cfg.format,
+        Format::Keepalived {
+            config_id: "lb01".to_string(),
+            allow_exec: true
+        }
+    );
+    assert!(LoadOptions::of(&cfg.format).allow_exec);
+    assert!(!LoadOptions::of(&with(GOOD, false).unwrap().0.format).allow_exec);
+    // One note for `baton check`, at the script.
+    let rendered: Vec<String> = notes.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        rendered,
+        [
+            "/t/keepalived.conf:5:12: note: vrrp_script chk_x runs `/usr/local/bin/check_db.sh --quick 'a b'` \
+          through builtin:exec; port it to a policy (docs/writing-policies.md)"
+        ]
+    );
+    // A builtin pattern is no exec, and no note.
+    let (cfg, notes) = with(&exec_conf("killall -0 nginx", "", ""), true).unwrap();
+    assert_eq!(
+        cfg.policies[0].source,
+        PolicySource::Builtin(baton_config::Builtin::ProcessAlive)
+    );
+    assert!(notes.is_empty(), "{notes:?}");
+}
+
+#[test]
+fn an_exec_script_keeps_keepalived_s_timeout_and_user() {
+    // `timeout` is the script's; `user` beats global_defs' script_user.
+    let text = exec_conf(
+        "/bin/check",
+        "    timeout 5\n    user www-data adm\n",
+        "    script_user nobody\n",
+    );
+    let (cfg, _) = with(&text, true).unwrap_or_else(|d| panic!("{}", render(&d)));
+    let r = &cfg.remedies[0];
+    assert_eq!(r.timeout, Duration::from_secs(5));
+    assert_eq!(
+        (r.user.as_deref(), r.group.as_deref()),
+        (Some("www-data"), Some("adm"))
+    );
+    // Without its own `user`: script_user, wherever global_defs is.
+    let text =
+        exec_conf("/bin/check", "", "").replace("global_defs {", "global_defs {\n    script_user nobody");
+    let (cfg, _) = with(&text, true).unwrap();
+    assert_eq!(
+        (cfg.remedies[0].user.as_deref(), cfg.remedies[0].group.as_deref()),
+        (Some("nobody"), None)
+    );
+    let (cfg, _) = with(
+        &format!(
+            "{}\nglobal_defs {{\n script_user daemon\n}}\n",
+            exec_conf("/bin/check", "", "")
+        ),
+        true,
+    )
+    .unwrap();
+    assert_eq!(cfg.remedies[0].user.as_deref(), Some("daemon"));
+}
+
+#[test]
+fn a_script_that_uses_a_known_command_is_told_which_builtin_to_port_it_to() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("exec-hint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("check_api.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nout=$(curl -s http://127.0.0.1:8080/health)\n[ \"$out\" = ok ]\n",
+    )
+    .unwrap();
+    let text = exec_conf(&script.display().to_string(), "", "");
+    let errs = with(&text, false).expect_err("refused");
+    assert!(
+        errs[0]
+            .message
+            .contains("port it to builtin:http-status (it uses `curl`)"),
+        "{}",
+        render(&errs)
+    );
+    let (_, notes) = with(&text, true).unwrap();
+    assert!(notes[0].message.contains("builtin:http-status"), "{notes:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `baton convert` needs no flag: the TOML states builtin:exec, and reads
+/// back (a TOML needs no opt-in) into the model `--allow-exec` gives.
+#[test]
+fn convert_writes_an_exec_script_as_its_remedy_and_policy() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("exec-convert-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("lb01.conf");
+    std::fs::write(
+        &conf,
+        exec_conf(
+            "/usr/local/bin/check_db.sh",
+            "    timeout 1\n    user nobody\n",
+            "",
+        ),
+    )
+    .unwrap();
+    let toml = baton_config::convert_keepalived(&conf, &allowing(false))
+        .unwrap_or_else(|d| panic!("{}", render(&d)));
+    for part in [
+        "source = \"builtin:exec\"",
+        "command = [\"/usr/local/bin/check_db.sh\"]",
+        "user = \"nobody\"",
+        "runs as keepalived ran it, through builtin:exec",
+        "port it to a policy (docs/writing-policies.md)",
+    ] {
+        assert!(toml.contains(part), "{part:?} not in:\n{toml}");
+    }
+    let mut back = baton_config::parse(&toml, &dir.join("lb01.toml"))
+        .unwrap_or_else(|d| panic!("{toml}\n{}", render(&d)));
+    let cfg = baton_config::load_with(&conf, &allowing(true)).unwrap();
+    back.path = cfg.path.clone();
+    back.format = cfg.format.clone();
+    assert_eq!(back, cfg, "{toml}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_remedy_s_user_and_group_are_names_and_a_group_needs_a_user() {
+    let base = "[[instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\nvrid = 1\nvips = [\"192.0.2.1\"]\n\
+                [[remedy]]\nname = \"r\"\ncommand = [\"/bin/true\"]\n";
+    let parse = |extra: &str| baton_config::parse(&format!("{base}{extra}"), Path::new("/t/b.toml"));
+    let c = parse("user = \"nobody\"\ngroup = \"nogroup\"\n").unwrap();
+    assert_eq!(
+        (c.remedies[0].user.as_deref(), c.remedies[0].group.as_deref()),
+        (Some("nobody"), Some("nogroup"))
+    );
+    let errs = parse("group = \"adm\"\n").unwrap_err();
+    assert_eq!(errs.len(), 1, "{}", render(&errs));
+    assert_eq!((errs[0].line, errs[0].col), (9, 9), "{}", render(&errs));
+    assert!(errs[0].message.contains("without a `user`"), "{}", render(&errs));
+    let errs = parse("user = \"no body\"\n").unwrap_err();
+    assert!(errs[0].message.contains("single word"), "{}", render(&errs));
 }

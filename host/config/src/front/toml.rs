@@ -551,11 +551,15 @@ impl<'t> Reader<'t> {
         let name = self.text(&tb, &remedy::NAME).unwrap_or_default();
         let command = self.command(&tb, &remedy::COMMAND);
         let timeout = self.duration(&tb, &remedy::TIMEOUT).unwrap_or_default();
+        let user = self.text(&tb, &remedy::USER);
+        let group = self.text(&tb, &remedy::GROUP);
         self.close(&tb);
         Remedy {
             name,
             command,
             timeout,
+            user,
+            group,
         }
     }
 

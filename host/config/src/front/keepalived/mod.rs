@@ -11,7 +11,9 @@
 //! `include` that matches nothing), Baton refuses, at FILE:LINE:COL.
 //! Where meaning moves (a `vrrp_script` that becomes a builtin policy, a
 //! `state` that Baton does not need), the reader leaves a note, which
-//! `baton convert` prints as a comment.
+//! `baton convert` prints as a comment. A script that matches no builtin
+//! runs through builtin:exec only when allowed (`--allow-exec`), and
+//! `baton check` notes each one at its place.
 
 mod global;
 mod instance;
@@ -31,7 +33,9 @@ use source::{Files, Sources};
 use tree::Stmt;
 
 /// What reading a keepalived.conf gave: the files read, the config or every
-/// error (offset in `sources`, message), and the notes for `baton convert`.
+/// error (offset in `sources`, message), the notes for `baton convert`, and
+/// the notes `baton check` prints (offset, message): each script that runs
+/// through builtin:exec.
 #[derive(Debug)]
 pub(crate) struct Parsed {
     pub sources: Sources,
@@ -41,23 +45,26 @@ pub(crate) struct Parsed {
     pub places: super::Places,
     /// Each instance's `state` (MASTER / BACKUP), by name.
     pub states: HashMap<String, String>,
+    pub check_notes: Vec<(usize, String)>,
 }
 
 /// Reads `path` (and what it includes) through `files`. `config_id` is
-/// what `@ID` lines are compared with.
-pub(crate) fn parse(files: &dyn Files, path: &Path, config_id: &str) -> Parsed {
+/// what `@ID` lines are compared with; `allow_exec`: a script that matches
+/// no builtin runs through builtin:exec instead of being refused.
+pub(crate) fn parse(files: &dyn Files, path: &Path, config_id: &str, allow_exec: bool) -> Parsed {
     let lexed = lex::lex(files, path, config_id);
     let (stmts, brace_errors) = tree::build(lexed.toks);
     let sources = lexed.sources;
     let mut errs = lexed.errors;
     errs.extend(brace_errors);
-    let (result, notes, places, states) = {
+    let (result, notes, places, states, check_notes) = {
         let mut rd = Reader::new(&sources, files);
         rd.errs = errs;
+        rd.allow_exec = allow_exec;
         let draft = rd.config(path, &stmts, config_id);
         let places = super::places(&draft, &rd.origins);
         let result = super::finish(draft, &rd.origins, std::mem::take(&mut rd.errs));
-        (result, rd.notes, places, rd.states)
+        (result, rd.notes, places, rd.states, rd.check_notes)
     };
     Parsed {
         sources,
@@ -65,6 +72,7 @@ pub(crate) fn parse(files: &dyn Files, path: &Path, config_id: &str) -> Parsed {
         notes,
         places,
         states,
+        check_notes,
     }
 }
 
@@ -104,6 +112,9 @@ pub(super) struct Reader<'s> {
     remedies: Vec<Remedy>,
     commands: Vec<NotifyCommand>,
     instances: Vec<InstanceConfig>,
+    /// Scripts that match no builtin run through builtin:exec.
+    allow_exec: bool,
+    check_notes: Vec<(usize, String)>,
 }
 
 impl<'s> Reader<'s> {
@@ -121,6 +132,8 @@ impl<'s> Reader<'s> {
             remedies: Vec::new(),
             commands: Vec::new(),
             instances: Vec::new(),
+            allow_exec: false,
+            check_notes: Vec::new(),
         }
     }
 
@@ -161,6 +174,7 @@ impl<'s> Reader<'s> {
             path: path.to_path_buf(),
             format: crate::Format::Keepalived {
                 config_id: config_id.to_string(),
+                allow_exec: self.allow_exec,
             },
             router_id,
             socket: PathBuf::from(crate::DEFAULT_SOCKET),

@@ -7,6 +7,12 @@
 //! process is builtin:process-alive. Each becomes a `[[check]]` (one
 //! evaluation per interval for the node) the first time an instance tracks
 //! it, with its weight, rise and fall on each instance's track.
+//!
+//! A script that matches none of them is refused unless exec is allowed
+//! (`--allow-exec`; `baton convert` always): then it runs as keepalived ran
+//! it, a `[[remedy]]` (argv split as keepalived splits it; timeout the
+//! script's `timeout`, else its interval; user the script's `user`, else
+//! global_defs' `script_user`) run by builtin:exec, healthy iff it exits 0.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -63,7 +69,8 @@ pub(super) enum Plan {
 pub(super) struct Tracker {
     pub at: usize,
     pub plan: Option<Plan>,
-    /// What the plan came from, for the note.
+    /// What the plan came from, for the note (for builtin:exec: what to
+    /// port the script to).
     pub what: String,
     pub interval: Duration,
     pub timeout: Option<Duration>,
@@ -73,6 +80,11 @@ pub(super) struct Tracker {
     pub init_fail: bool,
     /// The `[[check]]` made for it, once tracked.
     pub check: Option<usize>,
+    /// `script`'s command line and where it is, planned once every keyword
+    /// (timeout, user) is read.
+    pub script: Option<(String, usize)>,
+    /// `user USER [GROUP]`.
+    pub user: Option<(String, Option<String>)>,
 }
 
 #[derive(Debug, Default)]
@@ -99,6 +111,8 @@ impl Reader<'_> {
             fall: 1,
             init_fail: false,
             check: None,
+            script: None,
+            user: None,
         };
         let kind = s.key.text.clone();
         let arity = match kind.as_str() {
@@ -109,6 +123,12 @@ impl Reader<'_> {
         let mut seen_main = false;
         for k in split_lines(&b.stmts, arity) {
             seen_main |= self.tracker_key(&k, &kind, &mut t, arity);
+        }
+        if let Some((text, at)) = t.script.clone()
+            && let Some((plan, what)) = self.script_plan(&name, &text, at)
+        {
+            t.plan = Some(plan);
+            t.what = what;
         }
         if !seen_main {
             let need = match kind.as_str() {
@@ -149,10 +169,7 @@ impl Reader<'_> {
                 let text: Vec<&str> = k.args.iter().map(|w| w.text.as_str()).collect();
                 let text = text.join(" ");
                 let at = k.args.first().map_or(k.key.at, |w| w.at);
-                if let Some((plan, what)) = self.script_plan(&text, at) {
-                    t.plan = Some(plan);
-                    t.what = what;
-                }
+                t.script = Some((text, at));
                 return true;
             }
             ("vrrp_track_file", "file") => {
@@ -191,6 +208,10 @@ impl Reader<'_> {
             ("vrrp_script", "user") => {
                 self.no_block(k);
                 self.no_more(k, 2);
+                match k.arg(0) {
+                    Some(u) => t.user = Some((u.text.clone(), k.arg(1).map(|g| g.text.clone()))),
+                    None => self.err(k.key.at, "`user` needs a user name"),
+                }
             }
             ("vrrp_track_process", "quorum") => {
                 if let (Some(n), Some(Plan::Health { config, .. })) =
@@ -235,8 +256,9 @@ impl Reader<'_> {
         }
     }
 
-    /// What a script's command maps to; an error when nothing does.
-    fn script_plan(&mut self, text: &str, at: usize) -> Option<(Plan, String)> {
+    /// What script `name`'s command maps to: a builtin, else builtin:exec
+    /// when allowed; an error when nothing does.
+    fn script_plan(&mut self, name: &str, text: &str, at: usize) -> Option<(Plan, String)> {
         let argv = match split_script(text) {
             Ok(a) if !a.is_empty() => a,
             Ok(_) => {
@@ -252,13 +274,13 @@ impl Reader<'_> {
             return Some((plan, format!("`{text}`")));
         }
         let script = Path::new(&argv[0]);
+        let body = if script.is_absolute() {
+            self.files.read(script).ok()
+        } else {
+            None
+        };
         if argv.len() == 1
-            && script.is_absolute()
-            && let Some(plan) = self
-                .files
-                .read(script)
-                .ok()
-                .and_then(|body| shell_file_plan(&body))
+            && let Some(plan) = body.as_deref().and_then(shell_file_plan)
         {
             let file = script.file_name().unwrap_or_default().to_string_lossy();
             let what = match plan {
@@ -267,12 +289,23 @@ impl Reader<'_> {
             };
             return Some((plan, what));
         }
+        let port = port_hint(text, body.as_deref());
+        if self.allow_exec {
+            let plan = Plan::Health {
+                builtin: Builtin::Exec,
+                config: BTreeMap::new(),
+                allow_files: Vec::new(),
+                remedy: Some(argv),
+                faults: false,
+            };
+            return Some((plan, port));
+        }
         self.err(
             at,
             format!(
-                "script `{text}` matches no builtin policy, and Baton does not run shell scripts yet: \
-                 port it to a policy (docs/writing-policies.md), or use a check Baton knows \
-                 (killall -0 NAME, pidof, pgrep, ps -C, curl/wget URL, nc -z HOST PORT, test -f FILE)"
+                "vrrp_script {name}: script `{text}` matches no builtin policy; it runs (as keepalived \
+                 ran it, through builtin:exec) only with --allow-exec; {port}, or use a check Baton \
+                 knows (killall -0 NAME, pidof, pgrep, ps -C, curl/wget URL, nc -z HOST PORT, test -f FILE)"
             ),
         );
         None
@@ -298,14 +331,30 @@ impl Reader<'_> {
         let p = self.policies.len();
         let mut remedies = Vec::new();
         let mut config = config;
+        let exec = builtin == Builtin::Exec;
+        // keepalived's script timeout: `timeout`, else the interval.
+        let script_timeout = t.timeout.unwrap_or(t.interval);
+        let mut check_timeout = script_timeout;
         if let Some(argv) = remedy {
-            let r = format!("{name}-remedy");
+            let (r, timeout, user) = if exec {
+                // The evaluation outlives the script's timeout a little, so
+                // a script killed at it is reported as timed out, not cut
+                // off with the evaluation.
+                check_timeout = script_timeout + (script_timeout / 10).max(Duration::from_millis(100));
+                let user = t.user.clone().or_else(|| self.globals.script_user.clone());
+                (format!("{name}-script"), script_timeout, user)
+            } else {
+                (format!("{name}-remedy"), Duration::from_secs(10), None)
+            };
             self.origins
                 .place(FieldPath::item(Item::Remedy(self.remedies.len())), t.at);
+            let (user, group) = user.map_or((None, None), |(u, g)| (Some(u), g));
             self.remedies.push(Remedy {
                 name: r.clone(),
                 command: argv,
-                timeout: Duration::from_secs(10),
+                timeout,
+                user,
+                group,
             });
             config.insert("remedy".to_string(), r.clone());
             remedies.push(r);
@@ -329,10 +378,30 @@ impl Reader<'_> {
             name: name.to_string(),
             policy: name.to_string(),
             interval: t.interval,
-            timeout: t.timeout.unwrap_or(t.interval),
+            timeout: check_timeout,
             config,
         });
-        self.note(item, format!("{name}: {} is builtin:{builtin}", t.what));
+        if exec {
+            // `what` is the port hint (see `script_plan`).
+            let (text, at) = t.script.clone().unwrap_or_default();
+            self.note(
+                item,
+                format!(
+                    "{name}: `{text}` runs as keepalived ran it, through builtin:exec (exit code 0 is \
+                     healthy; any other code, or the timeout, is a failure); {}",
+                    t.what
+                ),
+            );
+            self.check_notes.push((
+                at,
+                format!(
+                    "note: vrrp_script {name} runs `{text}` through builtin:exec; {}",
+                    t.what
+                ),
+            ));
+        } else {
+            self.note(item, format!("{name}: {} is builtin:{builtin}", t.what));
+        }
         if let Some(tr) = self.scripts.by_name.get_mut(name) {
             tr.check = Some(c);
         }
@@ -510,6 +579,31 @@ pub(super) fn shell_file_plan(body: &str) -> Option<Plan> {
         name,
         Some(start.split_whitespace().map(str::to_string).collect()),
     ))
+}
+
+/// What a script that matches no builtin is best ported to, from the
+/// commands its line and its file (`body`) use: "port it to ...".
+fn port_hint(text: &str, body: Option<&str>) -> String {
+    const USES: &[(&[&str], Builtin)] = &[
+        (&["curl ", "wget "], Builtin::HttpStatus),
+        (&["nc ", "ncat ", "netcat "], Builtin::TcpPort),
+        (
+            &["pidof ", "killall ", "pgrep ", "ps -C", "systemctl is-active"],
+            Builtin::ProcessAlive,
+        ),
+        (&["test -f", "test -e", "[ -f", "[ -e"], Builtin::File),
+        (&["ip link", "ethtool", "/sys/class/net/"], Builtin::InterfaceUp),
+    ];
+    let all = format!("{text}\n{}", body.unwrap_or_default());
+    for (words, builtin) in USES {
+        if let Some(w) = words.iter().find(|w| all.contains(*w)) {
+            return format!(
+                "port it to builtin:{builtin} (it uses `{}`) or to a policy (docs/writing-policies.md)",
+                w.trim()
+            );
+        }
+    }
+    "port it to a policy (docs/writing-policies.md)".to_string()
 }
 
 /// A script's command line as keepalived splits it: blanks separate words,

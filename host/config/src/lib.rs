@@ -187,9 +187,18 @@ pub struct Config {
     /// `[notify]`: mail, webhooks, notify commands, the transition hook.
     pub notify: Notify,
     pub instances: Vec<InstanceConfig>,
+    /// `[[sync_group]]`: instances that change state together.
+    pub sync_groups: Vec<SyncGroup>,
 }
 
 impl Config {
+    /// The sync group `instance` is a member of.
+    pub fn sync_group_of(&self, instance: &str) -> Option<&SyncGroup> {
+        self.sync_groups
+            .iter()
+            .find(|g| g.instances.iter().any(|i| i == instance))
+    }
+
     pub fn remedy(&self, name: &str) -> Option<&Remedy> {
         self.remedies.iter().find(|r| r.name == name)
     }
@@ -330,8 +339,9 @@ pub struct InstanceConfig {
     pub unicast_src: Option<IpAddr>,
     /// Send adverts to these instead of the multicast group (when not empty).
     pub unicast_peers: Vec<IpAddr>,
-    /// Links whose loss means FAULT, besides `interface` itself (not repeated here).
-    pub track_interfaces: Vec<String>,
+    /// Links tracked besides `interface` itself (not repeated here): a
+    /// down one means FAULT, or moves the priority by its weight.
+    pub track_interfaces: Vec<TrackInterface>,
     pub v3_checksum: V3Checksum,
     pub check_adv_addr: bool,
     /// `[garp]` with this instance's `garp` overrides applied.
@@ -341,6 +351,40 @@ pub struct InstanceConfig {
     /// Extra advert paths (`[[instance.heartbeat]]`), Baton's own extension.
     pub heartbeat: Vec<Heartbeat>,
     /// `smtp_alert` and the `notify_*` commands.
+    pub notify: InstanceNotify,
+    /// Whether its own interface going down means FAULT (keepalived's
+    /// `dont_track_primary` is `false`). Default true.
+    pub track_primary: bool,
+}
+
+/// One `track_interfaces` link: while it is down the instance is in FAULT
+/// (weight 0), or its priority moves by `weight` (keepalived's
+/// `track_interface { eth1 weight -20 }`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TrackInterface {
+    pub name: String,
+    pub weight: i32,
+}
+
+impl TrackInterface {
+    /// A link whose loss means FAULT.
+    pub fn fault(name: &str) -> TrackInterface {
+        TrackInterface {
+            name: name.to_string(),
+            weight: 0,
+        }
+    }
+}
+
+/// `[[sync_group]]` (keepalived's `vrrp_sync_group`): instances that change
+/// state together. One in FAULT puts all in FAULT; one that becomes Backup
+/// makes the others leave Master; they become Master only when all would.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncGroup {
+    pub name: String,
+    /// Instance names: at least two, each in no other group.
+    pub instances: Vec<String>,
+    /// Run when the group as a whole changes state (`stop` is unused).
     pub notify: InstanceNotify,
 }
 

@@ -553,6 +553,11 @@ fn sync_group_keys(sg: &SyncGroup) -> Keys {
     k.opt_text(&instance::NOTIFY_BACKUP, n.backup.as_deref());
     k.opt_text(&instance::NOTIFY_FAULT, n.fault.as_deref());
     k.opt_text(&instance::NOTIFY, n.any.as_deref());
+    k.boolean(
+        &sync_group::TRACKING_WEIGHT,
+        sg.tracking_weight,
+        sync_group::TRACKING_WEIGHT.default_bool(),
+    );
     k
 }
 

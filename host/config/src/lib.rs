@@ -386,6 +386,10 @@ pub struct SyncGroup {
     pub instances: Vec<String>,
     /// Run when the group as a whole changes state (`stop` is unused).
     pub notify: InstanceNotify,
+    /// Members' weighted tracks move their priorities (keepalived's
+    /// `sync_group_tracking_weight`). Without it a weight is an error: as
+    /// keepalived, a member's failed track faults the whole group.
+    pub tracking_weight: bool,
 }
 
 impl Policy {

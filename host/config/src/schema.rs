@@ -741,6 +741,12 @@ pub(crate) mod sync_group {
             "keepalived's `group { .. }` is `instances = [..]` here",
         )],
     );
+    pub(crate) const TRACKING_WEIGHT: Key = aka(
+        "tracking_weight",
+        Kind::Bool,
+        Need::Default(Def::Bool(false)),
+        &[keepalived("sync_group_tracking_weight")],
+    );
 
     pub(crate) const SECTION: Section = Section {
         what: "[[sync_group]]",
@@ -755,6 +761,7 @@ pub(crate) mod sync_group {
             super::instance::NOTIFY_BACKUP,
             super::instance::NOTIFY_FAULT,
             super::instance::NOTIFY,
+            TRACKING_WEIGHT,
         ],
         hints: &[
             (

@@ -75,6 +75,10 @@ pub struct SimConfig {
     /// The body of a `[notify]` table (TOML), if not empty; every
     /// instance then has `notify = "log"` when it names a command `log`.
     pub notify: String,
+    /// More keys of an instance, by name (`track_interfaces = [..]`).
+    pub instance_extra: BTreeMap<String, String>,
+    /// `[[sync_group]]`s: (name, members, tracking_weight).
+    pub sync_groups: Vec<(String, Vec<String>, bool)>,
 }
 
 impl SimConfig {
@@ -113,6 +117,9 @@ impl SimConfig {
             if self.notify.contains("name = \"log\"") {
                 s.push_str("notify = \"log\"\n");
             }
+            if let Some(extra) = self.instance_extra.get(&i.name) {
+                let _ = writeln!(s, "{extra}");
+            }
             if i.split_brain {
                 s.push_str("[instance.split_brain]\npolicy = \"brain\"\ninterval = \"200ms\"\n");
             }
@@ -122,6 +129,14 @@ impl SimConfig {
                     "[[instance.track]]\ncheck = \"{c}\"\nweight = {w}\nrise = {rise}\nfall = {fall}\n"
                 );
             }
+        }
+        for (name, members, weights) in &self.sync_groups {
+            let members: Vec<String> = members.iter().map(|m| format!("\"{m}\"")).collect();
+            let _ = write!(
+                s,
+                "[[sync_group]]\nname = \"{name}\"\ninstances = [{}]\ntracking_weight = {weights}\n",
+                members.join(", ")
+            );
         }
         s
     }
@@ -158,6 +173,8 @@ pub struct Host {
     /// one: nobody's business now (as on a real host).
     pub foreign: BTreeSet<(String, IpAddr, u8)>,
     pub link_up: bool,
+    /// Links besides eth0 that are down (the others the config tracks are up).
+    pub links_down: BTreeSet<String>,
     /// A firewall drops the VRRP it would receive (the seed's split brain).
     pub drop_vrrp_in: bool,
 }
@@ -269,6 +286,15 @@ impl Lan {
         let mut node = Node::new(cfg, &primaries).expect("sim config builds");
         let now = self.now;
         node.handle_link(now, "eth0", self.nodes[k].host.link_up);
+        let extra: BTreeSet<String> = node
+            .config()
+            .instances
+            .iter()
+            .flat_map(|i| i.track_interfaces.iter().map(|t| t.name.clone()))
+            .collect();
+        for l in extra {
+            node.handle_link(now, &l, !self.nodes[k].host.links_down.contains(&l));
+        }
         let present: Vec<PresentAddr> = self.nodes[k]
             .host
             .addrs
@@ -327,6 +353,21 @@ impl Lan {
         let now = self.now;
         if let Some(n) = self.nodes[k].node.as_mut() {
             n.handle_link(now, "eth0", up);
+        }
+        self.drain(k);
+    }
+
+    /// Link `name` (not eth0: adverts still flow) of node `k` goes up or down.
+    pub fn set_iface(&mut self, k: usize, name: &str, up: bool) {
+        self.note(|| format!("node{k} {name} {}", if up { "up" } else { "down" }));
+        if up {
+            self.nodes[k].host.links_down.remove(name);
+        } else {
+            self.nodes[k].host.links_down.insert(name.to_string());
+        }
+        let now = self.now;
+        if let Some(n) = self.nodes[k].node.as_mut() {
+            n.handle_link(now, name, up);
         }
         self.drain(k);
     }
@@ -753,6 +794,10 @@ impl Lan {
                 if inst.vrrp.state() == State::Fault {
                     continue;
                 }
+                // A sync group holds it Backup while another member is.
+                if inst.vrrp.held() && node.config().sync_group_of(&si.name).is_some() {
+                    continue;
+                }
                 ranked.push((inst.vrrp.effective_priority(), k));
                 if inst.vrrp.state() == State::Master {
                     masters.push(k);
@@ -809,6 +854,7 @@ fn random_config(rng: &mut Rng, nodes: usize) -> SimConfig {
         } else {
             String::new()
         },
+        ..SimConfig::default()
     };
     for i in 0..n {
         cfg.instances

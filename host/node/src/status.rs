@@ -123,6 +123,22 @@ pub struct InstanceStatus {
     /// With a split-brain policy: the evidence and the last decision.
     #[serde(default)]
     pub split_brain: Option<SplitBrainStatus>,
+    /// The links it tracks (its own interface first, unless
+    /// `track_primary = false`), each as the host has it.
+    #[serde(default)]
+    pub links: Vec<LinkStatus>,
+    /// The `[[sync_group]]` it is a member of.
+    #[serde(default)]
+    pub sync_group: Option<String>,
+}
+
+/// One tracked link of an instance.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct LinkStatus {
+    pub name: String,
+    pub up: bool,
+    /// Added to the priority while down; 0: FAULT while down.
+    pub weight: i32,
 }
 
 /// A peer of an instance.
@@ -335,6 +351,7 @@ impl Status {
             if !i.faults.is_empty() {
                 let _ = writeln!(s, "{:13}faults: {}", "", i.faults.join(", "));
             }
+            render_links(&mut s, i);
             let c = &i.counters;
             let _ = write!(
                 s,
@@ -486,6 +503,28 @@ impl Status {
 }
 
 /// One line per sink, then the commands and the hook.
+/// `links: eth0 up, eth1 DOWN (weight -20)` and the sync group.
+fn render_links(s: &mut String, i: &InstanceStatus) {
+    let weighted = i.links.iter().any(|l| l.weight != 0 || !l.up);
+    if weighted || i.links.len() > 1 {
+        let links: Vec<String> = i
+            .links
+            .iter()
+            .map(|l| {
+                let state = if l.up { "up" } else { "DOWN" };
+                match l.weight {
+                    0 => format!("{} {state}", l.name),
+                    w => format!("{} {state} (weight {w:+})", l.name),
+                }
+            })
+            .collect();
+        let _ = writeln!(s, "{:13}links: {}", "", links.join(", "));
+    }
+    if let Some(g) = &i.sync_group {
+        let _ = writeln!(s, "{:13}sync group: {g}", "");
+    }
+}
+
 fn render_notify(s: &mut String, n: &baton_notify::NotifyStatus) {
     for k in &n.sinks {
         let _ = writeln!(
@@ -728,6 +767,15 @@ impl Node {
                 vip_remove_failures: inst.vips.remove_failures,
                 announcements: inst.counters.announcements,
             },
+            links: inst
+                .tracked_links()
+                .map(|(name, weight)| LinkStatus {
+                    name: name.to_string(),
+                    up: self.link_up(name),
+                    weight,
+                })
+                .collect(),
+            sync_group: self.cfg.sync_group_of(&inst.cfg.name).map(|g| g.name.clone()),
         }
     }
 

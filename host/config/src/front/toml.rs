@@ -536,6 +536,7 @@ impl<'t> Reader<'t> {
                 name,
                 instances: Vec::new(),
                 notify: InstanceNotify::default(),
+                tracking_weight: false,
             };
         }
         let instances = self.strings(&tb, &sync_group::INSTANCES, "an array of instance names");
@@ -550,11 +551,13 @@ impl<'t> Reader<'t> {
             stop: None,
             any: self.text(&tb, &instance::NOTIFY),
         };
+        let tracking_weight = self.boolean(&tb, &sync_group::TRACKING_WEIGHT);
         self.close(&tb);
         SyncGroup {
             name,
             instances,
             notify,
+            tracking_weight,
         }
     }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::{Validator, did_you_mean};
 use crate::origin::{FieldPath, Item};
-use crate::schema::{instance, sync_group, track_interface};
+use crate::schema::{instance, sync_group, track, track_interface};
 use crate::vip::ifname_problem;
 use crate::{InstanceConfig, Notify, SyncGroup};
 
@@ -92,6 +92,40 @@ impl Validator<'_, '_> {
                 );
             }
             self.group_notify(item, sg, n, commands);
+            if !sg.tracking_weight {
+                self.member_weights(sg, instances);
+            }
+        }
+    }
+
+    /// Without `tracking_weight`, a member's failed track faults the whole
+    /// group: a weight there would not do what it says.
+    fn member_weights(&mut self, sg: &SyncGroup, instances: &[InstanceConfig]) {
+        let why = format!(
+            "instance is in sync group `{}`, whose members fault together: use weight 0, or set \
+             tracking_weight = true in the group",
+            sg.name
+        );
+        for (i, inst) in instances.iter().enumerate() {
+            if !sg.instances.contains(&inst.name) {
+                continue;
+            }
+            for (k, t) in inst.track_interfaces.iter().enumerate() {
+                let item = Item::TrackInterface(i, k);
+                if t.weight != 0 && self.given(item, &track_interface::WEIGHT) {
+                    self.say(FieldPath::key(item, &track_interface::WEIGHT), &why);
+                } else if t.weight != 0 {
+                    self.say(
+                        FieldPath::index(Item::Instance(i), &instance::TRACK_INTERFACES, k),
+                        &why,
+                    );
+                }
+            }
+            for (j, t) in inst.tracks.iter().enumerate() {
+                if t.weight != 0 {
+                    self.say(FieldPath::key(Item::Track(i, j), &track::WEIGHT), &why);
+                }
+            }
         }
     }
 

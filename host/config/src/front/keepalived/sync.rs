@@ -44,6 +44,7 @@ impl Reader<'_> {
             name,
             instances: Vec::new(),
             notify: InstanceNotify::default(),
+            tracking_weight: false,
         };
         self.place(item, &sync_group::INSTANCES, s.key.at, "group");
         if let Some(b) = self.block(s) {
@@ -78,10 +79,12 @@ impl Reader<'_> {
             }
             // Read once the instances are known.
             "track_script" | "track_interface" | "track_file" | "track_process" => {}
-            "global_tracking" | "sync_group_tracking_weight" => self.err(
-                k.key.at,
-                format!("`{key}`: track in each member instance instead, with the weight you want there"),
-            ),
+            // `global_tracking` is its older name.
+            "global_tracking" | "sync_group_tracking_weight" => {
+                self.flag(k);
+                self.place(item, &sync_group::TRACKING_WEIGHT, k.key.at, key);
+                sg.tracking_weight = true;
+            }
             _ => self.unknown(k, "vrrp_sync_group", SYNC_GROUP_ARITY),
         }
     }
@@ -119,96 +122,116 @@ impl Reader<'_> {
         self.place(Item::SyncGroup(g), schema_key, first.at, key);
     }
 
-    /// Group `g`'s `track_*` blocks, given to each member that exists as a
-    /// FAULT track (weight 0) unless it tracks the same thing itself.
+    /// Group `g`'s `track_*` blocks, given to each member that exists
+    /// unless it tracks the same thing itself; then, without
+    /// `sync_group_tracking_weight`, every member's weights are 0 (FAULT),
+    /// as keepalived makes them.
     pub(super) fn sync_group_tracks(&mut self, s: &Stmt, g: usize) {
-        let Some(b) = s.block.as_ref() else { return };
-        let members = self
-            .sync_groups
-            .get(g)
-            .map(|sg| sg.instances.clone())
-            .unwrap_or_default();
-        let group = self
-            .sync_groups
-            .get(g)
-            .map(|sg| sg.name.clone())
-            .unwrap_or_default();
-        let idx: Vec<usize> = members
+        let Some(sg) = self.sync_groups.get(g).cloned() else {
+            return;
+        };
+        let idx: Vec<usize> = sg
+            .instances
             .iter()
             .filter_map(|m| self.instances.iter().position(|i| i.name == *m))
             .collect();
-        for k in split_lines(&b.stmts, SYNC_GROUP_ARITY) {
-            match k.key.text.as_str() {
-                "track_interface" => {
-                    let links = self.group_links(&k, &group);
-                    for &i in &idx {
-                        self.add_group_links(i, &links);
+        if let Some(b) = s.block.as_ref() {
+            for k in split_lines(&b.stmts, SYNC_GROUP_ARITY) {
+                match k.key.text.as_str() {
+                    "track_interface" => {
+                        let links = self.group_links(&k);
+                        for &i in &idx {
+                            self.add_group_links(i, &links);
+                        }
                     }
-                }
-                "track_script" | "track_file" | "track_process" => {
-                    for &i in &idx {
-                        self.add_group_tracks(&k, i, &group);
+                    "track_script" | "track_file" | "track_process" => {
+                        for &i in &idx {
+                            self.add_group_tracks(&k, i);
+                        }
                     }
+                    _ => {}
                 }
-                _ => {}
+            }
+        }
+        if !sg.tracking_weight {
+            for &i in &idx {
+                self.zero_weights(i, &sg.name);
             }
         }
     }
 
-    /// A group's `track_interface` lines: (link, where); weights do not apply.
-    fn group_links(&mut self, k: &Stmt, group: &str) -> Vec<(String, usize)> {
+    /// A group's `track_interface` lines: (link, weight, where).
+    fn group_links(&mut self, k: &Stmt) -> Vec<(String, i32, usize)> {
         let mut out = Vec::new();
         for line in self.items(k) {
-            if let Some(w) = line.args.first() {
-                self.err(
-                    w.at,
-                    format!("track_interface in sync group {group}: a down link puts the whole group in FAULT; a weight does not apply"),
-                );
-                continue;
-            }
-            out.push((line.key.text.clone(), line.key.at));
+            let weight = match line.args.first().map(|w| w.text.as_str()) {
+                None => 0,
+                Some("weight") => {
+                    self.no_more(line, 2);
+                    match line.args.get(1).and_then(|w| self.int(w, "weight", -254, 254)) {
+                        Some(n) => n as i32,
+                        None => continue,
+                    }
+                }
+                Some(other) => {
+                    let at = line.args[0].at;
+                    self.err(at, format!("`{other}`: expected `weight N` after the interface"));
+                    continue;
+                }
+            };
+            out.push((line.key.text.clone(), weight, line.key.at));
         }
         out
     }
 
-    fn add_group_links(&mut self, i: usize, links: &[(String, usize)]) {
-        for (name, at) in links {
+    fn add_group_links(&mut self, i: usize, links: &[(String, i32, usize)]) {
+        for (name, weight, at) in links {
             let inst = &self.instances[i];
             if inst.track_interfaces.iter().any(|t| t.name == *name) {
                 continue;
             }
-            let path = FieldPath::index(
-                Item::Instance(i),
-                &instance::TRACK_INTERFACES,
-                inst.track_interfaces.len(),
-            );
+            let k = inst.track_interfaces.len();
+            let path = FieldPath::index(Item::Instance(i), &instance::TRACK_INTERFACES, k);
             self.origins.place(path.clone(), *at);
             self.origins.name(path, "track_interface");
-            self.instances[i]
-                .track_interfaces
-                .push(crate::TrackInterface::fault(name));
+            self.instances[i].track_interfaces.push(crate::TrackInterface {
+                name: name.clone(),
+                weight: *weight,
+            });
         }
     }
 
-    fn add_group_tracks(&mut self, k: &Stmt, i: usize, group: &str) {
+    fn add_group_tracks(&mut self, k: &Stmt, i: usize) {
         let mut inst = self.instances[i].clone();
         let before = inst.tracks.len();
         self.tracks(k, i, &mut inst);
         let mut added = inst.tracks.split_off(before);
         added.retain(|t| !inst.tracks.iter().any(|o| o.name() == t.name()));
-        for t in &mut added {
-            if t.weight != 0 {
-                let note = format!(
-                    "{}: sync group {group} tracks {}: a failure puts the group in FAULT (weight {} ignored)",
-                    inst.name,
-                    t.name(),
-                    t.weight
-                );
-                self.notes.push((Item::Instance(i), note));
-                t.weight = 0;
-            }
-        }
         inst.tracks.extend(added);
         self.instances[i] = inst;
+    }
+
+    /// keepalived ignores a sync group member's weights (without
+    /// `sync_group_tracking_weight`): a failed track faults the group.
+    fn zero_weights(&mut self, i: usize, group: &str) {
+        let inst = &mut self.instances[i];
+        let mut moved = Vec::new();
+        for t in inst.track_interfaces.iter_mut().filter(|t| t.weight != 0) {
+            moved.push(format!("track_interface {} (weight {})", t.name, t.weight));
+            t.weight = 0;
+        }
+        for t in inst.tracks.iter_mut().filter(|t| t.weight != 0) {
+            moved.push(format!("{} (weight {})", t.name(), t.weight));
+            t.weight = 0;
+        }
+        if !moved.is_empty() {
+            let note = format!(
+                "{}: in sync group {group} without sync_group_tracking_weight, keepalived ignores the weights \
+                 of {}: a failure puts the whole group in FAULT",
+                inst.name,
+                moved.join(", ")
+            );
+            self.notes.push((Item::Instance(i), note));
+        }
     }
 }

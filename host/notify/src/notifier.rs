@@ -198,6 +198,8 @@ struct InstanceFacts {
 pub struct Notifier {
     notify: Notify,
     instances: BTreeMap<String, InstanceFacts>,
+    /// Each sync group's own notify keys.
+    groups: BTreeMap<String, InstanceNotify>,
     sinks: BTreeMap<String, Sink>,
     commands: Commands,
     command_status: CommandStatus,
@@ -245,6 +247,7 @@ impl Notifier {
         let mut n = Notifier {
             notify: cfg.notify.clone(),
             instances: BTreeMap::new(),
+            groups: BTreeMap::new(),
             sinks: BTreeMap::new(),
             commands: Commands::default(),
             command_status: CommandStatus::default(),
@@ -303,6 +306,11 @@ impl Notifier {
                     },
                 )
             })
+            .collect();
+        self.groups = cfg
+            .sync_groups
+            .iter()
+            .map(|g| (g.name.clone(), g.notify.clone()))
             .collect();
         match (cfg.notify.hook.is_some(), self.hook.take()) {
             (true, Some(h)) => self.hook = Some(h),
@@ -396,6 +404,11 @@ impl Notifier {
                 .as_ref()
                 .and_then(|i| self.instances.get(i))
                 .is_some_and(|f| f.notify.mails(&self.notify)),
+            Kind::SyncGroup => notice
+                .instance
+                .as_ref()
+                .and_then(|g| self.groups.get(g))
+                .is_some_and(|n| n.mails(&self.notify)),
             Kind::Test => true,
             _ => false,
         };
@@ -413,6 +426,20 @@ impl Notifier {
 
     fn default_commands(&mut self, notice: &Notice) {
         match notice.kind {
+            Kind::SyncGroup => {
+                let (Some(group), Some(to)) = (&notice.instance, &notice.to) else {
+                    return;
+                };
+                let names: Vec<String> = self
+                    .groups
+                    .get(group)
+                    .map(|n| n.commands_for(to).into_iter().map(str::to_string).collect())
+                    .unwrap_or_default();
+                let args = keepalived_args(notice);
+                for name in names {
+                    self.queue_command(group, &name, &args);
+                }
+            }
             Kind::Transition => {
                 let (Some(inst), Some(to)) = (&notice.instance, &notice.to) else {
                     return;

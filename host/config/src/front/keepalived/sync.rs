@@ -46,7 +46,6 @@ impl Reader<'_> {
             notify: InstanceNotify::default(),
             tracking_weight: false,
         };
-        self.place(item, &sync_group::INSTANCES, s.key.at, "group");
         if let Some(b) = self.block(s) {
             for k in split_lines(&b.stmts, SYNC_GROUP_ARITY) {
                 self.sync_group_key(&k, g, &mut sg);

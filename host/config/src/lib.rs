@@ -119,6 +119,21 @@
 //! weight = -60
 //! fall = 2
 //! ```
+//!
+//! Links and sync groups (keepalived's `track_interface`,
+//! `dont_track_primary` and `vrrp_sync_group`):
+//!
+//! ```toml
+//! [[instance]]                                  # name = "VI_1", ...
+//! track_interfaces = ["eth1", { name = "eth2", weight = -20 }]  # 0 or none: FAULT while down
+//! track_primary = false                         # its own interface going down is no FAULT
+//!
+//! [[sync_group]]                                # its members change state together
+//! name = "G1"
+//! instances = ["VI_1", "VI_2"]
+//! notify_master = "to-master"                   # a [[notify.command]], run once for the group
+//! tracking_weight = true                        # members' weights apply (else: an error)
+//! ```
 
 mod builtin;
 pub mod duration;

@@ -110,7 +110,7 @@ fn example_configs_pass() {
             panic!("{}:\n{}", f.display(), render(&d));
         }
     }
-    assert!(config::check_files(&files));
+    assert!(config::check_files(&files, &Default::default()));
 }
 
 #[test]
@@ -440,7 +440,7 @@ fn unreadable_file_is_one_diagnostic_at_1_1() {
         "{}",
         d[0]
     );
-    assert!(!config::check_files(&[p]));
+    assert!(!config::check_files(&[p], &Default::default()));
 }
 
 #[test]
@@ -461,8 +461,14 @@ fn check_files_is_false_if_any_file_is_bad() {
     let bad = dir.join("bad.toml");
     std::fs::write(&good, text(&BASE)).expect("write");
     std::fs::write(&bad, text(&base_with(&["priorty = 1"]))).expect("write");
-    assert!(config::check_files(std::slice::from_ref(&good)));
-    assert!(!config::check_files(&[good.clone(), bad.clone()]));
+    assert!(config::check_files(
+        std::slice::from_ref(&good),
+        &Default::default()
+    ));
+    assert!(!config::check_files(
+        &[good.clone(), bad.clone()],
+        &Default::default()
+    ));
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -6,13 +6,19 @@ use std::path::Path;
 use baton_config::{Config, TrackInterface};
 
 fn toml(text: &str) -> Result<Config, Vec<String>> {
-    baton_config::parse(text, Path::new("/t/lb01.toml"))
-        .map_err(|d| d.iter().map(|d| format!("{}:{}: {}", d.line, d.col, d.message)).collect())
+    baton_config::parse(text, Path::new("/t/lb01.toml")).map_err(|d| {
+        d.iter()
+            .map(|d| format!("{}:{}: {}", d.line, d.col, d.message))
+            .collect()
+    })
 }
 
 fn keepalived(text: &str) -> Result<Config, Vec<String>> {
-    baton_config::parse_keepalived(text, Path::new("/t/keepalived.conf"), "lb01")
-        .map_err(|d| d.iter().map(|d| format!("{}:{}: {}", d.line, d.col, d.message)).collect())
+    baton_config::parse_keepalived(text, Path::new("/t/keepalived.conf"), "lb01").map_err(|d| {
+        d.iter()
+            .map(|d| format!("{}:{}: {}", d.line, d.col, d.message))
+            .collect()
+    })
 }
 
 fn instance(name: &str, vrid: u8, extra: &str) -> String {
@@ -88,7 +94,10 @@ fn a_weight_in_a_sync_group_member_needs_tracking_weight() {
     let group = "[[sync_group]]\nname = \"G\"\ninstances = [\"VI_1\", \"VI_2\"]\n";
     let e = toml(&format!("{members}{group}")).unwrap_err();
     assert_eq!(e.len(), 1, "{e:?}");
-    assert!(e[0].starts_with("6:47: track_interfaces.weight: instance is in sync group `G`"), "{e:?}");
+    assert!(
+        e[0].starts_with("6:47: track_interfaces.weight: instance is in sync group `G`"),
+        "{e:?}"
+    );
     let c = toml(&format!("{members}{group}tracking_weight = true\n")).unwrap();
     assert!(c.sync_groups[0].tracking_weight);
 }
@@ -102,7 +111,13 @@ const KA_INSTANCES: &str = "vrrp_script chk {\n    script \"killall -0 nginx\"\n
 fn keepalived_track_interface_weights_and_dont_track_primary() {
     let c = keepalived(KA_INSTANCES).unwrap();
     let i = &c.instances[0];
-    assert_eq!(i.track_interfaces, [TrackInterface { name: "eth1".into(), weight: -20 }]);
+    assert_eq!(
+        i.track_interfaces,
+        [TrackInterface {
+            name: "eth1".into(),
+            weight: -20
+        }]
+    );
     assert!(!i.track_primary);
 }
 
@@ -115,14 +130,25 @@ fn keepalived_sync_group_reads_members_notify_and_tracks_for_every_member() {
     );
     let c = keepalived(&text).unwrap();
     let g = &c.sync_groups[0];
-    assert_eq!((g.name.as_str(), g.instances.clone()), ("VG_1", vec!["VI_1".into(), "VI_2".into()]));
+    assert_eq!(
+        (g.name.as_str(), g.instances.clone()),
+        ("VG_1", vec!["VI_1".into(), "VI_2".into()])
+    );
     assert_eq!(g.notify.smtp_alert, Some(false));
     let cmd = c.notify.command(g.notify.master.as_deref().unwrap()).unwrap();
     assert_eq!(cmd.command, ["/usr/local/bin/to-master.sh", "lb"]);
     for i in &c.instances {
-        assert!(i.track_interfaces.iter().any(|t| t.name == "eth2" && t.weight == 0), "{i:?}");
+        assert!(
+            i.track_interfaces
+                .iter()
+                .any(|t| t.name == "eth2" && t.weight == 0),
+            "{i:?}"
+        );
         assert_eq!(i.tracks.len(), 1);
-        assert_eq!(i.tracks[0].weight, 0, "no sync_group_tracking_weight: the group faults");
+        assert_eq!(
+            i.tracks[0].weight, 0,
+            "no sync_group_tracking_weight: the group faults"
+        );
     }
     // VI_1's own weighted link too, as keepalived does.
     assert_eq!(c.instances[0].track_interfaces[0].weight, 0);
@@ -132,7 +158,10 @@ fn keepalived_sync_group_reads_members_notify_and_tracks_for_every_member() {
     let path = dir.join("keepalived.conf");
     std::fs::write(&path, &text).unwrap();
     let out = baton_config::convert_keepalived(&path, &Default::default()).unwrap();
-    assert!(out.contains("[[sync_group]]\nname = \"VG_1\"\ninstances = [\"VI_1\", \"VI_2\"]"), "{out}");
+    assert!(
+        out.contains("[[sync_group]]\nname = \"VG_1\"\ninstances = [\"VI_1\", \"VI_2\"]"),
+        "{out}"
+    );
     assert!(out.contains("keepalived ignores the weights"), "{out}");
     let mut back = baton_config::parse(&out, &dir.join("converted.toml")).unwrap();
     back.path = c.path.clone();
@@ -161,8 +190,24 @@ fn keepalived_sync_group_mistakes_are_errors_at_their_place() {
     );
     let e = keepalived(&text).unwrap_err();
     assert_eq!(e.len(), 4, "{e:?}");
-    assert!(e.iter().any(|m| m.starts_with("26:9: group: no [[instance]] named `VI_9`")), "{e:?}");
-    assert!(e.iter().any(|m| m.starts_with("31:9: group: `VI_1` is already in sync group `VG_1` (line 25)")), "{e:?}");
-    assert!(e.iter().any(|m| m.starts_with("30:5: group: a sync group needs at least two")), "{e:?}");
-    assert!(e.iter().any(|m| m.starts_with("33:5:") && m.contains("no_such_thing")), "{e:?}");
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("26:9: group: no [[instance]] named `VI_9`")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("31:9: group: `VI_1` is already in sync group `VG_1` (line 25)")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("30:5: group: a sync group needs at least two")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("33:5:") && m.contains("no_such_thing")),
+        "{e:?}"
+    );
 }

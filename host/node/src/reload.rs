@@ -235,7 +235,33 @@ pub fn plan(old: &Config, new: &Config) -> ReloadPlan {
             },
         }
     }
+    group_peers_changed(&mut p, old, new);
     p
+}
+
+/// A member that changes (or comes or goes) may move the rest of its sync
+/// group: those are not unchanged.
+fn group_peers_changed(p: &mut ReloadPlan, old: &Config, new: &Config) {
+    let touched: Vec<&String> = p
+        .added
+        .iter()
+        .chain(&p.removed)
+        .chain(p.replaced.iter().map(|(n, _)| n))
+        .chain(p.changed.iter().map(|(n, _)| n))
+        .collect();
+    let moved: Vec<String> = old
+        .sync_groups
+        .iter()
+        .chain(&new.sync_groups)
+        .filter(|g| g.instances.iter().any(|m| touched.contains(&m)))
+        .flat_map(|g| g.instances.iter().cloned())
+        .collect();
+    let (moved, kept): (Vec<String>, Vec<String>) = std::mem::take(&mut p.unchanged)
+        .into_iter()
+        .partition(|n| moved.contains(n));
+    p.unchanged = kept;
+    p.changed
+        .extend(moved.into_iter().map(|n| (n, vec![Change::SyncGroup])));
 }
 
 /// The names of the groups that are new, gone or different, in order.

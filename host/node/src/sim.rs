@@ -131,7 +131,15 @@ impl SimConfig {
             }
         }
         for (name, members, weights) in &self.sync_groups {
-            let members: Vec<String> = members.iter().map(|m| format!("\"{m}\"")).collect();
+            // Only the members this node runs (a mutation may drop some).
+            let runs = |m: &&String| {
+                let i = self.instances.iter().find(|i| i.name == **m);
+                i.is_some_and(|i| i.priorities.get(k).copied().unwrap_or(0) > 0)
+            };
+            let members: Vec<String> = members.iter().filter(runs).map(|m| format!("\"{m}\"")).collect();
+            if members.len() < 2 {
+                continue;
+            }
             let _ = write!(
                 s,
                 "[[sync_group]]\nname = \"{name}\"\ninstances = [{}]\ntracking_weight = {weights}\n",
@@ -863,6 +871,44 @@ fn random_config(rng: &mut Rng, nodes: usize) -> SimConfig {
     cfg
 }
 
+/// A third of the LANs sync their first two instances (weights apply).
+/// Its own draw, so that the other scenarios stay what their seeds were.
+fn random_sync_group(seed: u64, cfg: &mut SimConfig) {
+    let mut rng = Rng::new(seed ^ 0x5ec7_0000);
+    if cfg.instances.len() >= 2 && rng.chance(0.33) {
+        let members = cfg.instances[..2].iter().map(|i| i.name.clone()).collect();
+        cfg.sync_groups.push(("G".to_string(), members, true));
+        same_preference(cfg);
+    }
+}
+
+/// A group's members prefer the same node, as any working sync group
+/// does: crossed priorities make the nodes take the group from each other
+/// for ever (keepalived's too).
+fn same_preference(cfg: &mut SimConfig) {
+    let Some((_, members, _)) = cfg.sync_groups.first() else {
+        return;
+    };
+    let prios = |name: &String| {
+        cfg.instances
+            .iter()
+            .find(|i| i.name == *name)
+            .map(|i| i.priorities.clone())
+    };
+    let Some(first) = members.first().and_then(prios) else {
+        return;
+    };
+    let members = members.clone();
+    for i in cfg.instances.iter_mut().filter(|i| members.contains(&i.name)) {
+        for (p, f) in i.priorities.iter_mut().zip(&first) {
+            // A member a node does not run stays not run there.
+            if *p > 0 && *f > 0 {
+                *p = *f;
+            }
+        }
+    }
+}
+
 fn random_instance(rng: &mut Rng, checks: &[String], nodes: usize, vrid: u8) -> SimInstance {
     let family = if rng.chance(0.25) { Family::V6 } else { Family::V4 };
     let mut prios: Vec<u8> = (0..nodes).map(|k| 200 - 40 * k as u8).collect();
@@ -998,7 +1044,8 @@ pub fn random_scenario(seed: u64) -> ScenarioReport {
 fn run_scenario(seed: u64, tracing: bool) -> ScenarioReport {
     let mut rng = Rng::new(seed);
     let nodes = rng.range(2, 3) as usize;
-    let cfg = random_config(&mut rng, nodes);
+    let mut cfg = random_config(&mut rng, nodes);
+    random_sync_group(seed, &mut cfg);
     let mut lan = Lan::new(seed ^ 0x5eed, cfg, nodes);
     lan.tracing = tracing;
     lan.run_for(Duration::from_millis(400));
@@ -1042,7 +1089,8 @@ fn run_scenario(seed: u64, tracing: bool) -> ScenarioReport {
                 }
             }
             _ => {
-                let new = mutate(&mut rng, &lan.cfg, nodes);
+                let mut new = mutate(&mut rng, &lan.cfg, nodes);
+                same_preference(&mut new);
                 reloads += 1;
                 for j in 0..nodes {
                     lan.reload(j, &new);

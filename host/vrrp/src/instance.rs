@@ -561,8 +561,10 @@ impl Instance {
                         self.claim(now, reason);
                     }
                 } else if self.holds.insert(cause.clone()) {
-                    if self.claiming.take().is_some() {
+                    if let Some((reason, _)) = self.claiming.take() {
                         self.master_down_at = Some(now + self.master_down_interval());
+                        // Still a wish to be Master, kept for when the hold clears.
+                        self.held_claim = Some(reason);
                     }
                     if self.state == State::Master {
                         self.resign();
@@ -595,11 +597,12 @@ impl Instance {
         !self.holds.is_empty()
     }
 
-    /// A held Backup whose timer fired and that has accepted no Master's
-    /// advert since: it would be Master but for the hold (keepalived's
-    /// `wantstate == MASTER`, what a sync group waits for).
+    /// A Backup about to be Master: waiting for its probe's answer, or held
+    /// when its timer fired and has accepted no Master's advert since: it
+    /// would be Master but for the hold (keepalived's `wantstate ==
+    /// MASTER`, what a sync group waits for).
     pub fn wants_master(&self) -> bool {
-        self.held_claim.is_some()
+        self.held_claim.is_some() || self.claiming.is_some()
     }
 
     /// The Master_Down_Timer fired (or the Master may be preempted): become

@@ -206,3 +206,19 @@ fn an_accepted_master_advert_ends_the_wish() {
     );
     assert_eq!(i.state(), State::Backup);
 }
+
+#[test]
+fn a_prober_wants_to_be_master_and_a_hold_during_its_probe_keeps_the_wish() {
+    let (mut i, t0) = started(true);
+    i.handle_timeout(t0 + MDI);
+    assert!(i.wants_master(), "waiting for the probe's answer");
+    let t1 = t0 + MDI + Duration::from_millis(5);
+    let hold = |active| Command::SetHold {
+        cause: "g".into(),
+        active,
+    };
+    i.handle_command(t1, hold(true));
+    assert!(i.wants_master() && i.state() == State::Backup);
+    i.handle_command(t1, hold(false));
+    assert!(drain(&mut i).contains(&Action::ProbeVips), "claims again, probing first");
+}

@@ -332,3 +332,25 @@ fn a_sync_group_runs_its_own_notify_commands_with_keepalived_s_group_arguments()
         "once, for the group"
     );
 }
+
+#[test]
+fn a_reload_plan_names_the_group_peers_of_a_changed_member_and_track_primary() {
+    let old = cfg(&(instance("VI_1", 1, 150, 100, "") + &instance("VI_2", 2, 150, 100, "") + GROUP));
+    let new = cfg(&(instance("VI_1", 1, 120, 100, "track_primary = false")
+        + &instance("VI_2", 2, 150, 100, "")
+        + GROUP));
+    let p = baton_node::reload::plan(&old, &new);
+    assert!(p.sync_groups_changed.is_empty(), "the group itself is the same");
+    assert_eq!(
+        p.changed,
+        [
+            (
+                "VI_1".to_string(),
+                vec![Change::Priority { from: 150, to: 120 }, Change::TrackPrimary]
+            ),
+            ("VI_2".to_string(), vec![Change::SyncGroup]),
+        ]
+    );
+    assert!(p.unchanged.is_empty());
+    assert!(p.to_string().contains("VI_2: sync_group"), "{p}");
+}

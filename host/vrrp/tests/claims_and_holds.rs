@@ -220,5 +220,8 @@ fn a_prober_wants_to_be_master_and_a_hold_during_its_probe_keeps_the_wish() {
     i.handle_command(t1, hold(true));
     assert!(i.wants_master() && i.state() == State::Backup);
     i.handle_command(t1, hold(false));
-    assert!(drain(&mut i).contains(&Action::ProbeVips), "claims again, probing first");
+    assert!(
+        drain(&mut i).contains(&Action::ProbeVips),
+        "claims again, probing first"
+    );
 }

@@ -35,6 +35,19 @@ pub struct Status {
     /// Mail, webhooks, notify commands and the hook: every outcome counted.
     #[serde(default)]
     pub notify: baton_notify::NotifyStatus,
+    /// The `[[sync_group]]`s and the state each is in as a whole.
+    #[serde(default)]
+    pub sync_groups: Vec<SyncGroupStatus>,
+}
+
+/// One sync group.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct SyncGroupStatus {
+    pub name: String,
+    /// FAULT if a member is, MASTER if all are, else BACKUP ("initialize"
+    /// before the members start).
+    pub state: String,
+    pub instances: Vec<String>,
 }
 
 /// The last SIGHUP and what came of it.
@@ -487,6 +500,15 @@ impl Status {
             );
         }
         render_notify(&mut s, &self.notify);
+        for g in &self.sync_groups {
+            let _ = writeln!(
+                s,
+                "sync group {}: {} ({})",
+                g.name,
+                g.state.to_uppercase(),
+                g.instances.join(", ")
+            );
+        }
         for sock in self.sockets.iter().filter(|s| !s.drops.is_empty()) {
             let drops: Vec<String> = sock.drops.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let _ = writeln!(
@@ -644,6 +666,15 @@ impl Node {
                     family: family_name(k.family).into(),
                     source: k.source.to_string(),
                     drops: drops_map(&s.drops),
+                })
+                .collect(),
+            sync_groups: self
+                .sync
+                .iter()
+                .map(|g| SyncGroupStatus {
+                    name: g.name.clone(),
+                    state: g.state.map_or("initialize", |s| s.as_str()).to_string(),
+                    instances: g.members.clone(),
                 })
                 .collect(),
             generation: self.generation,

@@ -207,6 +207,15 @@ fn sync_group_one_member_in_fault_puts_every_member_in_fault_and_they_leave_it_t
         (state(&node, "VI_1"), state(&node, "VI_2")),
         (State::Master, State::Master)
     );
+    let st = node.status(t2 + SECOND);
+    let g = &st.sync_groups[0];
+    assert_eq!((g.name.as_str(), g.state.as_str()), ("G", "master"));
+    assert_eq!(st.instances[1].sync_group.as_deref(), Some("G"));
+    assert!(
+        st.render().contains("sync group G: MASTER (VI_1, VI_2)"),
+        "{}",
+        st.render()
+    );
 }
 
 #[test]

@@ -552,6 +552,7 @@ fn sync_group_keys(sg: &SyncGroup) -> Keys {
     k.opt_text(&instance::NOTIFY_MASTER, n.master.as_deref());
     k.opt_text(&instance::NOTIFY_BACKUP, n.backup.as_deref());
     k.opt_text(&instance::NOTIFY_FAULT, n.fault.as_deref());
+    k.opt_text(&instance::NOTIFY_STOP, n.stop.as_deref());
     k.opt_text(&instance::NOTIFY, n.any.as_deref());
     k.boolean(
         &sync_group::TRACKING_WEIGHT,

@@ -399,7 +399,7 @@ pub struct SyncGroup {
     pub name: String,
     /// Instance names: at least two, each in no other group.
     pub instances: Vec<String>,
-    /// Run when the group as a whole changes state (`stop` is unused).
+    /// Run when the group as a whole changes state, and at the stop.
     pub notify: InstanceNotify,
     /// Members' weighted tracks move their priorities (keepalived's
     /// `sync_group_tracking_weight`). Without it a weight is an error: as

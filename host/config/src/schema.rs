@@ -760,6 +760,7 @@ pub(crate) mod sync_group {
             super::instance::NOTIFY_MASTER,
             super::instance::NOTIFY_BACKUP,
             super::instance::NOTIFY_FAULT,
+            super::instance::NOTIFY_STOP,
             super::instance::NOTIFY,
             TRACKING_WEIGHT,
         ],

@@ -320,7 +320,7 @@ fn a_reload_plans_group_and_link_weight_changes() {
 #[test]
 fn a_sync_group_runs_its_own_notify_commands_with_keepalived_s_group_arguments() {
     let notify = "[notify]\n[[notify.command]]\nname = \"log\"\ncommand = [\"/usr/local/bin/log\"]\n";
-    let group = format!("{GROUP}notify_master = \"log\"\n");
+    let group = format!("{GROUP}notify_master = \"log\"\nnotify_stop = \"log\"\n");
     let text = format!(
         "{notify}{}{}{group}",
         instance("VI_1", 1, 150, 100, ""),
@@ -340,6 +340,24 @@ fn a_sync_group_runs_its_own_notify_commands_with_keepalived_s_group_arguments()
         [["/usr/local/bin/log", "GROUP", "G", "MASTER", "0"]],
         "once, for the group"
     );
+    // Commands of one group run one after the other: the first one ends.
+    let first = fx.iter().find_map(|e| match e {
+        Effect::Notify(baton_node::Job::Command(c)) => Some(c.run.clone()),
+        _ => None,
+    });
+    let first = first.expect("a command");
+    let outcome = baton_notify::CommandOutcome::Exited(0);
+    node.handle_notify_command(t0 + SECOND, &first.instance, first.id, &first.name, outcome);
+    node.shutdown(t0 + SECOND);
+    let fx = drain(&mut node, t0 + SECOND);
+    let argv: Vec<Vec<String>> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Notify(baton_node::Job::Command(c)) => Some(c.run.argv.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(argv, [["/usr/local/bin/log", "GROUP", "G", "STOP", "0"]]);
 }
 
 #[test]

@@ -424,6 +424,31 @@ impl Notifier {
         self.default_commands(&notice);
     }
 
+    /// Each sync group's stop commands: keepalived's GROUP NAME STOP 0.
+    fn group_stops(&mut self) {
+        let stops: Vec<(String, Vec<String>)> = self
+            .groups
+            .iter()
+            .map(|(g, n)| {
+                (
+                    g.clone(),
+                    n.commands_for("stop").into_iter().map(str::to_string).collect(),
+                )
+            })
+            .collect();
+        for (group, names) in stops {
+            let args = [
+                "GROUP".to_string(),
+                group.clone(),
+                "STOP".to_string(),
+                "0".to_string(),
+            ];
+            for name in names {
+                self.queue_command(&group, &name, &args);
+            }
+        }
+    }
+
     fn default_commands(&mut self, notice: &Notice) {
         match notice.kind {
             Kind::SyncGroup => {
@@ -485,6 +510,7 @@ impl Notifier {
                         self.queue_command(&inst, &name, &args);
                     }
                 }
+                self.group_stops();
             }
             Kind::Test => {
                 let names: Vec<String> = self.notify.commands.iter().map(|c| c.name.clone()).collect();

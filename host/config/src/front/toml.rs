@@ -548,7 +548,7 @@ impl<'t> Reader<'t> {
             master: self.text(&tb, &instance::NOTIFY_MASTER),
             backup: self.text(&tb, &instance::NOTIFY_BACKUP),
             fault: self.text(&tb, &instance::NOTIFY_FAULT),
-            stop: None,
+            stop: self.text(&tb, &instance::NOTIFY_STOP),
             any: self.text(&tb, &instance::NOTIFY),
         };
         let tracking_weight = self.boolean(&tb, &sync_group::TRACKING_WEIGHT);

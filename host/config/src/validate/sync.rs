@@ -140,6 +140,7 @@ impl Validator<'_, '_> {
             (&instance::NOTIFY_MASTER, &sg.notify.master),
             (&instance::NOTIFY_BACKUP, &sg.notify.backup),
             (&instance::NOTIFY_FAULT, &sg.notify.fault),
+            (&instance::NOTIFY_STOP, &sg.notify.stop),
             (&instance::NOTIFY, &sg.notify.any),
         ];
         for (key, name) in refs {

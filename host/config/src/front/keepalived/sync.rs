@@ -26,6 +26,8 @@ pub(super) const SYNC_GROUP_ARITY: Arity = &[
     ("track_file", 0),
     ("track_process", 0),
     ("global_tracking", 0),
+    ("notify_priority_changes", 0),
+    ("track_bfd", 0),
     ("sync_group_tracking_weight", 0),
 ];
 
@@ -68,10 +70,14 @@ impl Reader<'_> {
                     sg.instances.push(line.key.text.clone());
                 }
             }
-            "notify_master" | "notify_backup" | "notify_fault" | "notify" => {
+            "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                 self.group_notify_script(k, g, sg)
             }
-            "notify_stop" => self.err(k.key.at, "`notify_stop`: a sync group has no stop of its own"),
+            "notify_priority_changes" => self.err(
+                k.key.at,
+                "`notify_priority_changes` is not supported: notices carry the priority of each transition",
+            ),
+            "track_bfd" => self.err(k.key.at, "`track_bfd`: BFD is not part of Baton"),
             "smtp_alert" => {
                 self.place(item, &instance::SMTP_ALERT, k.key.at, key);
                 sg.notify.smtp_alert = self.opt_bool(k);
@@ -115,6 +121,7 @@ impl Reader<'_> {
             "notify_master" => (&mut sg.notify.master, &instance::NOTIFY_MASTER),
             "notify_backup" => (&mut sg.notify.backup, &instance::NOTIFY_BACKUP),
             "notify_fault" => (&mut sg.notify.fault, &instance::NOTIFY_FAULT),
+            "notify_stop" => (&mut sg.notify.stop, &instance::NOTIFY_STOP),
             _ => (&mut sg.notify.any, &instance::NOTIFY),
         };
         *slot = Some(name);

@@ -9,6 +9,8 @@
 //!   to 90, below lb02's 100: the VIP moves by election, and lb01 is a
 //!   Backup (not FAULT) the whole time.
 //!
+//! * the same files run by keepalived 2.2.7 on both nodes do the same.
+//!
 //! They need root; without it they print "SKIPPED (needs root)" and pass,
 //! except under CI=true where they fail.
 
@@ -17,7 +19,7 @@ use std::time::Duration;
 
 use baton_e2e::baton::{BatonNode, logs};
 use baton_e2e::{require_root, workspace_root};
-use baton_lab::{self as lab, Lab, LabSpec};
+use baton_lab::{self as lab, Keepalived, Lab, LabSpec};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().expect("address")
@@ -117,4 +119,51 @@ fn a_weighted_track_interface_moves_the_vip_by_priority_not_by_fault() {
         lab.holders(vip) == ["lb01"]
     });
     assert_eq!(lb01.instance("VI_1").effective_priority, 150);
+}
+
+/// keepalived on both nodes with the example's files: where each VIP is
+/// after eth1 goes down on lb01, and after it comes back.
+fn keepalived_pair(dir: &str, vips: &[IpAddr]) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+    let lab = Lab::new(LabSpec::new(2)).expect("lab");
+    for h in ["lb01", "lb02"] {
+        lab.add_link(h, "eth1").expect("eth1");
+    }
+    let mut ka: Vec<Keepalived> = ["lb01", "lb02"]
+        .iter()
+        .map(|h| Keepalived::start(&lab, h, &conf(dir, h)).expect("keepalived"))
+        .collect();
+    let on = |h: &str| vips.iter().all(|v| lab.holders(*v) == [h]);
+    let log = |ka: &[Keepalived]| {
+        ka.iter()
+            .map(|k| format!("\n---\n{}", k.log()))
+            .collect::<String>()
+    };
+    let ok = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), || on("lb01"));
+    assert!(ok, "keepalived: lb01 did not take the VIPs{}", log(&ka));
+    lab.set_link("lb01", "eth1", false).expect("eth1 down");
+    lab::wait_until(Duration::from_secs(5), Duration::from_millis(10), || on("lb02"));
+    let down = vips.iter().map(|v| lab.holders(*v)).collect();
+    lab.set_link("lb01", "eth1", true).expect("eth1 up");
+    lab::wait_until(Duration::from_secs(5), Duration::from_millis(10), || on("lb01"));
+    let up = vips.iter().map(|v| lab.holders(*v)).collect();
+    for k in &mut ka {
+        k.stop().expect("stopping keepalived");
+    }
+    (down, up)
+}
+
+#[test]
+fn keepalived_moves_the_same_vips_with_the_same_files() {
+    if !require_root("keepalived_moves_the_same_vips_with_the_same_files") {
+        return;
+    }
+    let lb02 = vec!["lb02".to_string()];
+    let lb01 = vec!["lb01".to_string()];
+    let (down, up) = keepalived_pair("sync-group", &[ip("192.0.2.3"), ip("192.0.2.4")]);
+    assert_eq!(
+        (down, up),
+        (vec![lb02.clone(), lb02.clone()], vec![lb01.clone(), lb01.clone()])
+    );
+    let (down, up) = keepalived_pair("track-interface-weight", &[ip("192.0.2.3")]);
+    assert_eq!((down, up), (vec![lb02], vec![lb01]));
 }

@@ -73,7 +73,11 @@ fn finish(cfg: &mut Config) {
     let checks = cfg.checks.clone();
     for inst in &mut cfg.instances {
         let own = inst.interface.clone();
-        inst.track_interfaces.retain(|i| i.name != own);
+        // Its own interface is tracked anyway (unless track_primary is
+        // false); listed with a weight, it moves the priority instead.
+        let primary = inst.track_primary;
+        inst.track_interfaces
+            .retain(|i| !(i.name == own && (primary || i.weight == 0)));
         for t in &mut inst.tracks {
             if let Some(c) = t
                 .check

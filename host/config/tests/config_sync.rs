@@ -211,3 +211,16 @@ fn keepalived_sync_group_mistakes_are_errors_at_their_place() {
         "{e:?}"
     );
 }
+
+#[test]
+fn the_own_interface_is_tracked_once_and_a_weight_on_it_needs_track_primary_false() {
+    let c = toml(&instance("VI_1", 1, "track_interfaces = [\"eth0\", \"eth1\"]")).unwrap();
+    assert_eq!(c.instances[0].track_interfaces, [TrackInterface::fault("eth1")]);
+    let weighted = "track_primary = false\ntrack_interfaces = [{ name = \"eth0\", weight = -50 }]";
+    let c = toml(&instance("VI_1", 1, weighted)).unwrap();
+    let w = TrackInterface {
+        name: "eth0".into(),
+        weight: -50,
+    };
+    assert_eq!(c.instances[0].track_interfaces, [w]);
+}

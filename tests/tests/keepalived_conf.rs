@@ -24,7 +24,9 @@ use baton_lab::{self as lab, Keepalived, Lab, LabSpec};
 const INSTANCE: &str = "VI_1";
 
 fn vip() -> IpAddr {
-    "192.0.2.3".parse().expect("the seed's VIP, moved into 192.0.2.0/24")
+    "192.0.2.3"
+        .parse()
+        .expect("the seed's VIP, moved into 192.0.2.0/24")
 }
 
 fn conf(host: &str) -> String {
@@ -41,7 +43,12 @@ enum Node<'a> {
 impl<'a> Node<'a> {
     fn start(lab: &'a Lab, host: &str, baton: bool) -> Node<'a> {
         if baton {
-            Node::Baton(Box::new(BatonNode::start_file(lab, host, &format!("{host}.conf"), &conf(host))))
+            Node::Baton(Box::new(BatonNode::start_file(
+                lab,
+                host,
+                &format!("{host}.conf"),
+                &conf(host),
+            )))
         } else {
             Node::Keepalived(Keepalived::start(lab, host, &conf(host)).expect("keepalived"))
         }
@@ -69,7 +76,9 @@ fn logs(nodes: &[&Node<'_>]) -> String {
 }
 
 fn ms(d: Option<Duration>) -> String {
-    d.map_or("never".to_string(), |d| format!("{:.0} ms", d.as_secs_f64() * 1e3))
+    d.map_or("never".to_string(), |d| {
+        format!("{:.0} ms", d.as_secs_f64() * 1e3)
+    })
 }
 
 /// What one implementation did with the pair.
@@ -89,7 +98,12 @@ fn run_pair(baton: bool) -> Run {
     let elected = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
         lab.holders(vip) == ["lb01"]
     });
-    assert!(elected, "lb01 did not take the VIP: {:?}{}", lab.holders(vip), logs(&[&lb01, &lb02]));
+    assert!(
+        elected,
+        "lb01 did not take the VIP: {:?}{}",
+        lab.holders(vip),
+        logs(&[&lb01, &lb02])
+    );
     let failover = measure_gap(
         &lab,
         vip,
@@ -153,16 +167,31 @@ fn keepalived_and_baton_run_the_seed_pair_the_same_way() {
     let skew = Duration::from_millis(609);
     for (who, r) in [("keepalived", &ka), ("Baton", &baton)] {
         let f = r.failover.recovered_after.expect("failover");
-        assert!(f < skew + Duration::from_millis(700), "{who}: failover took {f:?}");
+        assert!(
+            f < skew + Duration::from_millis(700),
+            "{who}: failover took {f:?}"
+        );
         let gap = r.failover.gap.expect("the client got answers again");
-        assert!(gap < skew + Duration::from_millis(700), "{who}: client gap {gap:?}");
+        assert!(
+            gap < skew + Duration::from_millis(700),
+            "{who}: client gap {gap:?}"
+        );
     }
     // What the client sees is the same. (The time to the move includes the
     // stop itself, and keepalived takes longer to exit.)
     let (kg, bg) = (ka.failover.gap.unwrap(), baton.failover.gap.unwrap());
-    assert!(kg.abs_diff(bg) < Duration::from_millis(100), "client gap keepalived {kg:?} vs Baton {bg:?}");
-    let (kp, bp) = (ka.preempt.gap.unwrap_or_default(), baton.preempt.gap.unwrap_or_default());
-    assert!(kp.max(bp) < Duration::from_millis(300), "preemption gaps keepalived {kp:?}, Baton {bp:?}");
+    assert!(
+        kg.abs_diff(bg) < Duration::from_millis(100),
+        "client gap keepalived {kg:?} vs Baton {bg:?}"
+    );
+    let (kp, bp) = (
+        ka.preempt.gap.unwrap_or_default(),
+        baton.preempt.gap.unwrap_or_default(),
+    );
+    assert!(
+        kp.max(bp) < Duration::from_millis(300),
+        "preemption gaps keepalived {kp:?}, Baton {bp:?}"
+    );
 }
 
 #[test]
@@ -177,7 +206,11 @@ fn a_pair_moves_from_keepalived_to_baton_one_node_at_a_time() {
     let elected = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
         lab.holders(vip) == ["lb01"]
     });
-    assert!(elected, "keepalived's pair did not elect lb01{}", logs(&[&lb01, &lb02]));
+    assert!(
+        elected,
+        "keepalived's pair did not elect lb01{}",
+        logs(&[&lb01, &lb02])
+    );
 
     // lb02, the backup, moves to Baton: the VIP does not move.
     let mut swapped = None;
@@ -199,14 +232,28 @@ fn a_pair_moves_from_keepalived_to_baton_one_node_at_a_time() {
     let lb01_addr = lab.ipv4("lb01").to_string();
     let following = lab::wait_until(Duration::from_secs(5), Duration::from_millis(10), || {
         let i = b.instance(INSTANCE);
-        i.state == "backup" && i.master.as_ref().is_some_and(|m| m.address == lb01_addr) && i.counters.adverts_rx >= 2
+        i.state == "backup"
+            && i.master.as_ref().is_some_and(|m| m.address == lb01_addr)
+            && i.counters.adverts_rx >= 2
     });
-    assert!(following, "Baton does not follow keepalived: {:?}{}", b.instance(INSTANCE), logs(&[&lb01, &lb02]));
+    assert!(
+        following,
+        "Baton does not follow keepalived: {:?}{}",
+        b.instance(INSTANCE),
+        logs(&[&lb01, &lb02])
+    );
     let i = b.instance(INSTANCE);
-    assert!(i.counters.drops.is_empty(), "Baton dropped keepalived's adverts: {:?}", i.counters.drops);
+    assert!(
+        i.counters.drops.is_empty(),
+        "Baton dropped keepalived's adverts: {:?}",
+        i.counters.drops
+    );
     assert_eq!(lab.holders(vip), ["lb01"]);
     let gap = backup_swap.gap.unwrap_or_default();
-    assert!(gap < Duration::from_millis(100), "swapping the backup cost the client {gap:?}");
+    assert!(
+        gap < Duration::from_millis(100),
+        "swapping the backup cost the client {gap:?}"
+    );
 
     // lb01, the master, moves too: one failover to lb02, one preemption back.
     let failover = measure_gap(
@@ -244,8 +291,16 @@ fn a_pair_moves_from_keepalived_to_baton_one_node_at_a_time() {
         ms(preempt.recovered_after),
         ms(preempt.gap),
     ));
-    assert!(failover.recovered_after.is_some(), "lb02 (Baton) did not take over{}", logs(&[&back, &lb02]));
-    assert!(preempt.recovered_after.is_some(), "lb01 (Baton) did not preempt{}", logs(&[&back, &lb02]));
+    assert!(
+        failover.recovered_after.is_some(),
+        "lb02 (Baton) did not take over{}",
+        logs(&[&back, &lb02])
+    );
+    assert!(
+        preempt.recovered_after.is_some(),
+        "lb01 (Baton) did not preempt{}",
+        logs(&[&back, &lb02])
+    );
     let fgap = failover.gap.expect("answers after the failover");
     assert!(fgap < Duration::from_millis(1300), "failover gap {fgap:?}");
     let pgap = preempt.gap.unwrap_or_default();

@@ -29,7 +29,10 @@ fn render(d: &[Diagnostic]) -> String {
 fn errors(text: &str) -> Vec<String> {
     match baton_config::parse_keepalived(text, Path::new("/t/keepalived.conf"), "lb01") {
         Ok(_) => Vec::new(),
-        Err(d) => d.iter().map(|d| format!("{}:{}: {}", d.line, d.col, d.message)).collect(),
+        Err(d) => d
+            .iter()
+            .map(|d| format!("{}:{}: {}", d.line, d.col, d.message))
+            .collect(),
     }
 }
 
@@ -50,7 +53,10 @@ fn every_example_reads_and_converts_to_toml_that_reads_back_the_same() {
             let rel = f.strip_prefix(examples()).unwrap().to_string_lossy().into_owned();
             let id = f.file_stem().unwrap().to_string_lossy().into_owned();
             let cfg = load(&rel, &id);
-            assert!(matches!(cfg.format, Format::Keepalived { .. }), "{rel}: recognised by its content");
+            assert!(
+                matches!(cfg.format, Format::Keepalived { .. }),
+                "{rel}: recognised by its content"
+            );
             let toml = baton_config::convert_keepalived(&f, &LoadOptions::of(&cfg.format))
                 .unwrap_or_else(|d| panic!("{rel}: {}", render(&d)));
             let mut back = baton_config::parse(&toml, &dir.join("converted.toml"))
@@ -73,7 +79,12 @@ fn golden(path: &Path, toml: &str) {
     }
     let want = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("{}: {e} (BATON_BLESS=1 writes it)", path.display()));
-    assert_eq!(toml, want, "{}: `baton convert` gives another TOML (BATON_BLESS=1 rewrites it)", path.display());
+    assert_eq!(
+        toml,
+        want,
+        "{}: `baton convert` gives another TOML (BATON_BLESS=1 rewrites it)",
+        path.display()
+    );
 }
 
 #[test]
@@ -81,9 +92,16 @@ fn the_seed_pair_is_the_model_it_describes() {
     let lb01 = load("seed-ch4/lb01.conf", "lb01");
     assert_eq!(lb01.router_id, "lb01");
     let vi = &lb01.instances[0];
-    assert_eq!((vi.name.as_str(), vi.interface.as_str(), vi.vrid, vi.priority), ("VI_1", "eth0", 50, 150));
+    assert_eq!(
+        (vi.name.as_str(), vi.interface.as_str(), vi.vrid, vi.priority),
+        ("VI_1", "eth0", 50, 150)
+    );
     assert_eq!(vi.advert_interval, Duration::from_secs(1));
-    assert_eq!(vi.version, baton_vrrp::Version::V2, "keepalived's default version");
+    assert_eq!(
+        vi.version,
+        baton_vrrp::Version::V2,
+        "keepalived's default version"
+    );
     assert_eq!(vi.auth, baton_vrrp::Auth::pass("1111").unwrap());
     // The seed's bare address: /32 on the instance's interface, as keepalived.
     assert_eq!(vi.vips[0].to_string(), "192.0.2.3/32 dev eth0");
@@ -100,45 +118,88 @@ fn the_seed_s_scripts_become_builtin_checks_and_a_split_brain_policy() {
     let lb01 = load("seed-check-web/lb01.conf", "lb01");
     let web = lb01.check("check_web").expect("check_web is a [[check]]");
     let policy = lb01.policy(&web.policy).unwrap();
-    assert_eq!(policy.source, PolicySource::Builtin(baton_config::Builtin::ProcessAlive));
+    assert_eq!(
+        policy.source,
+        PolicySource::Builtin(baton_config::Builtin::ProcessAlive)
+    );
     assert_eq!(web.config.get("name").map(String::as_str), Some("nginx"));
     let remedy = lb01.remedy(&web.config["remedy"]).unwrap();
     assert_eq!(remedy.command, ["systemctl", "start", "nginx"]);
     let tracked: Vec<_> = lb01.instances.iter().flat_map(|i| &i.tracks).collect();
-    assert!(tracked.iter().all(|t| t.weight == 0), "the script stops keepalived: FAULT");
+    assert!(
+        tracked.iter().all(|t| t.weight == 0),
+        "the script stops keepalived: FAULT"
+    );
     let lb02 = load("seed-split-brain/lb02.conf", "lb02");
-    let sb = lb02.instances.iter().find_map(|i| i.split_brain.as_ref()).expect("a split-brain policy");
+    let sb = lb02
+        .instances
+        .iter()
+        .find_map(|i| i.split_brain.as_ref())
+        .expect("a split-brain policy");
     let p = lb02.policy(&sb.policy).unwrap();
-    assert_eq!(p.source, PolicySource::Builtin(baton_config::Builtin::SplitBrainPeerHttp));
+    assert_eq!(
+        p.source,
+        PolicySource::Builtin(baton_config::Builtin::SplitBrainPeerHttp)
+    );
 }
 
 #[test]
 fn mistakes_keepalived_runs_on_after_are_errors_at_their_place() {
     let cases: &[(&str, &str)] = &[
         // An unbalanced brace.
-        ("vrrp_instance VI_1 {\n    interface eth0\n", "1:20: this `{` is never closed"),
+        (
+            "vrrp_instance VI_1 {\n    interface eth0\n",
+            "1:20: this `{` is never closed",
+        ),
         ("global_defs {\n}\n}\n", "3:1: `}` closes no block"),
         // An unknown keyword, with did-you-mean.
-        ("vrrp_instance VI_1 {\n    advent_int 1\n}\n", "2:5: `advent_int` is no keyword of vrrp_instance (did you mean `advert_int`?)"),
-        ("global_defs {\n  route_id lb01\n}\n", "2:3: `route_id` is no keyword of global_defs (did you mean `router_id`?)"),
-        ("vrrp_isntance VI_1 {\n}\n", "1:1: `vrrp_isntance` is no keyword of the top level (did you mean `vrrp_instance`?)"),
+        (
+            "vrrp_instance VI_1 {\n    advent_int 1\n}\n",
+            "2:5: `advent_int` is no keyword of vrrp_instance (did you mean `advert_int`?)",
+        ),
+        (
+            "global_defs {\n  route_id lb01\n}\n",
+            "2:3: `route_id` is no keyword of global_defs (did you mean `router_id`?)",
+        ),
+        (
+            "vrrp_isntance VI_1 {\n}\n",
+            "1:1: `vrrp_isntance` is no keyword of the top level (did you mean `vrrp_instance`?)",
+        ),
         // LVS.
-        ("virtual_server 192.0.2.100 80 {\n}\n", "1:1: `virtual_server`: LVS is not part of Baton"),
+        (
+            "virtual_server 192.0.2.100 80 {\n}\n",
+            "1:1: `virtual_server`: LVS is not part of Baton",
+        ),
         // A bad value.
-        ("vrrp_instance VI_1 {\n priority 300\n}\n", "2:11: `priority` 300 is out of range (1 to 255)"),
-        ("vrrp_instance VI_1 {\n advert_int 1s\n}\n", "2:13: `advert_int`: `1s` is not a number of seconds"),
-        ("vrrp_instance VI_1 {\n state master\n}\n", "2:8: state: `master` is not MASTER or BACKUP"),
+        (
+            "vrrp_instance VI_1 {\n priority 300\n}\n",
+            "2:11: `priority` 300 is out of range (1 to 255)",
+        ),
+        (
+            "vrrp_instance VI_1 {\n advert_int 1s\n}\n",
+            "2:13: `advert_int`: `1s` is not a number of seconds",
+        ),
+        (
+            "vrrp_instance VI_1 {\n state master\n}\n",
+            "2:8: state: `master` is not MASTER or BACKUP",
+        ),
         // A track_script naming no vrrp_script.
         (
             "vrrp_script chk_nginx {\n script \"killall -0 nginx\"\n}\nvrrp_instance VI_1 {\n track_script {\n  chk_ngnix\n }\n}\n",
             "6:3: track_script `chk_ngnix` names no vrrp_script (did you mean `chk_nginx`?)",
         ),
         // An include that matches nothing.
-        ("include /nonexistent-baton-test/*.conf\n", "1:9: include `/nonexistent-baton-test/*.conf` matches no file"),
+        (
+            "include /nonexistent-baton-test/*.conf\n",
+            "1:9: include `/nonexistent-baton-test/*.conf` matches no file",
+        ),
     ];
     for (text, want) in cases {
         let errs = errors(text);
-        assert!(errs.iter().any(|e| e.starts_with(want)), "{text}\nwant {want}\ngot {errs:#?}");
+        assert!(
+            errs.iter().any(|e| e.starts_with(want)),
+            "{text}\nwant {want}\ngot {errs:#?}"
+        );
     }
 }
 
@@ -147,6 +208,9 @@ fn the_validation_speaks_keepalived_s_names() {
     let text = GOOD.replace("priority 150", "priority 150\n    advert_int 0.001");
     let errs = errors(&text);
     assert_eq!(errs.len(), 1, "{errs:?}");
-    assert!(errs[0].starts_with("9:16: advert_int:") || errs[0].contains("advert_int"), "{errs:?}");
+    assert!(
+        errs[0].starts_with("9:16: advert_int:") || errs[0].contains("advert_int"),
+        "{errs:?}"
+    );
     assert_eq!(errors(GOOD), Vec::<String>::new());
 }

@@ -55,7 +55,11 @@ pub(crate) fn parse(files: &dyn Files, path: &Path, config_id: &str) -> Parsed {
         let result = super::finish(draft, &rd.origins, std::mem::take(&mut rd.errs));
         (result, rd.notes)
     };
-    Parsed { sources, result, notes }
+    Parsed {
+        sources,
+        result,
+        notes,
+    }
 }
 
 /// Whether a config file's text is keepalived's rather than TOML: its first
@@ -67,7 +71,10 @@ pub(crate) fn looks_like_keepalived(text: &str) -> bool {
         if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
             continue;
         }
-        let first = line.split(|c: char| c.is_whitespace() || c == '{').next().unwrap_or("");
+        let first = line
+            .split(|c: char| c.is_whitespace() || c == '{')
+            .next()
+            .unwrap_or("");
         return global::TOP_LEVEL.contains(&first)
             || first.starts_with('@')
             || first.starts_with('$') && !first.contains('=') && line.contains('=')
@@ -182,4 +189,3 @@ impl<'s> Reader<'s> {
         }
     }
 }
-

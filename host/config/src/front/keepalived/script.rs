@@ -119,7 +119,10 @@ impl Reader<'_> {
             self.err(s.key.at, format!("{kind} {name}: without `{need}`"));
         }
         if self.scripts.by_name.contains_key(&name) {
-            self.err(s.key.at, format!("{kind} {name}: a tracker of this name is declared before"));
+            self.err(
+                s.key.at,
+                format!("{kind} {name}: a tracker of this name is declared before"),
+            );
             return;
         }
         self.scripts.order.push(name.clone());
@@ -167,7 +170,10 @@ impl Reader<'_> {
                     return true;
                 };
                 if let Some(extra) = k.args.get(1) {
-                    self.err(extra.at, "process: Baton matches the process name only, not its arguments");
+                    self.err(
+                        extra.at,
+                        "process: Baton matches the process name only, not its arguments",
+                    );
                 }
                 t.what = format!("process {}", w.text);
                 t.plan = Some(process_plan(&w.text, None));
@@ -187,7 +193,9 @@ impl Reader<'_> {
                 self.no_more(k, 2);
             }
             ("vrrp_track_process", "quorum") => {
-                if let (Some(n), Some(Plan::Health { config, .. })) = (self.int_of(k, 1, 65_535), t.plan.as_mut()) {
+                if let (Some(n), Some(Plan::Health { config, .. })) =
+                    (self.int_of(k, 1, 65_535), t.plan.as_mut())
+                {
                     config.insert("min".to_string(), n.to_string());
                 }
             }
@@ -217,7 +225,13 @@ impl Reader<'_> {
             t.weight = n as i32;
         }
         if let Some(r) = k.arg(1) {
-            self.err(r.at, format!("weight: `{}` is not supported (Baton has no reversed weights)", r.text));
+            self.err(
+                r.at,
+                format!(
+                    "weight: `{}` is not supported (Baton has no reversed weights)",
+                    r.text
+                ),
+            );
         }
     }
 
@@ -239,7 +253,12 @@ impl Reader<'_> {
         }
         let script = Path::new(&argv[0]);
         if argv.len() == 1 && script.is_absolute() {
-            if let Some(plan) = self.files.read(script).ok().and_then(|body| shell_file_plan(&body)) {
+            if let Some(plan) = self
+                .files
+                .read(script)
+                .ok()
+                .and_then(|body| shell_file_plan(&body))
+            {
                 let file = script.file_name().unwrap_or_default().to_string_lossy();
                 let what = match plan {
                     Plan::SplitBrain { .. } => format!("{file} (the seed's split-brain script)"),
@@ -281,7 +300,8 @@ impl Reader<'_> {
         let mut config = config;
         if let Some(argv) = remedy {
             let r = format!("{name}-remedy");
-            self.origins.place(FieldPath::item(Item::Remedy(self.remedies.len())), t.at);
+            self.origins
+                .place(FieldPath::item(Item::Remedy(self.remedies.len())), t.at);
             self.remedies.push(Remedy {
                 name: r.clone(),
                 command: argv,
@@ -303,7 +323,8 @@ impl Reader<'_> {
         let c = self.checks.len();
         let item = Item::Check(c);
         self.origins.place(FieldPath::item(item), t.at);
-        self.origins.place(FieldPath::key(item, &schema::track::INTERVAL), t.at);
+        self.origins
+            .place(FieldPath::key(item, &schema::track::INTERVAL), t.at);
         self.checks.push(Check {
             name: name.to_string(),
             policy: name.to_string(),
@@ -351,7 +372,10 @@ fn file_plan(path: &str) -> Plan {
 fn health(builtin: Builtin, pairs: &[(&str, &str)], allow_files: Vec<String>) -> Plan {
     Plan::Health {
         builtin,
-        config: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        config: pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         allow_files,
         remedy: None,
         faults: false,
@@ -368,10 +392,20 @@ pub(super) fn command_plan(argv: &[String]) -> Option<Plan> {
             command_plan(&split_script(args[1]).ok()?)
         }
         "killall" if args.first() == Some(&"-0") && args.len() == 2 => Some(process_plan(args[1], None)),
-        "pidof" if plain.len() == 1 && args.iter().all(|a| ["-s", "-x"].contains(a) || !a.starts_with('-')) => {
+        "pidof"
+            if plain.len() == 1
+                && args
+                    .iter()
+                    .all(|a| ["-s", "-x"].contains(a) || !a.starts_with('-')) =>
+        {
             Some(process_plan(plain[0], None))
         }
-        "pgrep" if plain.len() == 1 && args.iter().all(|a| ["-x", "-q"].contains(a) || !a.starts_with('-')) => {
+        "pgrep"
+            if plain.len() == 1
+                && args
+                    .iter()
+                    .all(|a| ["-x", "-q"].contains(a) || !a.starts_with('-')) =>
+        {
             Some(process_plan(plain[0], None))
         }
         "ps" => {
@@ -385,7 +419,11 @@ pub(super) fn command_plan(argv: &[String]) -> Option<Plan> {
         }
         "nc" | "ncat" | "netcat" if args.contains(&"-z") => {
             let (host, port) = nc_target(&args)?;
-            Some(health(Builtin::TcpPort, &[("host", host), ("port", port)], Vec::new()))
+            Some(health(
+                Builtin::TcpPort,
+                &[("host", host), ("port", port)],
+                Vec::new(),
+            ))
         }
         "test" | "[" => file_test(&args),
         _ => None,
@@ -437,9 +475,14 @@ fn file_test(args: &[&str]) -> Option<Plan> {
 /// check_brain.sh (ask the peer's web server through its address; stop
 /// keepalived if it answers 200 while this node holds the VIP).
 pub(super) fn shell_file_plan(body: &str) -> Option<Plan> {
-    let stops = ["systemctl stop keepalived", "killall keepalived", "service keepalived stop", "pkill keepalived"]
-        .iter()
-        .any(|s| body.contains(s));
+    let stops = [
+        "systemctl stop keepalived",
+        "killall keepalived",
+        "service keepalived stop",
+        "pkill keepalived",
+    ]
+    .iter()
+    .any(|s| body.contains(s));
     if !stops {
         return None;
     }
@@ -463,7 +506,10 @@ pub(super) fn shell_file_plan(body: &str) -> Option<Plan> {
             || l.starts_with(&format!("systemctl restart {name}"))
             || l.starts_with(&format!("service {name} start"))
     })?;
-    Some(process_plan(name, Some(start.split_whitespace().map(str::to_string).collect())))
+    Some(process_plan(
+        name,
+        Some(start.split_whitespace().map(str::to_string).collect()),
+    ))
 }
 
 /// A script's command line as keepalived splits it: blanks separate words,
@@ -536,11 +582,20 @@ mod tests {
     #[test]
     fn probes_map_to_their_builtins() {
         let (b, c) = builtin_of(plan("curl -sf http://127.0.0.1:8080/health")).unwrap();
-        assert_eq!((b, c["url"].as_str()), (Builtin::HttpStatus, "http://127.0.0.1:8080/health"));
+        assert_eq!(
+            (b, c["url"].as_str()),
+            (Builtin::HttpStatus, "http://127.0.0.1:8080/health")
+        );
         let (b, c) = builtin_of(plan("nc -z -w 1 127.0.0.1 3306")).unwrap();
-        assert_eq!((b, c["host"].as_str(), c["port"].as_str()), (Builtin::TcpPort, "127.0.0.1", "3306"));
+        assert_eq!(
+            (b, c["host"].as_str(), c["port"].as_str()),
+            (Builtin::TcpPort, "127.0.0.1", "3306")
+        );
         let (b, c) = builtin_of(plan("[ -f /run/app/up ]")).unwrap();
-        assert_eq!((b, c["path"].as_str(), c["exists"].as_str()), (Builtin::File, "/run/app/up", "true"));
+        assert_eq!(
+            (b, c["path"].as_str(), c["exists"].as_str()),
+            (Builtin::File, "/run/app/up", "true")
+        );
         let (_, c) = builtin_of(plan("test ! -e /etc/maintenance")).unwrap();
         assert_eq!(c["exists"], "false");
         assert_eq!(plan("curl https://example.org/"), None);
@@ -549,7 +604,10 @@ mod tests {
 
     #[test]
     fn scripts_split_like_keepalived() {
-        assert_eq!(split_script("a 'b c' \"d e\" f\\ g").unwrap(), ["a", "b c", "d e", "f g"]);
+        assert_eq!(
+            split_script("a 'b c' \"d e\" f\\ g").unwrap(),
+            ["a", "b c", "d e", "f g"]
+        );
         assert_eq!(split_script("x ''").unwrap(), ["x", ""]);
         assert!(split_script("a 'b").is_err());
     }

@@ -24,11 +24,12 @@ use crate::duration::format_duration;
 use crate::origin::Item;
 use crate::schema::{
     Key, auth, check, garp, heartbeat, hook, instance, notify, notify_command, policy, remedy, split_brain,
-    top, track, webhook,
+    sync_group, top, track, track_interface, webhook,
 };
 use crate::{
     Check, Config, DEFAULT_POLICY_CACHE, DEFAULT_SOCKET, Garp, Heartbeat, Hook, InstanceConfig, Notify,
-    NotifyCommand, Policy, PolicySource, Remedy, SmtpTls, SplitBrain, Track, Vip, Webhook,
+    NotifyCommand, Policy, PolicySource, Remedy, SmtpTls, SplitBrain, SyncGroup, Track, TrackInterface, Vip,
+    Webhook,
 };
 
 /// The config as TOML; `notes` are comments the caller attaches to items of
@@ -94,6 +95,9 @@ impl Writer<'_> {
         }
         for (i, inst) in cfg.instances.iter().enumerate() {
             self.instance(cfg, i, inst);
+        }
+        for (g, sg) in cfg.sync_groups.iter().enumerate() {
+            self.table(Item::SyncGroup(g), "[[sync_group]]", &sync_group_keys(sg));
         }
     }
 
@@ -486,7 +490,12 @@ fn instance_keys(cfg: &Config, i: usize, inst: &InstanceConfig) -> Keys {
     );
     let peers: Vec<String> = inst.unicast_peers.iter().map(IpAddr::to_string).collect();
     k.list(&instance::UNICAST_PEERS, &peers);
-    k.list(&instance::TRACK_INTERFACES, &inst.track_interfaces);
+    if !inst.track_interfaces.is_empty() {
+        k.put(
+            &instance::TRACK_INTERFACES,
+            track_interfaces(&inst.track_interfaces),
+        );
+    }
     if inst.v3_checksum == V3Checksum::NoPseudoHeader {
         k.text(&instance::V3_CHECKSUM, instance::NO_PSEUDO_HEADER);
     }
@@ -509,6 +518,49 @@ fn instance_keys(cfg: &Config, i: usize, inst: &InstanceConfig) -> Keys {
     k.opt_text(&instance::NOTIFY_FAULT, n.fault.as_deref());
     k.opt_text(&instance::NOTIFY_STOP, n.stop.as_deref());
     k.opt_text(&instance::NOTIFY, n.any.as_deref());
+    k.boolean(
+        &instance::TRACK_PRIMARY,
+        inst.track_primary,
+        instance::TRACK_PRIMARY.default_bool(),
+    );
+    k
+}
+
+/// Plain names, but `{ name = .., weight = .. }` for a weighted link.
+fn track_interfaces(links: &[TrackInterface]) -> String {
+    let items: Vec<String> = links
+        .iter()
+        .map(|t| match t.weight {
+            0 => string(&t.name),
+            w => format!(
+                "{{ {} = {}, {} = {w} }}",
+                track_interface::NAME.name,
+                string(&t.name),
+                track_interface::WEIGHT.name
+            ),
+        })
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+fn sync_group_keys(sg: &SyncGroup) -> Keys {
+    let mut k = Keys::default();
+    k.text(&sync_group::NAME, &sg.name);
+    k.put(&sync_group::INSTANCES, list(&sg.instances));
+    if let Some(alert) = sg.notify.smtp_alert {
+        k.put(&instance::SMTP_ALERT, alert.to_string());
+    }
+    let n = &sg.notify;
+    k.opt_text(&instance::NOTIFY_MASTER, n.master.as_deref());
+    k.opt_text(&instance::NOTIFY_BACKUP, n.backup.as_deref());
+    k.opt_text(&instance::NOTIFY_FAULT, n.fault.as_deref());
+    k.opt_text(&instance::NOTIFY_STOP, n.stop.as_deref());
+    k.opt_text(&instance::NOTIFY, n.any.as_deref());
+    k.boolean(
+        &sync_group::TRACKING_WEIGHT,
+        sg.tracking_weight,
+        sync_group::TRACKING_WEIGHT.default_bool(),
+    );
     k
 }
 

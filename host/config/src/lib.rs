@@ -127,6 +127,21 @@
 //! weight = -60
 //! fall = 2
 //! ```
+//!
+//! Links and sync groups (keepalived's `track_interface`,
+//! `dont_track_primary` and `vrrp_sync_group`):
+//!
+//! ```toml
+//! [[instance]]                                  # name = "VI_1", ...
+//! track_interfaces = ["eth1", { name = "eth2", weight = -20 }]  # 0 or none: FAULT while down
+//! track_primary = false                         # its own interface going down is no FAULT
+//!
+//! [[sync_group]]                                # its members change state together
+//! name = "G1"
+//! instances = ["VI_1", "VI_2"]
+//! notify_master = "to-master"                   # a [[notify.command]], run once for the group
+//! tracking_weight = true                        # members' weights apply (else: an error)
+//! ```
 
 mod builtin;
 mod cross;
@@ -197,9 +212,18 @@ pub struct Config {
     /// `[notify]`: mail, webhooks, notify commands, the transition hook.
     pub notify: Notify,
     pub instances: Vec<InstanceConfig>,
+    /// `[[sync_group]]`: instances that change state together.
+    pub sync_groups: Vec<SyncGroup>,
 }
 
 impl Config {
+    /// The sync group `instance` is a member of.
+    pub fn sync_group_of(&self, instance: &str) -> Option<&SyncGroup> {
+        self.sync_groups
+            .iter()
+            .find(|g| g.instances.iter().any(|i| i == instance))
+    }
+
     pub fn remedy(&self, name: &str) -> Option<&Remedy> {
         self.remedies.iter().find(|r| r.name == name)
     }
@@ -345,8 +369,9 @@ pub struct InstanceConfig {
     pub unicast_src: Option<IpAddr>,
     /// Send adverts to these instead of the multicast group (when not empty).
     pub unicast_peers: Vec<IpAddr>,
-    /// Links whose loss means FAULT, besides `interface` itself (not repeated here).
-    pub track_interfaces: Vec<String>,
+    /// Links tracked besides `interface` itself (not repeated here): a
+    /// down one means FAULT, or moves the priority by its weight.
+    pub track_interfaces: Vec<TrackInterface>,
     pub v3_checksum: V3Checksum,
     pub check_adv_addr: bool,
     /// `[garp]` with this instance's `garp` overrides applied.
@@ -357,6 +382,44 @@ pub struct InstanceConfig {
     pub heartbeat: Vec<Heartbeat>,
     /// `smtp_alert` and the `notify_*` commands.
     pub notify: InstanceNotify,
+    /// Whether its own interface going down means FAULT (keepalived's
+    /// `dont_track_primary` is `false`). Default true.
+    pub track_primary: bool,
+}
+
+/// One `track_interfaces` link: while it is down the instance is in FAULT
+/// (weight 0), or its priority moves by `weight` (keepalived's
+/// `track_interface { eth1 weight -20 }`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TrackInterface {
+    pub name: String,
+    pub weight: i32,
+}
+
+impl TrackInterface {
+    /// A link whose loss means FAULT.
+    pub fn fault(name: &str) -> TrackInterface {
+        TrackInterface {
+            name: name.to_string(),
+            weight: 0,
+        }
+    }
+}
+
+/// `[[sync_group]]` (keepalived's `vrrp_sync_group`): instances that change
+/// state together. One in FAULT puts all in FAULT; one that becomes Backup
+/// makes the others leave Master; they become Master only when all would.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncGroup {
+    pub name: String,
+    /// Instance names: at least two, each in no other group.
+    pub instances: Vec<String>,
+    /// Run when the group as a whole changes state, and at the stop.
+    pub notify: InstanceNotify,
+    /// Members' weighted tracks move their priorities (keepalived's
+    /// `sync_group_tracking_weight`). Without it a weight is an error: as
+    /// keepalived, a member's failed track faults the whole group.
+    pub tracking_weight: bool,
 }
 
 impl Policy {

@@ -34,6 +34,10 @@ pub(crate) enum Item {
     NotifyCommand(usize),
     /// `[notify.hook]`.
     Hook,
+    /// An instance's `track_interfaces` element written as a table.
+    TrackInterface(usize, usize),
+    /// `[[sync_group]]`.
+    SyncGroup(usize),
 }
 
 impl Item {
@@ -55,6 +59,8 @@ impl Item {
             Item::Webhook(_) => &schema::webhook::SECTION,
             Item::NotifyCommand(_) => &schema::notify_command::SECTION,
             Item::Hook => &schema::hook::SECTION,
+            Item::TrackInterface(..) => &schema::track_interface::SECTION,
+            Item::SyncGroup(_) => &schema::sync_group::SECTION,
         }
     }
 
@@ -66,7 +72,8 @@ impl Item {
             | Item::Auth(i)
             | Item::Track(i, _)
             | Item::SplitBrain(i)
-            | Item::Heartbeat(i, _) => Some(i),
+            | Item::Heartbeat(i, _)
+            | Item::TrackInterface(i, _) => Some(i),
             _ => None,
         }
     }

@@ -324,6 +324,7 @@ pub(crate) mod top {
     pub(crate) const NOTIFY: Key = table("notify", &super::notify::SECTION);
     /// At least one: the validation says so.
     pub(crate) const INSTANCE: Key = tables("instance", &super::instance::SECTION);
+    pub(crate) const SYNC_GROUP: Key = tables("sync_group", &super::sync_group::SECTION);
 
     pub(crate) const SECTION: Section = Section {
         what: "the top level",
@@ -342,10 +343,12 @@ pub(crate) mod top {
             REMEDY,
             NOTIFY,
             INSTANCE,
+            SYNC_GROUP,
         ],
         hints: &[
             ("global_defs", "its `router_id` is a top-level key here"),
             ("vrrp_instance", "write each instance as [[instance]]"),
+            ("vrrp_sync_group", "write each sync group as [[sync_group]]"),
             (
                 "vrrp_script",
                 "health checks are [[policy]] tables, tracked with [[instance.track]]",
@@ -654,6 +657,16 @@ pub(crate) mod instance {
     pub(crate) const NOTIFY_STOP: Key = key("notify_stop", Kind::Word, Need::Optional);
     /// Run on every transition, after the state's own.
     pub(crate) const NOTIFY: Key = key("notify", Kind::Word, Need::Optional);
+    /// Whether its own interface going down means FAULT.
+    pub(crate) const TRACK_PRIMARY: Key = aka(
+        "track_primary",
+        Kind::Bool,
+        Need::Default(Def::Bool(true)),
+        &[hint(
+            "dont_track_primary",
+            "keepalived's `dont_track_primary` is `track_primary = false` here",
+        )],
+    );
 
     pub(crate) const SECTION: Section = Section {
         what: "[[instance]]",
@@ -687,11 +700,85 @@ pub(crate) mod instance {
             NOTIFY_FAULT,
             NOTIFY_STOP,
             NOTIFY,
+            TRACK_PRIMARY,
         ],
         hints: &[(
             "state",
             "there is no `state`: the highest `priority` becomes master, so give the backup a lower one",
         )],
+    };
+}
+
+/// One `track_interfaces` element written as a table: `{ name = "eth1",
+/// weight = -20 }` (a plain string is a weight-0 link).
+pub(crate) mod track_interface {
+    use super::*;
+
+    pub(crate) const NAME: Key = key("name", Kind::Ifname, Need::Required(" (e.g. name = \"eth1\")"));
+    /// keepalived's range; 0: FAULT while the link is down.
+    pub(crate) const WEIGHT: Key = key(
+        "weight",
+        Kind::Int { min: -254, max: 254 },
+        Need::Default(Def::Int(0)),
+    );
+
+    pub(crate) const SECTION: Section = Section {
+        what: "track_interfaces",
+        how: "an interface name or a table { name = .., weight = .. }",
+        prefix: "track_interfaces.",
+        missing: Missing::Inline,
+        keys: &[NAME, WEIGHT],
+        hints: &[],
+    };
+}
+
+/// `[[sync_group]]` (keepalived's `vrrp_sync_group`).
+pub(crate) mod sync_group {
+    use super::*;
+
+    pub(crate) const NAME: Key = key("name", Kind::Word, Need::Required(" (e.g. name = \"G1\")"));
+    pub(crate) const INSTANCES: Key = aka(
+        "instances",
+        Kind::List(&Kind::Word),
+        Need::Required(" (e.g. instances = [\"VI_1\", \"VI_2\"])"),
+        &[hint(
+            "group",
+            "keepalived's `group { .. }` is `instances = [..]` here",
+        )],
+    );
+    pub(crate) const TRACKING_WEIGHT: Key = aka(
+        "tracking_weight",
+        Kind::Bool,
+        Need::Default(Def::Bool(false)),
+        &[keepalived("sync_group_tracking_weight")],
+    );
+
+    pub(crate) const SECTION: Section = Section {
+        what: "[[sync_group]]",
+        how: "a table",
+        prefix: "sync_group.",
+        missing: Missing::Without,
+        keys: &[
+            NAME,
+            INSTANCES,
+            super::instance::SMTP_ALERT,
+            super::instance::NOTIFY_MASTER,
+            super::instance::NOTIFY_BACKUP,
+            super::instance::NOTIFY_FAULT,
+            super::instance::NOTIFY_STOP,
+            super::instance::NOTIFY,
+            TRACKING_WEIGHT,
+        ],
+        hints: &[
+            (
+                "track_script",
+                "track in each member instance: a sync group's members fault together anyway",
+            ),
+            (
+                "track_interface",
+                "track in each member instance: a sync group's members fault together anyway",
+            ),
+        ],
     };
 }
 
@@ -1025,6 +1112,8 @@ mod tests {
             &webhook::SECTION,
             &notify_command::SECTION,
             &hook::SECTION,
+            &track_interface::SECTION,
+            &sync_group::SECTION,
         ]
     }
 

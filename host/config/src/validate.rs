@@ -12,6 +12,8 @@
 //! with a name can be referred to even when it has errors (they are reported
 //! once, where they are, not at each use).
 
+mod sync;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -59,6 +61,7 @@ pub(crate) fn validate(mut cfg: Config, origins: &Origins<'_>) -> Result<Config,
         v.instance_notify(i, inst, &cfg.notify, &commands);
     }
     v.across_instances(&cfg.instances);
+    v.sync_groups(&cfg.sync_groups, &cfg.instances, &cfg.notify, &commands);
     if !v.problems.is_empty() {
         return Err(v.problems);
     }
@@ -70,7 +73,11 @@ fn finish(cfg: &mut Config) {
     let checks = cfg.checks.clone();
     for inst in &mut cfg.instances {
         let own = inst.interface.clone();
-        inst.track_interfaces.retain(|i| *i != own);
+        // Its own interface is tracked anyway (unless track_primary is
+        // false); listed with a weight, it moves the priority instead.
+        let primary = inst.track_primary;
+        inst.track_interfaces
+            .retain(|i| !(i.name == own && (primary || i.weight == 0)));
         for t in &mut inst.tracks {
             if let Some(c) = t
                 .check
@@ -616,7 +623,7 @@ impl Validator<'_, '_> {
         }
         self.unicast(item, inst, family);
         self.heartbeats(i, inst, family);
-        self.track_interfaces(item, inst);
+        self.track_interface_links(i, inst);
         if inst.v3_checksum == V3Checksum::NoPseudoHeader
             && (version == Some(Version::V2) || family == Some(Family::V6))
         {
@@ -1007,21 +1014,6 @@ impl Validator<'_, '_> {
         }
     }
 
-    fn track_interfaces(&mut self, item: Item, inst: &InstanceConfig) {
-        let mut seen: Vec<&str> = Vec::new();
-        for (k, s) in inst.track_interfaces.iter().enumerate() {
-            let at = FieldPath::index(item, &instance::TRACK_INTERFACES, k);
-            if let Some(p) = ifname_problem(s) {
-                self.say(at, p);
-            } else if seen.contains(&s.as_str()) {
-                self.say(at, format!("`{s}` is listed twice"));
-            } else if *s != inst.interface {
-                // The instance's own interface is always tracked.
-                seen.push(s);
-            }
-        }
-    }
-
     fn tracks(&mut self, i: usize, tracks: &[Track], policies: &[Known<'_>], checks: &[&str]) {
         let mut seen: Vec<(&str, FieldPath)> = Vec::new();
         for (j, t) in tracks.iter().enumerate() {
@@ -1143,7 +1135,10 @@ mod tests {
             auth: Auth::None,
             unicast_src: None,
             unicast_peers: Vec::new(),
-            track_interfaces: vec!["eth0".into(), "eth1".into()],
+            track_interfaces: vec![
+                crate::TrackInterface::fault("eth0"),
+                crate::TrackInterface::fault("eth1"),
+            ],
             v3_checksum: V3Checksum::PseudoHeader,
             check_adv_addr: true,
             garp: Garp::default(),
@@ -1151,6 +1146,7 @@ mod tests {
             split_brain: None,
             heartbeat: Vec::new(),
             notify: Default::default(),
+            track_primary: true,
         }
     }
 
@@ -1169,6 +1165,7 @@ mod tests {
             remedies: Vec::new(),
             notify: Notify::none("lb01"),
             instances,
+            sync_groups: Vec::new(),
         }
     }
 
@@ -1219,7 +1216,10 @@ mod tests {
         let o = Origins::new("");
         let cfg = validate(config(vec![instance("VI_1", 50, "192.0.2.3")]), &o).expect("valid");
         // The instance's own interface is always tracked: not repeated.
-        assert_eq!(cfg.instances[0].track_interfaces, ["eth1"]);
+        assert_eq!(
+            cfg.instances[0].track_interfaces,
+            [crate::TrackInterface::fault("eth1")]
+        );
         assert!(matches!(
             validate(config(Vec::new()), &o).expect_err("no instance")[0]
                 .message

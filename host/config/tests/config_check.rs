@@ -337,7 +337,7 @@ fn every_setting_reaches_the_types() {
     assert_eq!(i.unicast_src, Some(ip("192.0.2.1")));
     assert_eq!(i.unicast_peers, vec![ip("192.0.2.2"), ip("198.51.100.2")]);
     // The instance's own interface is always tracked: not repeated.
-    assert_eq!(i.track_interfaces, vec!["eth1".to_string()]);
+    assert_eq!(i.track_interfaces, vec![config::TrackInterface::fault("eth1")]);
     assert_eq!(i.v3_checksum, V3Checksum::NoPseudoHeader);
     assert!(!i.check_adv_addr);
     // The override changes `delay` only; the rest comes from [garp].

@@ -462,6 +462,27 @@ impl Lab {
         ip_batch(&h.netns, &batch)
     }
 
+    /// Gives `host` a second link `name`, up, no address: a veth whose
+    /// peer (`<name>p`) stays in the host's namespace, up, so that `name`
+    /// has carrier (what a second NIC is to a tracked-interface test). The
+    /// default layout has only eth0; the link goes with the namespace.
+    pub fn add_link(&self, host: &str, name: &str) -> io::Result<()> {
+        let ns = self.netns_name_checked(host)?;
+        let peer = format!("{name}p");
+        let ip = |args: &[&str]| run_ok(Command::new("ip").arg("-n").arg(&ns).args(args)).map(|_| ());
+        ip(&["link", "add", name, "type", "veth", "peer", "name", &peer])?;
+        ip(&["link", "set", &peer, "up"])?;
+        self.set_link(host, name, true)
+    }
+
+    /// Sets link `name` of `host` up or down (any link but eth0, whose
+    /// addresses [`Lab::link_up`] puts back).
+    pub fn set_link(&self, host: &str, name: &str, up: bool) -> io::Result<()> {
+        let ns = self.netns_name_checked(host)?;
+        let state = if up { "up" } else { "down" };
+        run_ok(Command::new("ip").args(["-n", &ns, "link", "set", name, state])).map(|_| ())
+    }
+
     /// Sets `host`'s port on the switch down: the host sees its carrier go
     /// (NO-CARRIER), like a pulled cable, while its eth0 stays admin up.
     pub fn cable_cut(&self, host: &str) -> io::Result<()> {

@@ -218,6 +218,8 @@ pub enum FaultCause {
     NoSocket(String),
     /// Its split-brain policy said fault.
     SplitBrain,
+    /// Another member of its sync group is in FAULT.
+    SyncGroup(String),
 }
 
 impl fmt::Display for FaultCause {
@@ -228,6 +230,7 @@ impl fmt::Display for FaultCause {
             FaultCause::VipAdd { addr } => write!(f, "VIP {addr} cannot be added"),
             FaultCause::NoSocket(ifname) => write!(f, "no VRRP socket on {ifname}"),
             FaultCause::SplitBrain => f.write_str(crate::brain::CAUSE),
+            FaultCause::SyncGroup(group) => write!(f, "sync group {group}: a member is in FAULT"),
         }
     }
 }
@@ -237,12 +240,15 @@ impl fmt::Display for FaultCause {
 pub enum WeightSource {
     /// A track, by its name (its check's or policy's).
     Track(String),
+    /// A weighted `track_interfaces` link that is down.
+    Link(String),
 }
 
 impl fmt::Display for WeightSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             WeightSource::Track(name) => f.write_str(name),
+            WeightSource::Link(name) => write!(f, "link {name}"),
         }
     }
 }
@@ -266,6 +272,13 @@ pub enum Level {
 /// What happened, with its evidence.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
+    /// A sync group as a whole changed state (FAULT if a member is, MASTER
+    /// if all are, else BACKUP).
+    SyncGroup {
+        group: String,
+        from: Option<State>,
+        to: State,
+    },
     Transition {
         instance: String,
         vrid: u8,
@@ -412,6 +425,13 @@ impl Event {
             | Event::InstanceAdded { .. }
             | Event::InstanceRemoved { .. }
             | Event::Reloaded { .. } => Level::Info,
+            Event::SyncGroup { to, .. } => {
+                if *to == State::Fault {
+                    Level::Warn
+                } else {
+                    Level::Info
+                }
+            }
         }
     }
 }
@@ -419,6 +439,12 @@ impl Event {
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Event::SyncGroup { group, from, to } => write!(
+                f,
+                "sync group {group}: {} -> {}",
+                from.map_or("-", |s| s.as_str()).to_uppercase(),
+                to.as_str().to_uppercase()
+            ),
             Event::Transition {
                 instance,
                 vrid,

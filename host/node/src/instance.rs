@@ -194,10 +194,41 @@ impl NodeInstance {
         }
     }
 
-    /// The links whose loss puts it in FAULT: its interface, and `track_interfaces`.
-    pub fn tracked_links(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.cfg.interface.as_str())
-            .chain(self.cfg.track_interfaces.iter().map(String::as_str))
+    /// The links it tracks, with their weights (0: FAULT while down): its
+    /// interface (unless `track_primary = false`), and `track_interfaces`.
+    pub fn tracked_links(&self) -> impl Iterator<Item = (&str, i32)> {
+        let own = self.cfg.track_primary.then_some((self.cfg.interface.as_str(), 0));
+        own.into_iter().chain(
+            self.cfg
+                .track_interfaces
+                .iter()
+                .map(|t| (t.name.as_str(), t.weight)),
+        )
+    }
+
+    /// Link `name` (tracked with `weight`) is up or down: a weight-0 link
+    /// down is a FAULT, a weighted one moves the priority while down.
+    pub fn apply_link(
+        &mut self,
+        name: &str,
+        weight: i32,
+        up: bool,
+        now: Instant,
+        out: &mut VecDeque<Effect>,
+    ) {
+        let (fault, weight) = match weight {
+            0 => (!up, 0),
+            w => (false, if up { 0 } else { w }),
+        };
+        self.vrrp.handle_command(
+            now,
+            Command::SetWeight {
+                source: WeightSource::Link(name.to_string()).to_string(),
+                weight,
+            },
+        );
+        self.set_fault(FaultCause::LinkDown(name.to_string()), fault, now, out);
+        self.drain(now, out);
     }
 
     /// Raises or clears a fault cause.

@@ -9,8 +9,10 @@
 //! `[[check]]`s run once however many instances track them), the accept-mode
 //! firewall state, and reloads that apply every change with the least
 //! disruption; split brain ([`brain`]: peers per path, who answers for the
-//! VIPs, probe before claim, the split-brain policy's decisions); and what
-//! it tells people: its events as notices, routed, queued, retried and
+//! VIPs, probe before claim, the split-brain policy's decisions); sync
+//! groups ([`sync`]: instances that change state together, as keepalived's
+//! `vrrp_sync_group`); and what it tells people: its events as notices,
+//! routed, queued, retried and
 //! coalesced by the notifier it owns (baton-notify),
 //! whose jobs (mail, webhooks, notify commands, the transition hook) leave
 //! as effects like any other.
@@ -34,6 +36,7 @@ mod notices;
 pub mod reload;
 pub mod sim;
 pub mod status;
+pub mod sync;
 mod timers;
 pub mod vips;
 

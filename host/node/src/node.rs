@@ -120,10 +120,10 @@ pub struct Node {
     links: BTreeMap<String, bool>,
     pub(crate) checks: Schedules,
     pub(crate) firewall: Firewall,
-    effects: VecDeque<Effect>,
+    pub(crate) effects: VecDeque<Effect>,
     next_id: u32,
     pub(crate) started_at: Option<Instant>,
-    running: bool,
+    pub(crate) running: bool,
     pub(crate) generation: u64,
     pub(crate) last_reload: Option<LastReload>,
     pub(crate) reloads: u64,
@@ -132,6 +132,8 @@ pub struct Node {
     /// notices and notify jobs are made when effects are polled, right after.
     pub(crate) now: Option<Instant>,
     pub(crate) wall: Option<WallClock>,
+    /// `[[sync_group]]`s.
+    pub(crate) sync: Vec<crate::sync::GroupRun>,
 }
 
 /// The sockets (multicast or not) a set of instances needs, or why it cannot
@@ -258,6 +260,7 @@ impl Node {
             notifier: Notifier::new(&cfg),
             now: None,
             wall: None,
+            sync: crate::sync::GroupRun::of(&cfg),
             cfg: cfg.clone(),
         };
         for ic in &cfg.instances {
@@ -337,19 +340,16 @@ impl Node {
             return;
         }
         for inst in self.instances.values_mut().filter(|i| !i.removed) {
-            if inst.tracked_links().any(|l| l == name) {
-                inst.set_fault(
-                    FaultCause::LinkDown(name.to_string()),
-                    !up,
-                    now,
-                    &mut self.effects,
-                );
+            let weight = inst.tracked_links().find(|(l, _)| *l == name).map(|(_, w)| w);
+            if let Some(w) = weight {
+                inst.apply_link(name, w, up, now, &mut self.effects);
             }
         }
+        self.settle_sync(now);
         self.touch_all();
     }
 
-    fn link_up(&self, name: &str) -> bool {
+    pub(crate) fn link_up(&self, name: &str) -> bool {
         self.links.get(name).copied().unwrap_or(false)
     }
 
@@ -377,6 +377,7 @@ impl Node {
         }
         self.checks.sync(&self.cfg, now);
         self.run_due_checks(now);
+        self.settle_sync(now);
         self.touch_all();
     }
 
@@ -416,10 +417,10 @@ impl Node {
     /// Link faults, tracker effects (a positive weight counts from the
     /// start, as does an init_fail one's penalty), then Start.
     fn start_instance(&mut self, id: InstanceId, now: Instant) {
-        let links: Vec<(String, bool)> = {
+        let links: Vec<(String, i32, bool)> = {
             let inst = &self.instances[&id];
             inst.tracked_links()
-                .map(|l| (l.to_string(), self.link_up(l)))
+                .map(|(l, w)| (l.to_string(), w, self.link_up(l)))
                 .collect()
         };
         let socket_failed = self
@@ -427,9 +428,9 @@ impl Node {
             .get(&self.instances[&id].socket)
             .is_some_and(|s| matches!(s.open, SocketOpen::Failed { .. }));
         let inst = self.instances.get_mut(&id).expect("instance");
-        for (name, up) in links {
+        for (name, weight, up) in links {
             if !up {
-                inst.set_fault(FaultCause::LinkDown(name), true, now, &mut self.effects);
+                inst.apply_link(&name, weight, false, now, &mut self.effects);
             }
         }
         if socket_failed {
@@ -505,6 +506,7 @@ impl Node {
             }
             self.touch(id);
         }
+        self.settle_sync(now);
         for (key, s) in &mut self.sockets {
             if let SocketOpen::Failed { retry_at, .. } = s.open
                 && retry_at <= now
@@ -571,6 +573,7 @@ impl Node {
                 inst.drain(now, &mut self.effects);
                 let id = inst.id;
                 self.touch(id);
+                self.settle_sync(now);
             }
             Err(reason) => inst.vrrp.count_drop(reason),
         }
@@ -618,13 +621,14 @@ impl Node {
                 inst.vrrp.handle_packet(now, primary, &advert);
                 inst.drain(now, &mut self.effects);
                 self.touch(id);
+                self.settle_sync(now);
             }
             Err(reason) => inst.vrrp.count_drop(reason),
         }
     }
 
     /// Re-reads instance `id`'s next deadline after anything touched it.
-    fn touch(&mut self, id: InstanceId) {
+    pub(crate) fn touch(&mut self, id: InstanceId) {
         let next = self.instances.get(&id).and_then(NodeInstance::poll_timeout);
         self.timers.set(id, next);
     }
@@ -690,6 +694,7 @@ impl Node {
             let ifname = inst.cfg.interface.clone();
             inst.set_fault(FaultCause::NoSocket(ifname), fault, now, &mut self.effects);
         }
+        self.settle_sync(now);
         self.touch_all();
     }
 
@@ -705,6 +710,7 @@ impl Node {
             inst.vip_result(vip, op, r, now, &mut self.effects);
         }
         self.touch(id);
+        self.settle_sync(now);
         self.reap_removed();
     }
 
@@ -736,6 +742,7 @@ impl Node {
         if let Some(inst) = self.instances.get_mut(&id) {
             inst.probe_result(purpose, r, now, &mut self.effects);
             self.touch(id);
+            self.settle_sync(now);
         }
     }
 
@@ -751,6 +758,7 @@ impl Node {
         if let Some(inst) = self.instances.get_mut(&id) {
             inst.brain_result(run, r, now, &mut self.effects);
             self.touch(id);
+            self.settle_sync(now);
         }
     }
 
@@ -787,6 +795,7 @@ impl Node {
         for inst in self.instances.values_mut().filter(|i| !i.removed) {
             inst.check_result(key, &r, now, &mut self.effects);
         }
+        self.settle_sync(now);
         self.touch_all();
         if self.running {
             self.run_due_checks(now);
@@ -900,6 +909,7 @@ impl Node {
         if let Some(drop) = self.firewall.want(firewall::desired(&self.cfg)) {
             self.effects.push_back(Effect::SetFirewall { drop });
         }
+        self.resync(now);
         self.generation += 1;
         let summary = plan.to_string();
         self.effects.push_back(Effect::Event(Event::Reloaded {
@@ -971,20 +981,19 @@ impl Node {
                 crate::vips::VipRequest::Remove(vip) => Effect::RemoveVip { instance: id, vip },
             });
         }
-        // Links: faults for what is tracked now, none for what is not.
-        let tracked: Vec<String> = inst.tracked_links().map(String::from).collect();
-        let link_faults: Vec<FaultCause> = inst
-            .faults
-            .iter()
-            .filter(|c| matches!(c, FaultCause::LinkDown(l) if !tracked.contains(l)))
-            .cloned()
-            .collect();
-        for c in link_faults {
-            inst.set_fault(c, false, now, out);
+        // Links: faults and weights for what is tracked now, none for what is not.
+        let tracked: Vec<(String, i32)> = inst.tracked_links().map(|(l, w)| (l.to_string(), w)).collect();
+        let before = old.track_interfaces.iter().map(|t| t.name.clone());
+        for l in before.chain(std::iter::once(old.interface.clone())) {
+            if !tracked.iter().any(|(t, _)| *t == l) {
+                inst.apply_link(&l, 0, true, now, out);
+            }
         }
-        for l in tracked {
+        for (l, w) in tracked {
             let up = self.links.get(&l).copied().unwrap_or(false);
-            inst.set_fault(FaultCause::LinkDown(l), !up, now, out);
+            // Sets both the fault and the weight: a weight that changed
+            // to or from 0 leaves nothing of the other behind.
+            inst.apply_link(&l, w, up, now, out);
         }
         // Tracks: same name and tracker settings keep their state.
         let mut old_tracks = std::mem::take(&mut inst.tracks);

@@ -108,6 +108,14 @@ impl Node {
                 n.reason = Some(ev.to_string());
                 Some(n)
             }
+            Event::SyncGroup { group, from, to } => {
+                let mut n = Notice::new(Kind::SyncGroup, rid, at);
+                n.instance = Some(group.clone());
+                n.from = from.map(|s| s.as_str().to_string());
+                n.to = Some(to.as_str().to_string());
+                n.detail = Some(ev.to_string());
+                Some(n)
+            }
             Event::Reloaded { summary, .. } => {
                 let mut n = Notice::new(Kind::Reload, rid, at);
                 n.ok = Some(true);

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use baton_config::{Config, InstanceConfig};
+use baton_config::{Config, InstanceConfig, SyncGroup};
 
 /// One changed setting of an instance that keeps its identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +31,10 @@ pub enum Change {
     Heartbeat,
     /// `smtp_alert` or a `notify_*` command: the notifier's, nothing here.
     Notify,
+    /// Whether its own interface going down means FAULT.
+    TrackPrimary,
+    /// Its `[[sync_group]]` (membership, or the group's settings).
+    SyncGroup,
 }
 
 impl fmt::Display for Change {
@@ -54,6 +58,8 @@ impl fmt::Display for Change {
             Change::SplitBrain => "split_brain",
             Change::Heartbeat => "heartbeat",
             Change::Notify => "notify",
+            Change::TrackPrimary => "track_primary",
+            Change::SyncGroup => "sync_group",
         };
         f.write_str(s)
     }
@@ -94,6 +100,7 @@ pub fn diff_instance(old: &InstanceConfig, new: &InstanceConfig) -> InstancePlan
         split_brain,
         heartbeat,
         notify,
+        track_primary,
     } = new;
     if *interface != old.interface {
         return InstancePlan::Replace("interface");
@@ -129,6 +136,7 @@ pub fn diff_instance(old: &InstanceConfig, new: &InstanceConfig) -> InstancePlan
         (*split_brain != old.split_brain, Change::SplitBrain),
         (*heartbeat != old.heartbeat, Change::Heartbeat),
         (*notify != old.notify, Change::Notify),
+        (*track_primary != old.track_primary, Change::TrackPrimary),
     ];
     c.extend(
         flags
@@ -159,6 +167,9 @@ pub struct ReloadPlan {
     /// `[notify]` differs (the notifier's; the node has nothing to do).
     pub notify_changed: bool,
     pub router_id_changed: bool,
+    /// `[[sync_group]]`s added, removed or changed (members or notify
+    /// keys): the groups are settled again with their new members.
+    pub sync_groups_changed: Vec<String>,
 }
 
 pub fn plan(old: &Config, new: &Config) -> ReloadPlan {
@@ -179,6 +190,7 @@ pub fn plan(old: &Config, new: &Config) -> ReloadPlan {
         remedies,
         notify,
         instances,
+        sync_groups,
     } = new;
     let mut p = ReloadPlan {
         router_id_changed: *router_id != old.router_id,
@@ -192,6 +204,14 @@ pub fn plan(old: &Config, new: &Config) -> ReloadPlan {
     if *log_file != old.log_file {
         p.restart_needed.push("log_file");
     }
+    p.sync_groups_changed = changed_groups(&old.sync_groups, sync_groups);
+    let regrouped: Vec<&String> = old
+        .sync_groups
+        .iter()
+        .chain(sync_groups)
+        .filter(|g| p.sync_groups_changed.contains(&g.name))
+        .flat_map(|g| &g.instances)
+        .collect();
     for o in &old.instances {
         if !instances.iter().any(|n| n.name == o.name) {
             p.removed.push(o.name.clone());
@@ -201,13 +221,54 @@ pub fn plan(old: &Config, new: &Config) -> ReloadPlan {
         match old.instances.iter().find(|o| o.name == n.name) {
             None => p.added.push(n.name.clone()),
             Some(o) => match diff_instance(o, n) {
+                InstancePlan::Unchanged if regrouped.contains(&&n.name) => {
+                    p.changed.push((n.name.clone(), vec![Change::SyncGroup]));
+                }
                 InstancePlan::Unchanged => p.unchanged.push(n.name.clone()),
-                InstancePlan::Changed(c) => p.changed.push((n.name.clone(), c)),
+                InstancePlan::Changed(mut c) => {
+                    if regrouped.contains(&&n.name) {
+                        c.push(Change::SyncGroup);
+                    }
+                    p.changed.push((n.name.clone(), c));
+                }
                 InstancePlan::Replace(why) => p.replaced.push((n.name.clone(), why)),
             },
         }
     }
+    group_peers_changed(&mut p, old, new);
     p
+}
+
+/// A member that changes (or comes or goes) may move the rest of its sync
+/// group: those are not unchanged.
+fn group_peers_changed(p: &mut ReloadPlan, old: &Config, new: &Config) {
+    let touched: Vec<&String> = p
+        .added
+        .iter()
+        .chain(&p.removed)
+        .chain(p.replaced.iter().map(|(n, _)| n))
+        .chain(p.changed.iter().map(|(n, _)| n))
+        .collect();
+    let moved: Vec<String> = old
+        .sync_groups
+        .iter()
+        .chain(&new.sync_groups)
+        .filter(|g| g.instances.iter().any(|m| touched.contains(&m)))
+        .flat_map(|g| g.instances.iter().cloned())
+        .collect();
+    let (moved, kept): (Vec<String>, Vec<String>) = std::mem::take(&mut p.unchanged)
+        .into_iter()
+        .partition(|n| moved.contains(n));
+    p.unchanged = kept;
+    p.changed
+        .extend(moved.into_iter().map(|n| (n, vec![Change::SyncGroup])));
+}
+
+/// The names of the groups that are new, gone or different, in order.
+fn changed_groups(old: &[SyncGroup], new: &[SyncGroup]) -> Vec<String> {
+    let gone = old.iter().filter(|o| !new.iter().any(|n| n.name == o.name));
+    let changed = new.iter().filter(|n| !old.contains(n));
+    gone.chain(changed).map(|g| g.name.clone()).collect()
 }
 
 impl fmt::Display for ReloadPlan {
@@ -225,6 +286,12 @@ impl fmt::Display for ReloadPlan {
         for (name, changes) in &self.changed {
             let c: Vec<String> = changes.iter().map(ToString::to_string).collect();
             parts.push(format!("{name}: {}", c.join(", ")));
+        }
+        if !self.sync_groups_changed.is_empty() {
+            parts.push(format!(
+                "sync groups {} updated",
+                self.sync_groups_changed.join(", ")
+            ));
         }
         if self.checks_changed {
             parts.push("policies/checks updated".to_string());

@@ -75,6 +75,10 @@ pub struct SimConfig {
     /// The body of a `[notify]` table (TOML), if not empty; every
     /// instance then has `notify = "log"` when it names a command `log`.
     pub notify: String,
+    /// More keys of an instance, by name (`track_interfaces = [..]`).
+    pub instance_extra: BTreeMap<String, String>,
+    /// `[[sync_group]]`s: (name, members, tracking_weight).
+    pub sync_groups: Vec<(String, Vec<String>, bool)>,
 }
 
 impl SimConfig {
@@ -113,6 +117,9 @@ impl SimConfig {
             if self.notify.contains("name = \"log\"") {
                 s.push_str("notify = \"log\"\n");
             }
+            if let Some(extra) = self.instance_extra.get(&i.name) {
+                let _ = writeln!(s, "{extra}");
+            }
             if i.split_brain {
                 s.push_str("[instance.split_brain]\npolicy = \"brain\"\ninterval = \"200ms\"\n");
             }
@@ -122,6 +129,22 @@ impl SimConfig {
                     "[[instance.track]]\ncheck = \"{c}\"\nweight = {w}\nrise = {rise}\nfall = {fall}\n"
                 );
             }
+        }
+        for (name, members, weights) in &self.sync_groups {
+            // Only the members this node runs (a mutation may drop some).
+            let runs = |m: &&String| {
+                let i = self.instances.iter().find(|i| i.name == **m);
+                i.is_some_and(|i| i.priorities.get(k).copied().unwrap_or(0) > 0)
+            };
+            let members: Vec<String> = members.iter().filter(runs).map(|m| format!("\"{m}\"")).collect();
+            if members.len() < 2 {
+                continue;
+            }
+            let _ = write!(
+                s,
+                "[[sync_group]]\nname = \"{name}\"\ninstances = [{}]\ntracking_weight = {weights}\n",
+                members.join(", ")
+            );
         }
         s
     }
@@ -158,6 +181,8 @@ pub struct Host {
     /// one: nobody's business now (as on a real host).
     pub foreign: BTreeSet<(String, IpAddr, u8)>,
     pub link_up: bool,
+    /// Links besides eth0 that are down (the others the config tracks are up).
+    pub links_down: BTreeSet<String>,
     /// A firewall drops the VRRP it would receive (the seed's split brain).
     pub drop_vrrp_in: bool,
 }
@@ -269,6 +294,15 @@ impl Lan {
         let mut node = Node::new(cfg, &primaries).expect("sim config builds");
         let now = self.now;
         node.handle_link(now, "eth0", self.nodes[k].host.link_up);
+        let extra: BTreeSet<String> = node
+            .config()
+            .instances
+            .iter()
+            .flat_map(|i| i.track_interfaces.iter().map(|t| t.name.clone()))
+            .collect();
+        for l in extra {
+            node.handle_link(now, &l, !self.nodes[k].host.links_down.contains(&l));
+        }
         let present: Vec<PresentAddr> = self.nodes[k]
             .host
             .addrs
@@ -327,6 +361,21 @@ impl Lan {
         let now = self.now;
         if let Some(n) = self.nodes[k].node.as_mut() {
             n.handle_link(now, "eth0", up);
+        }
+        self.drain(k);
+    }
+
+    /// Link `name` (not eth0: adverts still flow) of node `k` goes up or down.
+    pub fn set_iface(&mut self, k: usize, name: &str, up: bool) {
+        self.note(|| format!("node{k} {name} {}", if up { "up" } else { "down" }));
+        if up {
+            self.nodes[k].host.links_down.remove(name);
+        } else {
+            self.nodes[k].host.links_down.insert(name.to_string());
+        }
+        let now = self.now;
+        if let Some(n) = self.nodes[k].node.as_mut() {
+            n.handle_link(now, name, up);
         }
         self.drain(k);
     }
@@ -753,6 +802,10 @@ impl Lan {
                 if inst.vrrp.state() == State::Fault {
                     continue;
                 }
+                // A sync group holds it Backup while another member is.
+                if inst.vrrp.held() && node.config().sync_group_of(&si.name).is_some() {
+                    continue;
+                }
                 ranked.push((inst.vrrp.effective_priority(), k));
                 if inst.vrrp.state() == State::Master {
                     masters.push(k);
@@ -809,12 +862,51 @@ fn random_config(rng: &mut Rng, nodes: usize) -> SimConfig {
         } else {
             String::new()
         },
+        ..SimConfig::default()
     };
     for i in 0..n {
         cfg.instances
             .push(random_instance(rng, &cfg.checks, nodes, i as u8 + 1));
     }
     cfg
+}
+
+/// A third of the LANs sync their first two instances (weights apply).
+/// Its own draw, so that the other scenarios stay what their seeds were.
+fn random_sync_group(seed: u64, cfg: &mut SimConfig) {
+    let mut rng = Rng::new(seed ^ 0x5ec7_0000);
+    if cfg.instances.len() >= 2 && rng.chance(0.33) {
+        let members = cfg.instances[..2].iter().map(|i| i.name.clone()).collect();
+        cfg.sync_groups.push(("G".to_string(), members, true));
+        same_preference(cfg);
+    }
+}
+
+/// A group's members prefer the same node, as any working sync group
+/// does: crossed priorities make the nodes take the group from each other
+/// for ever (keepalived's too).
+fn same_preference(cfg: &mut SimConfig) {
+    let Some((_, members, _)) = cfg.sync_groups.first() else {
+        return;
+    };
+    let prios = |name: &String| {
+        cfg.instances
+            .iter()
+            .find(|i| i.name == *name)
+            .map(|i| i.priorities.clone())
+    };
+    let Some(first) = members.first().and_then(prios) else {
+        return;
+    };
+    let members = members.clone();
+    for i in cfg.instances.iter_mut().filter(|i| members.contains(&i.name)) {
+        for (p, f) in i.priorities.iter_mut().zip(&first) {
+            // A member a node does not run stays not run there.
+            if *p > 0 && *f > 0 {
+                *p = *f;
+            }
+        }
+    }
 }
 
 fn random_instance(rng: &mut Rng, checks: &[String], nodes: usize, vrid: u8) -> SimInstance {
@@ -952,7 +1044,8 @@ pub fn random_scenario(seed: u64) -> ScenarioReport {
 fn run_scenario(seed: u64, tracing: bool) -> ScenarioReport {
     let mut rng = Rng::new(seed);
     let nodes = rng.range(2, 3) as usize;
-    let cfg = random_config(&mut rng, nodes);
+    let mut cfg = random_config(&mut rng, nodes);
+    random_sync_group(seed, &mut cfg);
     let mut lan = Lan::new(seed ^ 0x5eed, cfg, nodes);
     lan.tracing = tracing;
     lan.run_for(Duration::from_millis(400));
@@ -996,7 +1089,8 @@ fn run_scenario(seed: u64, tracing: bool) -> ScenarioReport {
                 }
             }
             _ => {
-                let new = mutate(&mut rng, &lan.cfg, nodes);
+                let mut new = mutate(&mut rng, &lan.cfg, nodes);
+                same_preference(&mut new);
                 reloads += 1;
                 for j in 0..nodes {
                     lan.reload(j, &new);

@@ -35,6 +35,19 @@ pub struct Status {
     /// Mail, webhooks, notify commands and the hook: every outcome counted.
     #[serde(default)]
     pub notify: baton_notify::NotifyStatus,
+    /// The `[[sync_group]]`s and the state each is in as a whole.
+    #[serde(default)]
+    pub sync_groups: Vec<SyncGroupStatus>,
+}
+
+/// One sync group.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct SyncGroupStatus {
+    pub name: String,
+    /// FAULT if a member is, MASTER if all are, else BACKUP ("initialize"
+    /// before the members start).
+    pub state: String,
+    pub instances: Vec<String>,
 }
 
 /// The last SIGHUP and what came of it.
@@ -123,6 +136,22 @@ pub struct InstanceStatus {
     /// With a split-brain policy: the evidence and the last decision.
     #[serde(default)]
     pub split_brain: Option<SplitBrainStatus>,
+    /// The links it tracks (its own interface first, unless
+    /// `track_primary = false`), each as the host has it.
+    #[serde(default)]
+    pub links: Vec<LinkStatus>,
+    /// The `[[sync_group]]` it is a member of.
+    #[serde(default)]
+    pub sync_group: Option<String>,
+}
+
+/// One tracked link of an instance.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct LinkStatus {
+    pub name: String,
+    pub up: bool,
+    /// Added to the priority while down; 0: FAULT while down.
+    pub weight: i32,
 }
 
 /// A peer of an instance.
@@ -335,6 +364,7 @@ impl Status {
             if !i.faults.is_empty() {
                 let _ = writeln!(s, "{:13}faults: {}", "", i.faults.join(", "));
             }
+            render_links(&mut s, i);
             let c = &i.counters;
             let _ = write!(
                 s,
@@ -470,6 +500,15 @@ impl Status {
             );
         }
         render_notify(&mut s, &self.notify);
+        for g in &self.sync_groups {
+            let _ = writeln!(
+                s,
+                "sync group {}: {} ({})",
+                g.name,
+                g.state.to_uppercase(),
+                g.instances.join(", ")
+            );
+        }
         for sock in self.sockets.iter().filter(|s| !s.drops.is_empty()) {
             let drops: Vec<String> = sock.drops.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let _ = writeln!(
@@ -486,6 +525,28 @@ impl Status {
 }
 
 /// One line per sink, then the commands and the hook.
+/// `links: eth0 up, eth1 DOWN (weight -20)` and the sync group.
+fn render_links(s: &mut String, i: &InstanceStatus) {
+    let weighted = i.links.iter().any(|l| l.weight != 0 || !l.up);
+    if weighted || i.links.len() > 1 {
+        let links: Vec<String> = i
+            .links
+            .iter()
+            .map(|l| {
+                let state = if l.up { "up" } else { "DOWN" };
+                match l.weight {
+                    0 => format!("{} {state}", l.name),
+                    w => format!("{} {state} (weight {w:+})", l.name),
+                }
+            })
+            .collect();
+        let _ = writeln!(s, "{:13}links: {}", "", links.join(", "));
+    }
+    if let Some(g) = &i.sync_group {
+        let _ = writeln!(s, "{:13}sync group: {g}", "");
+    }
+}
+
 fn render_notify(s: &mut String, n: &baton_notify::NotifyStatus) {
     for k in &n.sinks {
         let _ = writeln!(
@@ -605,6 +666,15 @@ impl Node {
                     family: family_name(k.family).into(),
                     source: k.source.to_string(),
                     drops: drops_map(&s.drops),
+                })
+                .collect(),
+            sync_groups: self
+                .sync
+                .iter()
+                .map(|g| SyncGroupStatus {
+                    name: g.name.clone(),
+                    state: g.state.map_or("initialize", |s| s.as_str()).to_string(),
+                    instances: g.members.clone(),
                 })
                 .collect(),
             generation: self.generation,
@@ -728,6 +798,15 @@ impl Node {
                 vip_remove_failures: inst.vips.remove_failures,
                 announcements: inst.counters.announcements,
             },
+            links: inst
+                .tracked_links()
+                .map(|(name, weight)| LinkStatus {
+                    name: name.to_string(),
+                    up: self.link_up(name),
+                    weight,
+                })
+                .collect(),
+            sync_group: self.cfg.sync_group_of(&inst.cfg.name).map(|g| g.name.clone()),
         }
     }
 

@@ -34,6 +34,7 @@ fn lan() -> Lan {
             split_brain: false,
         }],
         notify: NOTIFY.to_string(),
+        ..SimConfig::default()
     };
     let mut lan = Lan::new(7, cfg, 2);
     lan.run_for(Duration::from_millis(300));

@@ -53,6 +53,7 @@ fn pair(instances: Vec<SimInstance>) -> Lan {
         check_ms: 20,
         instances,
         notify: String::new(),
+        ..SimConfig::default()
     };
     let mut lan = Lan::new(1, cfg, 2);
     lan.run_for(Duration::from_millis(300));

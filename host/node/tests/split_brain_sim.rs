@@ -28,6 +28,7 @@ fn lan(split_brain: bool) -> Lan {
             split_brain,
         }],
         notify: String::new(),
+        ..SimConfig::default()
     };
     let mut lan = Lan::new(3, cfg, 2);
     lan.run_for(Duration::from_secs(1));

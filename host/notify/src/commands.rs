@@ -32,6 +32,15 @@ pub struct Commands {
 
 /// keepalived's arguments for a transition: `INSTANCE NAME STATE PRIORITY`.
 pub fn keepalived_args(n: &Notice) -> Vec<String> {
+    if n.kind == Kind::SyncGroup {
+        // keepalived's group notify: GROUP NAME STATE 0.
+        return vec![
+            "GROUP".to_string(),
+            n.instance.clone().unwrap_or_default(),
+            n.to.clone().unwrap_or_default().to_uppercase(),
+            "0".to_string(),
+        ];
+    }
     if n.kind != Kind::Transition {
         return Vec::new();
     }

@@ -29,13 +29,16 @@ pub enum Kind {
     /// (`ok` false) or came back (`ok` true); `detail` names the peer and
     /// path.
     Heartbeat,
+    /// A sync group as a whole changed state: `instance` names the group,
+    /// `from` and `to` are its states.
+    SyncGroup,
 }
 
 impl Kind {
     /// Whether the transition-hook world has a word for it (it is not
     /// asked about the others: they go as without a hook).
     pub fn hook_knows(self) -> bool {
-        !matches!(self, Kind::SplitBrain | Kind::Heartbeat)
+        !matches!(self, Kind::SplitBrain | Kind::Heartbeat | Kind::SyncGroup)
     }
 }
 
@@ -145,6 +148,10 @@ impl Notice {
                 }
             ),
             Kind::Test => format!("[{r}] Baton test notification"),
+            Kind::SyncGroup => format!(
+                "[{r}] VRRP Group {inst} - Entering {} state",
+                self.to.as_deref().unwrap_or("UNKNOWN").to_uppercase()
+            ),
             Kind::SplitBrain => format!(
                 "[{r}] VRRP Instance {inst} - split brain: {}",
                 self.detail.as_deref().unwrap_or("-")

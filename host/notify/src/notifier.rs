@@ -198,6 +198,8 @@ struct InstanceFacts {
 pub struct Notifier {
     notify: Notify,
     instances: BTreeMap<String, InstanceFacts>,
+    /// Each sync group's own notify keys.
+    groups: BTreeMap<String, InstanceNotify>,
     sinks: BTreeMap<String, Sink>,
     commands: Commands,
     command_status: CommandStatus,
@@ -245,6 +247,7 @@ impl Notifier {
         let mut n = Notifier {
             notify: cfg.notify.clone(),
             instances: BTreeMap::new(),
+            groups: BTreeMap::new(),
             sinks: BTreeMap::new(),
             commands: Commands::default(),
             command_status: CommandStatus::default(),
@@ -303,6 +306,11 @@ impl Notifier {
                     },
                 )
             })
+            .collect();
+        self.groups = cfg
+            .sync_groups
+            .iter()
+            .map(|g| (g.name.clone(), g.notify.clone()))
             .collect();
         match (cfg.notify.hook.is_some(), self.hook.take()) {
             (true, Some(h)) => self.hook = Some(h),
@@ -396,6 +404,11 @@ impl Notifier {
                 .as_ref()
                 .and_then(|i| self.instances.get(i))
                 .is_some_and(|f| f.notify.mails(&self.notify)),
+            Kind::SyncGroup => notice
+                .instance
+                .as_ref()
+                .and_then(|g| self.groups.get(g))
+                .is_some_and(|n| n.mails(&self.notify)),
             Kind::Test => true,
             _ => false,
         };
@@ -411,8 +424,47 @@ impl Notifier {
         self.default_commands(&notice);
     }
 
+    /// Each sync group's stop commands: keepalived's GROUP NAME STOP 0.
+    fn group_stops(&mut self) {
+        let stops: Vec<(String, Vec<String>)> = self
+            .groups
+            .iter()
+            .map(|(g, n)| {
+                (
+                    g.clone(),
+                    n.commands_for("stop").into_iter().map(str::to_string).collect(),
+                )
+            })
+            .collect();
+        for (group, names) in stops {
+            let args = [
+                "GROUP".to_string(),
+                group.clone(),
+                "STOP".to_string(),
+                "0".to_string(),
+            ];
+            for name in names {
+                self.queue_command(&group, &name, &args);
+            }
+        }
+    }
+
     fn default_commands(&mut self, notice: &Notice) {
         match notice.kind {
+            Kind::SyncGroup => {
+                let (Some(group), Some(to)) = (&notice.instance, &notice.to) else {
+                    return;
+                };
+                let names: Vec<String> = self
+                    .groups
+                    .get(group)
+                    .map(|n| n.commands_for(to).into_iter().map(str::to_string).collect())
+                    .unwrap_or_default();
+                let args = keepalived_args(notice);
+                for name in names {
+                    self.queue_command(group, &name, &args);
+                }
+            }
             Kind::Transition => {
                 let (Some(inst), Some(to)) = (&notice.instance, &notice.to) else {
                     return;
@@ -458,6 +510,7 @@ impl Notifier {
                         self.queue_command(&inst, &name, &args);
                     }
                 }
+                self.group_stops();
             }
             Kind::Test => {
                 let names: Vec<String> = self.notify.commands.iter().map(|c| c.name.clone()).collect();

@@ -361,6 +361,9 @@ pub struct Instance {
     holds: BTreeSet<String>,
     /// A claim waiting for [`Command::Claim`]: why, and until when.
     claiming: Option<(Reason, Instant)>,
+    /// A claim a hold stopped (why it would be Master): it wants to be
+    /// Master until it accepts a Master's advert or its state changes.
+    held_claim: Option<Reason>,
     weights: BTreeMap<String, i32>,
     /// Master_Adver_Interval: learnt from the Master in v3, ours in v2.
     master_adver_interval: Duration,
@@ -395,6 +398,7 @@ impl Instance {
             faults: BTreeSet::new(),
             holds: BTreeSet::new(),
             claiming: None,
+            held_claim: None,
             weights: BTreeMap::new(),
             master_down_at: None,
             adver_at: None,
@@ -547,10 +551,20 @@ impl Instance {
             }
             Command::SetHold { cause, active } => {
                 if !active {
-                    self.holds.remove(&cause);
+                    // Its timer fired while held and no Master was heard
+                    // since: it claims now rather than a whole interval later.
+                    if self.holds.remove(&cause)
+                        && self.holds.is_empty()
+                        && self.state == State::Backup
+                        && let Some(reason) = self.held_claim.take()
+                    {
+                        self.claim(now, reason);
+                    }
                 } else if self.holds.insert(cause.clone()) {
-                    if self.claiming.take().is_some() {
+                    if let Some((reason, _)) = self.claiming.take() {
                         self.master_down_at = Some(now + self.master_down_interval());
+                        // Still a wish to be Master, kept for when the hold clears.
+                        self.held_claim = Some(reason);
                     }
                     if self.state == State::Master {
                         self.resign();
@@ -583,12 +597,21 @@ impl Instance {
         !self.holds.is_empty()
     }
 
+    /// A Backup about to be Master: waiting for its probe's answer, or held
+    /// when its timer fired and has accepted no Master's advert since: it
+    /// would be Master but for the hold (keepalived's `wantstate ==
+    /// MASTER`, what a sync group waits for).
+    pub fn wants_master(&self) -> bool {
+        self.held_claim.is_some() || self.claiming.is_some()
+    }
+
     /// The Master_Down_Timer fired (or the Master may be preempted): become
     /// Master, unless held, or first probe the VIPs when configured to.
     fn claim(&mut self, now: Instant, reason: Reason) {
         if !self.holds.is_empty() {
             // A listening Backup: keep listening, decide again later.
             self.master_down_at = Some(now + self.master_down_interval());
+            self.held_claim = Some(reason);
         } else if self.cfg.probe_before_claim {
             self.master_down_at = None;
             self.claiming = Some((reason, now + CLAIM_TIMEOUT));
@@ -777,6 +800,7 @@ impl Instance {
                 self.master_adver_interval = advert.interval_duration();
             }
             self.master_down_at = Some(now + self.master_down_interval());
+            self.held_claim = None;
             if !lower {
                 self.note_accepted(now, src);
             }
@@ -976,6 +1000,7 @@ impl Instance {
             reason,
         };
         self.state = to;
+        self.held_claim = None;
         self.counters.transitions += 1;
         self.last_transition = Some(t.clone());
         self.actions.push_back(Action::StateChanged(t));

@@ -163,3 +163,65 @@ fn a_hold_during_a_probe_cancels_the_claim_and_keeps_the_timer() {
     assert_eq!(i.state(), State::Backup);
     assert_eq!(i.poll_timeout(), Some(t1 + MDI));
 }
+
+#[test]
+fn a_claim_a_hold_stopped_is_a_wish_to_be_master_that_proceeds_when_the_hold_clears() {
+    let (mut i, t0) = started(false);
+    let hold = |active| Command::SetHold {
+        cause: "sync group G".into(),
+        active,
+    };
+    i.handle_command(t0, hold(true));
+    assert!(!i.wants_master(), "its timer has not fired");
+    i.handle_timeout(t0 + MDI);
+    assert_eq!(i.state(), State::Backup);
+    assert!(i.wants_master(), "held when its timer fired");
+    drain(&mut i);
+    let t1 = t0 + MDI + Duration::from_millis(3);
+    i.handle_command(t1, hold(false));
+    assert_eq!(i.state(), State::Master, "claims at once, not an interval later");
+    assert!(!i.wants_master());
+}
+
+#[test]
+fn an_accepted_master_advert_ends_the_wish() {
+    let (mut i, t0) = started(false);
+    i.handle_command(
+        t0,
+        Command::SetHold {
+            cause: "g".into(),
+            active: true,
+        },
+    );
+    i.handle_timeout(t0 + MDI);
+    assert!(i.wants_master());
+    i.handle_packet(t0 + MDI + Duration::from_millis(1), ip(200), &advert(200));
+    assert!(!i.wants_master(), "a higher-priority Master is alive");
+    i.handle_command(
+        t0 + MDI + Duration::from_millis(2),
+        Command::SetHold {
+            cause: "g".into(),
+            active: false,
+        },
+    );
+    assert_eq!(i.state(), State::Backup);
+}
+
+#[test]
+fn a_prober_wants_to_be_master_and_a_hold_during_its_probe_keeps_the_wish() {
+    let (mut i, t0) = started(true);
+    i.handle_timeout(t0 + MDI);
+    assert!(i.wants_master(), "waiting for the probe's answer");
+    let t1 = t0 + MDI + Duration::from_millis(5);
+    let hold = |active| Command::SetHold {
+        cause: "g".into(),
+        active,
+    };
+    i.handle_command(t1, hold(true));
+    assert!(i.wants_master() && i.state() == State::Backup);
+    i.handle_command(t1, hold(false));
+    assert!(
+        drain(&mut i).contains(&Action::ProbeVips),
+        "claims again, probing first"
+    );
+}

@@ -17,13 +17,13 @@ use crate::duration::parse_duration;
 use crate::origin::{FieldPath, Item, Origins};
 use crate::schema::{
     self, Key, Kind, auth, garp, heartbeat, hook, instance, notify, notify_command, policy, remedy,
-    split_brain, top, track, webhook,
+    split_brain, sync_group, top, track, track_interface, webhook,
 };
 use crate::suggest::closest;
 use crate::{
     BUILTIN_POLICIES, Builtin, Check, Config, Garp, Heartbeat, Hook, InstanceConfig, InstanceNotify, Notify,
-    NotifyCommand, OciRef, Policy, PolicySource, Remedy, SmtpTls, SplitBrain, Track, Webhook, parse_sha256,
-    parse_vip,
+    NotifyCommand, OciRef, Policy, PolicySource, Remedy, SmtpTls, SplitBrain, SyncGroup, Track,
+    TrackInterface, Webhook, parse_sha256, parse_vip,
 };
 
 type Value<'i> = Spanned<DeValue<'i>>;
@@ -516,6 +516,7 @@ impl<'t> Reader<'t> {
             None => Notify::none(&router_id),
         };
         let instances = self.each(&tb, &top::INSTANCE, |fe, t, i, at| fe.instance(t, i, at, &garp));
+        let sync_groups = self.each(&tb, &top::SYNC_GROUP, Self::sync_group);
         self.close(&tb);
         Config {
             path: path.to_path_buf(),
@@ -531,7 +532,77 @@ impl<'t> Reader<'t> {
             remedies,
             notify,
             instances,
+            sync_groups,
         }
+    }
+
+    fn sync_group(&mut self, t: &DeTable<'_>, g: usize, header: usize) -> SyncGroup {
+        let tb = self.open(t, Item::SyncGroup(g), header);
+        let name = self.text(&tb, &sync_group::NAME).unwrap_or_default();
+        if self.value(&tb, &sync_group::INSTANCES).is_none() {
+            self.close(&tb);
+            return SyncGroup {
+                name,
+                instances: Vec::new(),
+                notify: InstanceNotify::default(),
+                tracking_weight: false,
+            };
+        }
+        let instances = self.strings(&tb, &sync_group::INSTANCES, "an array of instance names");
+        let notify = InstanceNotify {
+            smtp_alert: self
+                .get(&tb, &instance::SMTP_ALERT)
+                .is_some()
+                .then(|| self.boolean(&tb, &instance::SMTP_ALERT)),
+            master: self.text(&tb, &instance::NOTIFY_MASTER),
+            backup: self.text(&tb, &instance::NOTIFY_BACKUP),
+            fault: self.text(&tb, &instance::NOTIFY_FAULT),
+            stop: self.text(&tb, &instance::NOTIFY_STOP),
+            any: self.text(&tb, &instance::NOTIFY),
+        };
+        let tracking_weight = self.boolean(&tb, &sync_group::TRACKING_WEIGHT);
+        self.close(&tb);
+        SyncGroup {
+            name,
+            instances,
+            notify,
+            tracking_weight,
+        }
+    }
+
+    /// `track_interfaces`: names, or `{ name = .., weight = .. }` tables,
+    /// each placed at its index (a table's weight at its own item).
+    fn track_interfaces(&mut self, tb: &Table<'_, '_>) -> Vec<TrackInterface> {
+        let key = &instance::TRACK_INTERFACES;
+        let i = tb.item.instance().unwrap_or_default();
+        let mut out = Vec::new();
+        for item in self.array(tb, key, "an array of interface names or { name, weight } tables") {
+            let at = FieldPath::index(tb.item, key, out.len());
+            match item.get_ref() {
+                DeValue::String(s) => {
+                    self.origins.place(at, item.span().start);
+                    out.push(TrackInterface::fault(s));
+                }
+                DeValue::Table(t) => {
+                    let tt = self.open(t, Item::TrackInterface(i, out.len()), item.span().start);
+                    let name = self.text(&tt, &track_interface::NAME);
+                    let weight = self.int(&tt, &track_interface::WEIGHT).unwrap_or_default();
+                    self.close(&tt);
+                    let Some(name) = name else { continue };
+                    let pos = t.get("name").map_or(item.span().start, |v| v.span().start);
+                    self.origins.place(at, pos);
+                    out.push(TrackInterface { name, weight });
+                }
+                other => {
+                    let message = format!(
+                        "expected an interface name or a table, found {}",
+                        type_name(other)
+                    );
+                    self.wrong(tb.path(key), item.span().start, message);
+                }
+            }
+        }
+        out
     }
 
     /// `[garp]` or an instance's `garp`: `base` with what it sets.
@@ -801,7 +872,8 @@ impl<'t> Reader<'t> {
                 unicast_peers.push(a);
             }
         }
-        let track_interfaces = self.strings(&tb, &instance::TRACK_INTERFACES, "an array of interface names");
+        let track_interfaces = self.track_interfaces(&tb);
+        let track_primary = self.boolean(&tb, &instance::TRACK_PRIMARY);
         let v3_checksum = self.v3_checksum(&tb);
         let check_adv_addr = self.boolean(&tb, &instance::CHECK_ADV_ADDR);
         let garp = match self.table(&tb, &instance::GARP, Item::InstanceGarp(i)) {
@@ -855,6 +927,7 @@ impl<'t> Reader<'t> {
             heartbeat,
             split_brain,
             notify,
+            track_primary,
         }
     }
 

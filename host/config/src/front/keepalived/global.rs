@@ -293,11 +293,6 @@ impl Reader<'_> {
         };
         self.err(s.key.at, format!("`{}`: {why}", s.key.text));
     }
-
-    /// `vrrp_sync_group`: not yet.
-    pub(super) fn sync_group(&mut self, s: &Stmt) {
-        self.err(s.key.at, "`vrrp_sync_group` is not supported yet");
-    }
 }
 
 fn is_host_name(s: &str) -> bool {

@@ -12,10 +12,11 @@ use super::read::{Arity, split_lines};
 use super::script::Plan;
 use super::tree::Stmt;
 use crate::origin::{FieldPath, Item};
-use crate::schema::{Key, instance, track};
+use crate::schema::{Key, instance, track, track_interface};
 use crate::suggest::closest;
 use crate::{
-    Builtin, InstanceConfig, InstanceNotify, NotifyCommand, Policy, PolicySource, SplitBrain, Track, Vip,
+    Builtin, InstanceConfig, InstanceNotify, NotifyCommand, Policy, PolicySource, SplitBrain, Track,
+    TrackInterface, Vip,
 };
 
 const INSTANCE_ARITY: Arity = &[
@@ -99,6 +100,7 @@ impl Reader<'_> {
             split_brain: None,
             heartbeat: Vec::new(),
             notify: InstanceNotify::default(),
+            track_primary: true,
         };
         let Some(b) = self.block(s) else {
             self.instances.push(inst);
@@ -212,11 +214,12 @@ impl Reader<'_> {
                 inst.check_adv_addr = false;
             }
             "check_unicast_src" => self.flag(k),
-            "use_vmac"
-            | "vmac_xmit_base"
-            | "virtual_routes"
-            | "dont_track_primary"
-            | "virtual_ipaddress_excluded" => {
+            "dont_track_primary" => {
+                self.flag(k);
+                self.place(item, &instance::TRACK_PRIMARY, k.key.at, key);
+                inst.track_primary = false;
+            }
+            "use_vmac" | "vmac_xmit_base" | "virtual_routes" | "virtual_ipaddress_excluded" => {
                 self.err(k.key.at, format!("`{key}` is not supported yet"));
             }
             _ => self.unknown(k, "vrrp_instance", INSTANCE_ARITY),
@@ -355,7 +358,9 @@ impl Reader<'_> {
         out
     }
 
-    fn track_interfaces(&mut self, k: &Stmt, i: usize) -> Vec<String> {
+    /// `track_interface { eth1 [weight N] .. }`: each link placed at its
+    /// line, a weight at its number.
+    pub(super) fn track_interfaces(&mut self, k: &Stmt, i: usize) -> Vec<TrackInterface> {
         self.place(
             Item::Instance(i),
             &instance::TRACK_INTERFACES,
@@ -364,20 +369,42 @@ impl Reader<'_> {
         );
         let mut out = Vec::new();
         for line in self.items(k) {
-            if let Some(w) = line.args.first() {
-                self.err(
-                    w.at,
-                    "track_interface: a weight is not supported yet (a down link means FAULT)",
-                );
-                continue;
-            }
-            out.push(line.key.text.clone());
+            let weight = match line.args.first().map(|w| w.text.as_str()) {
+                None => 0,
+                Some("weight") => {
+                    self.no_more(line, 2);
+                    let Some(w) = line.args.get(1) else {
+                        self.err(line.key.at, "weight: needs a number");
+                        continue;
+                    };
+                    let item = Item::TrackInterface(i, out.len());
+                    self.place(item, &track_interface::WEIGHT, w.at, "weight");
+                    let Some(n) = self.int(w, "weight", -254, 254) else {
+                        continue;
+                    };
+                    n as i32
+                }
+                Some(other) => {
+                    self.err(
+                        line.args[0].at,
+                        format!("`{other}`: expected `weight N` after the interface"),
+                    );
+                    continue;
+                }
+            };
+            let path = FieldPath::index(Item::Instance(i), &instance::TRACK_INTERFACES, out.len());
+            self.origins.place(path.clone(), line.key.at);
+            self.origins.name(path, "track_interface");
+            out.push(TrackInterface {
+                name: line.key.text.clone(),
+                weight,
+            });
         }
         out
     }
 
     /// `track_script { NAME [weight N] .. }` (and track_file, track_process).
-    fn tracks(&mut self, k: &Stmt, i: usize, inst: &mut InstanceConfig) {
+    pub(super) fn tracks(&mut self, k: &Stmt, i: usize, inst: &mut InstanceConfig) {
         let kind = k.key.text.clone();
         for line in self.items(k) {
             let name = line.key.text.clone();

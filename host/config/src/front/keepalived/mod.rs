@@ -21,13 +21,14 @@ pub(crate) mod lex;
 mod read;
 mod script;
 pub(crate) mod source;
+mod sync;
 mod tree;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::origin::{Item, Origins};
-use crate::{Check, Config, InstanceConfig, Notify, NotifyCommand, Policy, Remedy};
+use crate::{Check, Config, InstanceConfig, Notify, NotifyCommand, Policy, Remedy, SyncGroup};
 
 use source::{Files, Sources};
 use tree::Stmt;
@@ -112,6 +113,7 @@ pub(super) struct Reader<'s> {
     remedies: Vec<Remedy>,
     commands: Vec<NotifyCommand>,
     instances: Vec<InstanceConfig>,
+    sync_groups: Vec<SyncGroup>,
     /// Scripts that match no builtin run through builtin:exec.
     allow_exec: bool,
     check_notes: Vec<(usize, String)>,
@@ -132,6 +134,7 @@ impl<'s> Reader<'s> {
             remedies: Vec::new(),
             commands: Vec::new(),
             instances: Vec::new(),
+            sync_groups: Vec::new(),
             allow_exec: false,
             check_notes: Vec::new(),
         }
@@ -166,6 +169,11 @@ impl<'s> Reader<'s> {
                 _ => self.top_level_refusal(s),
             }
         }
+        // A group's tracks go to its members, which may come after it.
+        let groups = stmts.iter().filter(|s| s.key.text == "vrrp_sync_group");
+        for (g, s) in groups.enumerate() {
+            self.sync_group_tracks(s, g);
+        }
         let router_id = self.globals.router_id.clone().unwrap_or_else(crate::hostname);
         let mut notify = self.globals.notify(&router_id);
         notify.commands = std::mem::take(&mut self.commands);
@@ -187,6 +195,7 @@ impl<'s> Reader<'s> {
             remedies: std::mem::take(&mut self.remedies),
             notify,
             instances: std::mem::take(&mut self.instances),
+            sync_groups: std::mem::take(&mut self.sync_groups),
         }
     }
 

@@ -133,6 +133,7 @@ mod suggest;
 mod targets;
 mod validate;
 mod vip;
+mod vmac;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -150,6 +151,7 @@ pub use notify::{EMAIL_SINK, Hook, InstanceNotify, Notify, NotifyCommand, SmtpSe
 pub use oci::{OciRef, OciTarget, digest_string, parse_registry};
 pub use targets::{DeclaredTarget, merge_settings};
 pub use vip::parse_vip;
+pub use vmac::{Route, Vmac, parse_route, scope_name};
 
 /// Where the control socket lives unless the config or `--socket` say otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/baton/baton.sock";
@@ -296,6 +298,10 @@ pub struct Vip {
     pub dev: String,
     /// IPv4 only: the address label (`eth0:1`), which starts with `dev`.
     pub label: Option<String>,
+    /// IPv4 only: `brd ADDR`, the broadcast address.
+    pub brd: Option<Ipv4Addr>,
+    /// `scope S` as a number (global 0 .. nowhere 255); `None`: global.
+    pub scope: Option<u8>,
 }
 
 impl fmt::Display for Vip {
@@ -303,6 +309,12 @@ impl fmt::Display for Vip {
         write!(f, "{}/{} dev {}", self.addr, self.prefix_len, self.dev)?;
         if let Some(label) = &self.label {
             write!(f, " label {label}")?;
+        }
+        if let Some(brd) = &self.brd {
+            write!(f, " brd {brd}")?;
+        }
+        if let Some(scope) = self.scope {
+            write!(f, " scope {}", scope_name(scope))?;
         }
         Ok(())
     }
@@ -342,6 +354,13 @@ pub struct InstanceConfig {
     pub heartbeat: Vec<Heartbeat>,
     /// `smtp_alert` and the `notify_*` commands.
     pub notify: InstanceNotify,
+    /// Configured with the VIPs but not carried in adverts (keepalived's
+    /// `virtual_ipaddress_excluded`): any number, any family.
+    pub excluded_vips: Vec<Vip>,
+    /// Routes held while Master (keepalived's `virtual_routes`).
+    pub routes: Vec<Route>,
+    /// `use_vmac`: a macvlan with the virtual MAC that holds the VIPs.
+    pub vmac: Option<Vmac>,
 }
 
 impl Policy {

@@ -598,6 +598,7 @@ impl Validator<'_, '_> {
         self.unicast(item, inst, family);
         self.heartbeats(i, inst, family);
         self.track_interfaces(item, inst);
+        self.held_extras(item, inst);
         if inst.v3_checksum == V3Checksum::NoPseudoHeader
             && (version == Some(Version::V2) || family == Some(Family::V6))
         {
@@ -840,6 +841,30 @@ impl Validator<'_, '_> {
             seen.push((vip.addr, k));
         }
         family
+    }
+
+    /// Excluded VIPs apart from the VIPs and each other; a macvlan that is
+    /// not the interface itself.
+    fn held_extras(&mut self, item: Item, inst: &InstanceConfig) {
+        let key = &instance::EXCLUDED_VIPS;
+        for (k, vip) in inst.excluded_vips.iter().enumerate() {
+            let twice = inst.vips.iter().any(|v| v.addr == vip.addr)
+                || inst.excluded_vips[..k].iter().any(|v| v.addr == vip.addr);
+            if twice {
+                self.say(
+                    FieldPath::index(item, key, k),
+                    format!("{} is listed twice among the instance's addresses", vip.addr),
+                );
+            }
+        }
+        if let Some(v) = &inst.vmac
+            && v.name == inst.interface
+        {
+            self.say(
+                FieldPath::key(item, &instance::USE_VMAC),
+                format!("the macvlan cannot be named like its interface `{}`", inst.interface),
+            );
+        }
     }
 
     /// Why `a` cannot be a unicast address of the instance, if it cannot.
@@ -1120,6 +1145,8 @@ mod tests {
                 prefix_len: 32,
                 dev: "eth0".into(),
                 label: None,
+                brd: None,
+                scope: None,
             }],
             auth: Auth::None,
             unicast_src: None,
@@ -1132,6 +1159,9 @@ mod tests {
             split_brain: None,
             heartbeat: Vec::new(),
             notify: Default::default(),
+            excluded_vips: Vec::new(),
+            routes: Vec::new(),
+            vmac: None,
         }
     }
 

@@ -40,7 +40,7 @@ pub mod vips;
 pub use effect::{
     AnswerFacts, BrainRun, CheckKey, CheckResult, CheckRun, Decision, Effect, Event, FaultCause,
     InstanceFacts, InstanceId, Job, Level, LogLevel, PeerFacts, ProbePurpose, RunId, SocketKey, VipAnswer,
-    VipOp, WeightSource,
+    VipOp, VmacSpec, WeightSource,
 };
 pub use node::{Node, PresentAddr, Primaries};
 pub use reload::{Change, InstancePlan, ReloadPlan};

@@ -429,6 +429,7 @@ impl Io {
             base: &v.base,
             mac: v.mac,
             v6: v.family == baton_vrrp::Family::V6,
+            ipv6: v.ipv6,
         };
         let link = self.vmacs.create(&self.nl, &spec).await.map_err(|e| e.to_string())?;
         self.links.insert(link.name.clone(), link);

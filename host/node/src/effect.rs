@@ -223,17 +223,26 @@ pub struct VmacSpec {
     pub base: String,
     pub mac: [u8; 6],
     pub family: Family,
+    /// IPv6 runs on it: an IPv6 instance, or IPv6 excluded addresses on it.
+    /// Else it is off, so the macvlan sends nothing (router solicitations,
+    /// MLD) from the virtual MAC while Backup.
+    pub ipv6: bool,
 }
 
 impl VmacSpec {
     /// The macvlan of an instance with `use_vmac`.
     pub fn of(cfg: &baton_config::InstanceConfig) -> Option<VmacSpec> {
         let v = cfg.vmac.as_ref()?;
+        let ipv6 = cfg
+            .held_addresses()
+            .iter()
+            .any(|a| a.dev == v.name && a.addr.is_ipv6());
         Some(VmacSpec {
             name: v.name.clone(),
             base: cfg.interface.clone(),
             mac: cfg.virtual_mac(),
             family: cfg.family(),
+            ipv6,
         })
     }
 }

@@ -10,8 +10,11 @@
 //!   the others).
 //! - on the base, `arp_ignore=1` and `arp_filter=1`: it must not answer ARP
 //!   for the VIPs on the macvlan with the real MAC (Linux answers for any
-//!   local address on any link by default). The values found are put back
-//!   when its last macvlan goes.
+//!   local address on any link by default). Also `arp_announce=2`, which
+//!   keepalived's documentation only recommends: else the ARP requests the
+//!   base sends for clients (replies to the VIP leave by the base's route)
+//!   carry the VIP as sender, and clients learn the real MAC for it. The
+//!   values found are put back when its last macvlan goes.
 //! - IPv6: no address generated from the virtual MAC (every router would
 //!   have the same link-local, RFC 5798 7.4); the base's link-local is
 //!   added instead, so adverts leave with the router's own source.
@@ -38,6 +41,9 @@ pub struct VmacLink<'a> {
     pub mac: [u8; 6],
     /// An IPv6 instance: the base's link-local instead of a generated one.
     pub v6: bool,
+    /// IPv6 runs on it (an IPv6 instance, or IPv6 addresses on it); else it
+    /// is disabled, as keepalived does.
+    pub ipv6: bool,
 }
 
 /// The base interface settings found before the first macvlan on it.
@@ -45,6 +51,7 @@ pub struct VmacLink<'a> {
 struct Saved {
     arp_ignore: Option<String>,
     arp_filter: Option<String>,
+    arp_announce: Option<String>,
     users: usize,
 }
 
@@ -108,10 +115,17 @@ impl Vmacs {
 
     async fn configure(&mut self, nl: &Netlink, v: &VmacLink<'_>, link: &Link) -> io::Result<()> {
         set_sysctl("ipv4", v.name, "arp_ignore", "1")?;
-        if v.v6 {
+        if v.ipv6 || v.v6 {
             // 1: no link-local from the (shared) virtual MAC.
             set_sysctl("ipv6", v.name, "addr_gen_mode", "1")?;
         } else {
+            // A kernel without IPv6 has nothing to turn off.
+            match set_sysctl("ipv6", v.name, "disable_ipv6", "1") {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        if !v.v6 {
             set_sysctl("ipv4", v.name, "accept_local", "1")?;
             set_sysctl("ipv4", v.name, "rp_filter", "0")?;
             set_sysctl("ipv4", v.name, "promote_secondaries", "1")?;
@@ -148,10 +162,12 @@ impl Vmacs {
         let saved = Saved {
             arp_ignore: get_sysctl("ipv4", base, "arp_ignore"),
             arp_filter: get_sysctl("ipv4", base, "arp_filter"),
+            arp_announce: get_sysctl("ipv4", base, "arp_announce"),
             users: 1,
         };
         set_sysctl("ipv4", base, "arp_ignore", "1")?;
         set_sysctl("ipv4", base, "arp_filter", "1")?;
+        set_sysctl("ipv4", base, "arp_announce", "2")?;
         self.bases.insert(base.to_string(), saved);
         Ok(())
     }
@@ -169,6 +185,9 @@ impl Vmacs {
         }
         if let Some(v) = s.arp_filter {
             let _ = set_sysctl("ipv4", base, "arp_filter", &v);
+        }
+        if let Some(v) = s.arp_announce {
+            let _ = set_sysctl("ipv4", base, "arp_announce", &v);
         }
         Ok(())
     }

@@ -93,7 +93,22 @@ fn client_mac(lab: &Lab) -> Option<String> {
 /// header, verbose (the advert's addresses).
 fn capture(lab: &Lab) -> Child {
     let mut cmd: Command = lab
-        .command(CLIENT, &["timeout", "5", "tcpdump", "-i", "eth0", "-e", "-n", "-vv", "-c", "3", "ip proto 112"])
+        .command(
+            CLIENT,
+            &[
+                "timeout",
+                "5",
+                "tcpdump",
+                "-i",
+                "eth0",
+                "-e",
+                "-n",
+                "-vv",
+                "-c",
+                "3",
+                "ip proto 112",
+            ],
+        )
         .expect("tcpdump command");
     cmd.stdout(Stdio::piped()).stderr(Stdio::null());
     lab.spawn_command(&mut cmd).expect("tcpdump")
@@ -103,10 +118,23 @@ fn capture(lab: &Lab) -> Child {
 fn diag(lab: &Lab) -> String {
     let mut out = String::new();
     for h in lab.nodes() {
-        let links = lab.ip(&h, &["-br", "link"]).map(|o| String::from_utf8_lossy(&o.stdout).to_string());
-        let sys = lab.exec(&h, &["sh", "-c", "grep -H . /proc/sys/net/ipv4/conf/*/arp_ignore /proc/sys/net/ipv4/conf/*/arp_filter"]);
+        let links = lab
+            .ip(&h, &["-br", "link"])
+            .map(|o| String::from_utf8_lossy(&o.stdout).to_string());
+        let sys = lab.exec(
+            &h,
+            &[
+                "sh",
+                "-c",
+                "grep -H . /proc/sys/net/ipv4/conf/*/arp_ignore /proc/sys/net/ipv4/conf/*/arp_filter",
+            ],
+        );
         let sys = sys.map(|o| String::from_utf8_lossy(&o.stdout).to_string());
-        out.push_str(&format!("\n{h}:\n{}\n{}", links.unwrap_or_default(), sys.unwrap_or_default()));
+        out.push_str(&format!(
+            "\n{h}:\n{}\n{}",
+            links.unwrap_or_default(),
+            sys.unwrap_or_default()
+        ));
     }
     out
 }
@@ -132,44 +160,96 @@ fn use_vmac_keeps_the_clients_neighbour_entry_across_a_failover_and_routes_move(
     let elected = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
         on_vmac(&lab, "192.0.2.3") == ["lb01"] && has_route(&lab, "lb01")
     });
-    assert!(elected, "lb01 did not take the VIP on {VMAC}{}", logs(&lb01, &lb02));
+    assert!(
+        elected,
+        "lb01 did not take the VIP on {VMAC}{}",
+        logs(&lb01, &lb02)
+    );
     // Both made the macvlan; only the master holds the addresses.
     for h in ["lb01", "lb02"] {
         let link = lab.ip(h, &["-d", "-o", "link", "show", VMAC]).expect("ip link");
         let text = String::from_utf8_lossy(&link.stdout);
-        assert!(text.contains(MAC) && text.contains("macvlan mode private"), "{h}: {text}");
-        assert!(!lab.addresses(h).iter().any(|(a, _)| *a == vip()), "{h}: the VIP is on eth0");
+        assert!(
+            text.contains(MAC) && text.contains("macvlan mode private"),
+            "{h}: {text}"
+        );
+        assert!(
+            !lab.addresses(h).iter().any(|(a, _)| *a == vip()),
+            "{h}: the VIP is on eth0"
+        );
     }
     assert_eq!(on_vmac(&lab, EXCLUDED), ["lb01"]);
     assert!(!has_route(&lab, "lb02"), "the backup has the route");
-    assert_eq!(client_mac(&lab).as_deref(), Some(MAC), "the client learnt another MAC{}", diag(&lab));
+    assert_eq!(
+        client_mac(&lab).as_deref(),
+        Some(MAC),
+        "the client learnt another MAC{}",
+        diag(&lab)
+    );
 
     // Adverts come from the virtual MAC and carry the VIP, not the excluded address.
     let dump = capture(&lab).wait_with_output().expect("tcpdump output");
     let dump = String::from_utf8_lossy(&dump.stdout);
-    assert!(dump.contains(&format!("{MAC} > 01:00:5e:00:00:12")), "adverts:\n{dump}");
-    assert!(dump.contains("192.0.2.3"), "the VIP is not in the adverts:\n{dump}");
-    assert!(!dump.contains(EXCLUDED), "the excluded address is advertised:\n{dump}");
+    assert!(
+        dump.contains(&format!("{MAC} > 01:00:5e:00:00:12")),
+        "adverts:\n{dump}"
+    );
+    assert!(
+        dump.contains("192.0.2.3"),
+        "the VIP is not in the adverts:\n{dump}"
+    );
+    assert!(
+        !dump.contains(EXCLUDED),
+        "the excluded address is advertised:\n{dump}"
+    );
 
     lb01.stop();
     let moved = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
         on_vmac(&lab, "192.0.2.3") == ["lb02"] && has_route(&lab, "lb02")
     });
     assert!(moved, "lb02 did not take over{}", logs(&lb01, &lb02));
-    assert_eq!(on_vmac(&lab, EXCLUDED), ["lb02"], "the excluded address did not move");
+    assert_eq!(
+        on_vmac(&lab, EXCLUDED),
+        ["lb02"],
+        "the excluded address did not move"
+    );
     assert!(!has_route(&lab, "lb01"), "the route stayed on the stopped node");
-    let gone = lab.ip("lb01", &["link", "show", VMAC]).map(|o| o.status.success());
+    let gone = lab
+        .ip("lb01", &["link", "show", VMAC])
+        .map(|o| o.status.success());
     assert_eq!(gone.ok(), Some(false), "lb01 left its macvlan behind");
-    let arp = lab.exec("lb01", &["cat", "/proc/sys/net/ipv4/conf/eth0/arp_ignore", "/proc/sys/net/ipv4/conf/eth0/arp_announce"]);
-    let arp = arp.map(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().collect::<Vec<_>>().join(" "));
-    assert_eq!(arp.ok().as_deref(), Some("0 0"), "lb01 did not put eth0's ARP settings back");
+    let arp = lab.exec(
+        "lb01",
+        &[
+            "cat",
+            "/proc/sys/net/ipv4/conf/eth0/arp_ignore",
+            "/proc/sys/net/ipv4/conf/eth0/arp_announce",
+        ],
+    );
+    let arp = arp.map(|o| {
+        String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    assert_eq!(
+        arp.ok().as_deref(),
+        Some("0 0"),
+        "lb01 did not put eth0's ARP settings back"
+    );
     // The same MAC answers: the client needed no ARP update.
     let neigh = lab.ip(CLIENT, &["neigh", "show", "192.0.2.3"]).expect("ip neigh");
     let neigh = String::from_utf8_lossy(&neigh.stdout).to_string();
     assert!(neigh.contains(MAC), "{neigh}");
     assert_eq!(client_mac(&lab).as_deref(), Some(MAC));
-    let ping = lab.exec(CLIENT, &["ping", "-c", "3", "-i", "0.2", "-W", "1", "192.0.2.3"]).expect("ping");
-    assert!(ping.status.success(), "the VIP does not answer after the failover{}", logs(&lb01, &lb02));
+    let ping = lab
+        .exec(CLIENT, &["ping", "-c", "3", "-i", "0.2", "-W", "1", "192.0.2.3"])
+        .expect("ping");
+    assert!(
+        ping.status.success(),
+        "the VIP does not answer after the failover{}",
+        logs(&lb01, &lb02)
+    );
     drop((lb01, lb02));
     lab.teardown().expect("teardown");
 }

@@ -507,7 +507,11 @@ fn instance_keys(cfg: &Config, i: usize, inst: &InstanceConfig) -> Keys {
     k.opt_text(&instance::NOTIFY_FAULT, n.fault.as_deref());
     k.opt_text(&instance::NOTIFY_STOP, n.stop.as_deref());
     k.opt_text(&instance::NOTIFY, n.any.as_deref());
-    let excluded: Vec<String> = inst.excluded_vips.iter().map(|v| vip(v, &inst.interface)).collect();
+    let excluded: Vec<String> = inst
+        .excluded_vips
+        .iter()
+        .map(|v| vip(v, &inst.interface))
+        .collect();
     k.list(&instance::EXCLUDED_VIPS, &excluded);
     let routes: Vec<String> = inst.routes.iter().map(ToString::to_string).collect();
     k.list(&instance::ROUTES, &routes);

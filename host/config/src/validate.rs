@@ -862,7 +862,10 @@ impl Validator<'_, '_> {
         {
             self.say(
                 FieldPath::key(item, &instance::USE_VMAC),
-                format!("the macvlan cannot be named like its interface `{}`", inst.interface),
+                format!(
+                    "the macvlan cannot be named like its interface `{}`",
+                    inst.interface
+                ),
             );
         }
     }

@@ -90,7 +90,9 @@ pub fn parse_vip(text: &str, default_dev: &str) -> Result<Vip, (usize, String)> 
             };
             return Err((
                 at,
-                format!("{hint}a virtual address is `ADDR[/PREFIX] [dev IF] [label LABEL] [brd ADDR] [scope S]`"),
+                format!(
+                    "{hint}a virtual address is `ADDR[/PREFIX] [dev IF] [label LABEL] [brd ADDR] [scope S]`"
+                ),
             ));
         }
         let Some((vat, value)) = words.next() else {

@@ -74,7 +74,9 @@ fn parse_table(s: &str) -> Result<u32, String> {
         "default" => Ok(253),
         n => match n.parse::<u32>() {
             Ok(t) if t > 0 => Ok(t),
-            _ => Err(format!("table `{n}` is not main, local, default or 1..=4294967295")),
+            _ => Err(format!(
+                "table `{n}` is not main, local, default or 1..=4294967295"
+            )),
         },
     }
 }
@@ -148,11 +150,23 @@ pub fn parse_route(text: &str) -> Result<Route, String> {
         }
         let takes = matches!(
             w,
-            "src" | "to" | "via" | "gw" | "dev" | "oif" | "scope" | "table" | "metric" | "preference" | "priority"
+            "src"
+                | "to"
+                | "via"
+                | "gw"
+                | "dev"
+                | "oif"
+                | "scope"
+                | "table"
+                | "metric"
+                | "preference"
+                | "priority"
         );
         if !takes {
             if dst.is_some() {
-                return Err(format!("unexpected `{w}` (a route is `[src ADDR] [to] PREFIX [via ADDR] [dev IF] [scope S] [table T] [metric M]`)"));
+                return Err(format!(
+                    "unexpected `{w}` (a route is `[src ADDR] [to] PREFIX [via ADDR] [dev IF] [scope S] [table T] [metric M]`)"
+                ));
             }
             dst = Some(parse_prefix(w)?);
             i += 1;
@@ -172,7 +186,12 @@ pub fn parse_route(text: &str) -> Result<Route, String> {
             }
             "scope" => r.scope = Some(parse_scope(v)?),
             "table" => r.table = Some(parse_table(v)?),
-            _ => r.metric = Some(v.parse().map_err(|_| format!("metric `{v}` is not 0..=4294967295"))?),
+            _ => {
+                r.metric = Some(
+                    v.parse()
+                        .map_err(|_| format!("metric `{v}` is not 0..=4294967295"))?,
+                )
+            }
         }
         i += 2;
     }
@@ -302,7 +321,10 @@ mod tests {
         assert!(b.blackhole);
         assert_eq!(parse_route(&b.to_string()), Ok(b));
         assert_eq!(parse_route("198.51.100.7").expect("host").prefix_len, 32);
-        assert_eq!(parse_route("198.51.100.0/24 table main").expect("t").table, Some(254));
+        assert_eq!(
+            parse_route("198.51.100.0/24 table main").expect("t").table,
+            Some(254)
+        );
     }
 
     #[test]

@@ -301,7 +301,10 @@ fn bad_vmac_and_route_values_are_errors_at_their_place() {
         ("use_vmac = \"a/b\"", "which Linux does not allow"),
         ("use_vmac = \"eth0\"", "cannot be named like its interface"),
         ("routes = [\"198.51.100.1/24\"]", "host bits set"),
-        ("routes = [\"198.51.100.0/24 via 2001:db8::1\"]", "not of the family"),
+        (
+            "routes = [\"198.51.100.0/24 via 2001:db8::1\"]",
+            "not of the family",
+        ),
         ("excluded_vips = [\"192.0.2.3\"]", "listed twice"),
         ("vips = [\"192.0.2.4 scope far\"]", "scope `far`"),
     ];
@@ -311,7 +314,13 @@ fn bad_vmac_and_route_values_are_errors_at_their_place() {
             Ok(_) => Vec::new(),
             Err(d) => d.iter().map(ToString::to_string).collect(),
         };
-        assert!(errs.iter().any(|e| e.contains(want)), "{line}: want {want}, got {errs:#?}");
-        assert!(errs.iter().all(|e| e.contains(":6:") || e.contains(":5:")), "{line}: {errs:#?}");
+        assert!(
+            errs.iter().any(|e| e.contains(want)),
+            "{line}: want {want}, got {errs:#?}"
+        );
+        assert!(
+            errs.iter().all(|e| e.contains(":6:") || e.contains(":5:")),
+            "{line}: {errs:#?}"
+        );
     }
 }

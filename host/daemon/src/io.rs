@@ -217,7 +217,11 @@ impl Io {
                 Effect::DeleteVmac { instance, vmac } => {
                     self.links.remove(&vmac.name);
                     self.probers.remove(&vmac.name);
-                    let r = self.vmacs.delete(&self.nl, &vmac.name).await.map_err(|e| e.to_string());
+                    let r = self
+                        .vmacs
+                        .delete(&self.nl, &vmac.name)
+                        .await
+                        .map_err(|e| e.to_string());
                     node.handle_vmac_result(Instant::now(), instance, &vmac, false, r);
                 }
             }
@@ -389,7 +393,14 @@ impl Io {
     async fn add_vip(&mut self, vip: &Vip) -> Result<(), String> {
         let link = self.link(&vip.dev).await?;
         self.nl
-            .add_address_with(link.index, vip.addr, vip.prefix_len, vip.label.as_deref(), vip.brd, vip.scope)
+            .add_address_with(
+                link.index,
+                vip.addr,
+                vip.prefix_len,
+                vip.label.as_deref(),
+                vip.brd,
+                vip.scope,
+            )
             .await
             .map_err(|e| e.to_string())
     }
@@ -416,7 +427,11 @@ impl Io {
             table: r.table,
             metric: r.metric,
         };
-        let res = if add { self.nl.add_route(&spec).await } else { self.nl.del_route(&spec).await };
+        let res = if add {
+            self.nl.add_route(&spec).await
+        } else {
+            self.nl.del_route(&spec).await
+        };
         res.map_err(|e| e.to_string())
     }
 
@@ -431,7 +446,11 @@ impl Io {
             v6: v.family == baton_vrrp::Family::V6,
             ipv6: v.ipv6,
         };
-        let link = self.vmacs.create(&self.nl, &spec).await.map_err(|e| e.to_string())?;
+        let link = self
+            .vmacs
+            .create(&self.nl, &spec)
+            .await
+            .map_err(|e| e.to_string())?;
         self.links.insert(link.name.clone(), link);
         Ok(())
     }

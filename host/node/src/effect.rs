@@ -586,7 +586,11 @@ impl fmt::Display for Event {
                     news.peer, news.path
                 ),
             },
-            Event::NetFailed { instance, what, error } => write!(f, "instance {instance}: {what}: {error}"),
+            Event::NetFailed {
+                instance,
+                what,
+                error,
+            } => write!(f, "instance {instance}: {what}: {error}"),
         }
     }
 }

@@ -355,11 +355,21 @@ impl NodeInstance {
         }
     }
 
-    pub(crate) fn request_routes(&self, reqs: Vec<VipRequest<baton_config::Route>>, out: &mut VecDeque<Effect>) {
+    pub(crate) fn request_routes(
+        &self,
+        reqs: Vec<VipRequest<baton_config::Route>>,
+        out: &mut VecDeque<Effect>,
+    ) {
         for r in reqs {
             out.push_back(match r {
-                VipRequest::Add(route) => Effect::AddRoute { instance: self.id, route },
-                VipRequest::Remove(route) => Effect::RemoveRoute { instance: self.id, route },
+                VipRequest::Add(route) => Effect::AddRoute {
+                    instance: self.id,
+                    route,
+                },
+                VipRequest::Remove(route) => Effect::RemoveRoute {
+                    instance: self.id,
+                    route,
+                },
             });
         }
     }

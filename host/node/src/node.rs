@@ -364,7 +364,10 @@ impl Node {
         // Macvlans first: their sockets open on them.
         for inst in self.instances.values() {
             if let Some(vmac) = VmacSpec::of(&inst.cfg) {
-                self.effects.push_back(Effect::CreateVmac { instance: inst.id, vmac });
+                self.effects.push_back(Effect::CreateVmac {
+                    instance: inst.id,
+                    vmac,
+                });
             }
         }
         for (key, s) in &self.sockets {
@@ -462,7 +465,10 @@ impl Node {
             inst.drain(now, &mut self.effects);
             // After the priority-0 advert it sends from the macvlan.
             if let Some(vmac) = VmacSpec::of(&inst.cfg) {
-                self.effects.push_back(Effect::DeleteVmac { instance: inst.id, vmac });
+                self.effects.push_back(Effect::DeleteVmac {
+                    instance: inst.id,
+                    vmac,
+                });
             }
         }
         if let Some(drop) = self.firewall.want(Vec::new()) {
@@ -1102,7 +1108,14 @@ impl Node {
 
     /// A macvlan create or delete was answered. A failed create shows as
     /// the socket on it failing too (FAULT, retried).
-    pub fn handle_vmac_result(&mut self, now: Instant, id: InstanceId, vmac: &VmacSpec, create: bool, r: Result<(), String>) {
+    pub fn handle_vmac_result(
+        &mut self,
+        now: Instant,
+        id: InstanceId,
+        vmac: &VmacSpec,
+        create: bool,
+        r: Result<(), String>,
+    ) {
         self.now = Some(now);
         let (Err(error), Some(inst)) = (r, self.instances.get(&id)) else {
             return;

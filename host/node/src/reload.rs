@@ -274,7 +274,10 @@ mod tests {
     #[test]
     fn a_changed_macvlan_replaces_the_instance() {
         let old = parsed("");
-        assert_eq!(diff_instance(&old, &parsed("use_vmac = true")), InstancePlan::Replace("use_vmac"));
+        assert_eq!(
+            diff_instance(&old, &parsed("use_vmac = true")),
+            InstancePlan::Replace("use_vmac")
+        );
         let vmac = parsed("use_vmac = true");
         assert_eq!(
             diff_instance(&vmac, &parsed("use_vmac = \"vip51\"")),
@@ -284,7 +287,10 @@ mod tests {
             diff_instance(&vmac, &parsed("use_vmac = true\nvmac_xmit_base = true")),
             InstancePlan::Replace("use_vmac")
         );
-        assert_eq!(diff_instance(&vmac, &parsed("use_vmac = true")), InstancePlan::Unchanged);
+        assert_eq!(
+            diff_instance(&vmac, &parsed("use_vmac = true")),
+            InstancePlan::Unchanged
+        );
     }
 
     #[test]

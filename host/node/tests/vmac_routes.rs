@@ -16,7 +16,10 @@ fn cfg(extra: &str) -> baton_config::Config {
          advert_interval = \"100ms\"\nvips = [\"192.0.2.100/24\"]\n{extra}\n"
     );
     baton_config::parse(&text, Path::new("/t/node.toml")).unwrap_or_else(|d| {
-        panic!("{}", d.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+        panic!(
+            "{}",
+            d.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+        )
     })
 }
 
@@ -33,7 +36,9 @@ fn drain(node: &mut Node, now: Instant) -> Vec<Effect> {
     while let Some(e) = node.poll_effect() {
         match &e {
             Effect::OpenSocket { key, .. } => node.handle_socket_result(now, key, Ok(())),
-            Effect::AddVip { instance, vip } => node.handle_vip_result(now, *instance, vip, VipOp::Add, Ok(())),
+            Effect::AddVip { instance, vip } => {
+                node.handle_vip_result(now, *instance, vip, VipOp::Add, Ok(()))
+            }
             Effect::RemoveVip { instance, vip } => {
                 node.handle_vip_result(now, *instance, vip, VipOp::Remove, Ok(()))
             }
@@ -71,7 +76,9 @@ fn master(extra: &str) -> (Node, Instant, Vec<Effect>) {
 }
 
 fn pos(fx: &[Effect], f: impl Fn(&Effect) -> bool) -> usize {
-    fx.iter().position(f).unwrap_or_else(|| panic!("not found in {fx:#?}"))
+    fx.iter()
+        .position(f)
+        .unwrap_or_else(|| panic!("not found in {fx:#?}"))
 }
 
 #[test]
@@ -80,10 +87,14 @@ fn the_macvlan_is_made_before_its_socket_and_adverts_use_it() {
     let create = pos(&fx, |e| matches!(e, Effect::CreateVmac { .. }));
     let open = pos(&fx, |e| matches!(e, Effect::OpenSocket { .. }));
     assert!(create < open, "{fx:#?}");
-    let Effect::CreateVmac { vmac, .. } = &fx[create] else { unreachable!() };
+    let Effect::CreateVmac { vmac, .. } = &fx[create] else {
+        unreachable!()
+    };
     assert_eq!((vmac.name.as_str(), vmac.base.as_str()), ("vrrp.51", "eth0"));
     assert_eq!(vmac.mac, [0, 0, 0x5e, 0, 1, 51]);
-    let Effect::OpenSocket { key, .. } = &fx[open] else { unreachable!() };
+    let Effect::OpenSocket { key, .. } = &fx[open] else {
+        unreachable!()
+    };
     assert_eq!(key.interface, "vrrp.51");
 }
 
@@ -140,7 +151,10 @@ fn routes_follow_the_vips_in_and_out() {
     let vip = pos(&fx, |e| matches!(e, Effect::AddVip { .. }));
     let route = pos(&fx, |e| matches!(e, Effect::AddRoute { .. }));
     assert!(vip < route, "the VIP a route may use first: {fx:#?}");
-    assert_eq!(fx.iter().filter(|e| matches!(e, Effect::AddRoute { .. })).count(), 2);
+    assert_eq!(
+        fx.iter().filter(|e| matches!(e, Effect::AddRoute { .. })).count(),
+        2
+    );
     let id = node.instance_by_name("VI_1").unwrap().id;
     assert_eq!(node.instance(id).unwrap().routes.held().count(), 2);
     node.shutdown(now);
@@ -159,7 +173,9 @@ fn a_failed_route_is_retried_and_does_not_fault_the_instance() {
     let mut failed = None;
     while let Some(e) = node.poll_effect() {
         match &e {
-            Effect::AddVip { instance, vip } => node.handle_vip_result(now, *instance, vip, VipOp::Add, Ok(())),
+            Effect::AddVip { instance, vip } => {
+                node.handle_vip_result(now, *instance, vip, VipOp::Add, Ok(()))
+            }
             Effect::AddRoute { instance, route } => failed = Some((*instance, route.clone())),
             _ => {}
         }
@@ -192,7 +208,10 @@ fn excluded_vips_are_held_but_not_advertised() {
         .collect();
     assert_eq!(adds, ["192.0.2.100", "198.51.100.7", "2001:db8::7"]);
     let inst = node.instance_by_name("VI_1").unwrap();
-    assert_eq!(inst.vrrp.config().vips, vec!["192.0.2.100".parse::<IpAddr>().unwrap()]);
+    assert_eq!(
+        inst.vrrp.config().vips,
+        vec!["192.0.2.100".parse::<IpAddr>().unwrap()]
+    );
 }
 
 #[test]
@@ -209,11 +228,23 @@ fn a_reload_adds_new_routes_and_excluded_vips_before_the_old_go() {
         )]
     );
     let fx = drain(&mut node, now);
-    let add_vip = pos(&fx, |e| matches!(e, Effect::AddVip { vip, .. } if vip.addr.to_string() == "198.51.100.8"));
-    let del_vip = pos(&fx, |e| matches!(e, Effect::RemoveVip { vip, .. } if vip.addr.to_string() == "198.51.100.7"));
+    let add_vip = pos(
+        &fx,
+        |e| matches!(e, Effect::AddVip { vip, .. } if vip.addr.to_string() == "198.51.100.8"),
+    );
+    let del_vip = pos(
+        &fx,
+        |e| matches!(e, Effect::RemoveVip { vip, .. } if vip.addr.to_string() == "198.51.100.7"),
+    );
     assert!(add_vip < del_vip, "{fx:#?}");
-    let add_route = pos(&fx, |e| matches!(e, Effect::AddRoute { route, .. } if route.prefix_len == 25));
-    let del_route = pos(&fx, |e| matches!(e, Effect::RemoveRoute { route, .. } if route.prefix_len == 24));
+    let add_route = pos(
+        &fx,
+        |e| matches!(e, Effect::AddRoute { route, .. } if route.prefix_len == 25),
+    );
+    let del_route = pos(
+        &fx,
+        |e| matches!(e, Effect::RemoveRoute { route, .. } if route.prefix_len == 24),
+    );
     assert!(add_route < del_route, "{fx:#?}");
 }
 
@@ -224,11 +255,23 @@ fn a_reload_that_renames_the_macvlan_recreates_it_and_reopens_its_socket() {
     let plan = node.reload(now, new.clone(), &primaries(&new)).expect("reload");
     assert_eq!(plan.replaced, vec![("VI_1".to_string(), "use_vmac")]);
     let fx = drain(&mut node, now);
-    let delete = pos(&fx, |e| matches!(e, Effect::DeleteVmac { vmac, .. } if vmac.name == "vrrp.51"));
-    let create = pos(&fx, |e| matches!(e, Effect::CreateVmac { vmac, .. } if vmac.name == "vip51"));
-    let open = pos(&fx, |e| matches!(e, Effect::OpenSocket { key, .. } if key.interface == "vip51"));
+    let delete = pos(
+        &fx,
+        |e| matches!(e, Effect::DeleteVmac { vmac, .. } if vmac.name == "vrrp.51"),
+    );
+    let create = pos(
+        &fx,
+        |e| matches!(e, Effect::CreateVmac { vmac, .. } if vmac.name == "vip51"),
+    );
+    let open = pos(
+        &fx,
+        |e| matches!(e, Effect::OpenSocket { key, .. } if key.interface == "vip51"),
+    );
     assert!(delete < create && create < open, "{fx:#?}");
-    assert!(fx.iter().any(|e| matches!(e, Effect::CloseSocket { key } if key.interface == "vrrp.51")));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::CloseSocket { key } if key.interface == "vrrp.51"))
+    );
 }
 
 #[test]
@@ -241,10 +284,22 @@ fn a_new_vrid_on_a_named_macvlan_recreates_it_and_reopens_the_socket_on_it() {
     let plan = node.reload(now, new.clone(), &primaries(&new)).expect("reload");
     assert_eq!(plan.replaced, vec![("VI_1".to_string(), "vrid")]);
     let fx = drain(&mut node, now);
-    let delete = pos(&fx, |e| matches!(e, Effect::DeleteVmac { vmac, .. } if vmac.mac[5] == 51));
-    let create = pos(&fx, |e| matches!(e, Effect::CreateVmac { vmac, .. } if vmac.mac[5] == 52));
+    let delete = pos(
+        &fx,
+        |e| matches!(e, Effect::DeleteVmac { vmac, .. } if vmac.mac[5] == 51),
+    );
+    let create = pos(
+        &fx,
+        |e| matches!(e, Effect::CreateVmac { vmac, .. } if vmac.mac[5] == 52),
+    );
     // The same socket key, but the old link is gone: closed and opened again.
-    let close = pos(&fx, |e| matches!(e, Effect::CloseSocket { key } if key.interface == "vip"));
-    let open = pos(&fx, |e| matches!(e, Effect::OpenSocket { key, .. } if key.interface == "vip"));
+    let close = pos(
+        &fx,
+        |e| matches!(e, Effect::CloseSocket { key } if key.interface == "vip"),
+    );
+    let open = pos(
+        &fx,
+        |e| matches!(e, Effect::OpenSocket { key, .. } if key.interface == "vip"),
+    );
     assert!(delete < create && create < close && close < open, "{fx:#?}");
 }

@@ -112,11 +112,15 @@ impl Netlink {
             msg.header.scope = AddressScope::from(s);
         }
         if let Some(b) = brd {
-            msg.attributes.retain(|a| !matches!(a, AddressAttribute::Broadcast(_)));
+            msg.attributes
+                .retain(|a| !matches!(a, AddressAttribute::Broadcast(_)));
             msg.attributes.push(AddressAttribute::Broadcast(b));
         }
         if let Some(l) = label {
-            let link = self.link_by_index(index).await.map_err(|e| crate::context(e, &what))?;
+            let link = self
+                .link_by_index(index)
+                .await
+                .map_err(|e| crate::context(e, &what))?;
             super::check_label(l, &link.name).map_err(|e| crate::context(e, &what))?;
             msg.attributes.push(AddressAttribute::Label(l.to_string()));
         }

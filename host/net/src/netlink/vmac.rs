@@ -99,11 +99,18 @@ impl Vmacs {
     pub async fn create(&mut self, nl: &Netlink, v: &VmacLink<'_>) -> io::Result<Link> {
         let what = format!("creating macvlan {} on {}", v.name, v.base);
         let base = nl.link_by_name(v.base).await.map_err(|e| context(e, &what))?;
-        self.remove_leftover(nl, v.name).await.map_err(|e| context(e, &what))?;
+        self.remove_leftover(nl, v.name)
+            .await
+            .map_err(|e| context(e, &what))?;
         let msg = LinkMacVlan::new(v.name, base.index, MacVlanMode::Private)
             .address(v.mac.to_vec())
             .build();
-        nl.handle.link().add(msg).execute().await.map_err(|e| nl_error(e, &what))?;
+        nl.handle
+            .link()
+            .add(msg)
+            .execute()
+            .await
+            .map_err(|e| nl_error(e, &what))?;
         let link = nl.link_by_name(v.name).await.map_err(|e| context(e, &what))?;
         if let Err(e) = self.configure(nl, v, &link).await {
             // Half made is not made: leave nothing behind.
@@ -146,7 +153,12 @@ impl Vmacs {
                 .await?
                 .into_iter()
                 .find(|a| matches!(a.addr, IpAddr::V6(a6) if a6.is_unicast_link_local()))
-                .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, format!("{} has no link-local address", v.base)))?;
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::AddrNotAvailable,
+                        format!("{} has no link-local address", v.base),
+                    )
+                })?;
             nl.add_address(link.index, ll.addr, 64, None).await?;
         }
         Ok(())
@@ -173,7 +185,9 @@ impl Vmacs {
     }
 
     fn release_base(&mut self, base: &str) -> io::Result<()> {
-        let Some(s) = self.bases.get_mut(base) else { return Ok(()) };
+        let Some(s) = self.bases.get_mut(base) else {
+            return Ok(());
+        };
         s.users -= 1;
         if s.users > 0 {
             return Ok(());
@@ -195,7 +209,9 @@ impl Vmacs {
     /// A macvlan of `name` left by an earlier run is deleted; another kind
     /// of link by that name is not ours to touch.
     async fn remove_leftover(&mut self, nl: &Netlink, name: &str) -> io::Result<()> {
-        let Some(msg) = find(nl, name).await? else { return Ok(()) };
+        let Some(msg) = find(nl, name).await? else {
+            return Ok(());
+        };
         if !is_macvlan(&msg) {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
@@ -213,9 +229,14 @@ impl Vmacs {
             return Ok(());
         };
         if !is_macvlan(&msg) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{what}: not a macvlan")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{what}: not a macvlan"),
+            ));
         }
-        self.delete_index(nl, name, msg.header.index).await.map_err(|e| context(e, &what))
+        self.delete_index(nl, name, msg.header.index)
+            .await
+            .map_err(|e| context(e, &what))
     }
 
     async fn delete_index(&mut self, nl: &Netlink, name: &str, index: u32) -> io::Result<()> {

@@ -300,11 +300,19 @@ impl Reader<'_> {
                             }
                         },
                     };
-                    out = Some(crate::Vmac { name, xmit_base: false });
+                    out = Some(crate::Vmac {
+                        name,
+                        xmit_base: false,
+                    });
                 }
                 "vmac_xmit_base" => {
                     self.flag(k);
-                    self.place(Item::Instance(i), &instance::VMAC_XMIT_BASE, k.key.at, "vmac_xmit_base");
+                    self.place(
+                        Item::Instance(i),
+                        &instance::VMAC_XMIT_BASE,
+                        k.key.at,
+                        "vmac_xmit_base",
+                    );
                     xmit_base = Some(k.key.at);
                 }
                 _ => {}
@@ -312,7 +320,10 @@ impl Reader<'_> {
         }
         match (&mut out, xmit_base) {
             (Some(v), Some(_)) => v.xmit_base = true,
-            (None, Some(at)) => self.err(at, "`vmac_xmit_base` without `use_vmac`: there is no macvlan to bypass"),
+            (None, Some(at)) => self.err(
+                at,
+                "`vmac_xmit_base` without `use_vmac`: there is no macvlan to bypass",
+            ),
             _ => {}
         }
         out
@@ -324,7 +335,10 @@ impl Reader<'_> {
         self.place(item, &instance::ROUTES, k.key.at, "virtual_routes");
         let mut out = Vec::new();
         for line in self.items(k) {
-            let text: Vec<&str> = std::iter::once(&line.key).chain(&line.args).map(|w| w.text.as_str()).collect();
+            let text: Vec<&str> = std::iter::once(&line.key)
+                .chain(&line.args)
+                .map(|w| w.text.as_str())
+                .collect();
             match crate::parse_route(&text.join(" ")) {
                 Ok(r) => {
                     let path = FieldPath::index(item, &instance::ROUTES, out.len());
@@ -357,7 +371,9 @@ impl Reader<'_> {
                     break;
                 };
                 match opt {
-                    "dev" | "label" | "brd" | "broadcast" | "scope" => kept.extend([opt.to_string(), value.text.clone()]),
+                    "dev" | "label" | "brd" | "broadcast" | "scope" => {
+                        kept.extend([opt.to_string(), value.text.clone()])
+                    }
                     _ => {
                         let near = closest(opt, VIP_OPTIONS).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
                         self.err(words[j].at, format!("{name}: `{opt}` is no option of an address{near}"));

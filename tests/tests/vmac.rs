@@ -253,3 +253,57 @@ fn use_vmac_keeps_the_clients_neighbour_entry_across_a_failover_and_routes_move(
     drop((lb01, lb02));
     lab.teardown().expect("teardown");
 }
+
+/// The client's neighbour entry for an IPv6 VIP, after it talked to it.
+fn client_mac6(lab: &Lab, vip: &str) -> Option<String> {
+    let _ = lab.exec(CLIENT, &["ping", "-6", "-c", "1", "-W", "1", vip]);
+    let out = lab.ip(CLIENT, &["-6", "neigh", "show", vip]).ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let mut words = text.split_whitespace();
+    words.find(|w| *w == "lladdr")?;
+    words.next().map(str::to_string)
+}
+
+#[test]
+fn use_vmac_over_ipv6_sends_from_the_base_link_local_and_keeps_the_clients_entry() {
+    if !require_root("use_vmac_over_ipv6_sends_from_the_base_link_local_and_keeps_the_clients_entry") {
+        return;
+    }
+    const MAC6: &str = "00:00:5e:00:02:33";
+    let lab = Lab::new(LabSpec::new(2)).expect("lab");
+    let spec = |prio| {
+        InstanceSpec::new("V6", 51, prio, "2001:db8::3/64")
+            .extra("use_vmac = true")
+            .extra("routes = [\"2001:db8:1::/64 via 2001:db8::200\"]")
+    };
+    let mut lb01 = BatonNode::start(&lab, "lb01", &node_config("lb01", &[spec(150)]));
+    let lb02 = BatonNode::start(&lab, "lb02", &node_config("lb02", &[spec(100)]));
+    let logs = |a: &BatonNode<'_>, b: &BatonNode<'_>| baton_e2e::baton::logs(&[a, b]);
+    let elected = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
+        on_vmac(&lab, "2001:db8::3") == ["lb01"]
+    });
+    assert!(elected, "lb01 did not take the VIP on {VMAC}{}", logs(&lb01, &lb02));
+    // No address made from the shared virtual MAC: the base's link-local.
+    for h in ["lb01", "lb02"] {
+        let ll = |dev| {
+            lab.addresses_on(h, dev)
+                .into_iter()
+                .filter(|(a, _)| matches!(a, IpAddr::V6(v) if v.is_unicast_link_local()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ll(VMAC), ll("eth0"), "{h}: the macvlan's link-local");
+    }
+    assert_eq!(client_mac6(&lab, "2001:db8::3").as_deref(), Some(MAC6));
+    let six = lab.ip("lb01", &["-6", "route", "show", "2001:db8:1::/64"]).expect("ip route");
+    assert!(String::from_utf8_lossy(&six.stdout).contains("via 2001:db8::200"), "no route on lb01");
+    lb01.stop();
+    let moved = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
+        on_vmac(&lab, "2001:db8::3") == ["lb02"]
+    });
+    assert!(moved, "lb02 did not take over{}", logs(&lb01, &lb02));
+    assert_eq!(client_mac6(&lab, "2001:db8::3").as_deref(), Some(MAC6));
+    let six = lab.ip("lb02", &["-6", "route", "show", "2001:db8:1::/64"]).expect("ip route");
+    assert!(String::from_utf8_lossy(&six.stdout).contains("via 2001:db8::200"), "no route on lb02");
+    drop((lb01, lb02));
+    lab.teardown().expect("teardown");
+}

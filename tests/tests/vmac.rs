@@ -264,6 +264,62 @@ fn client_mac6(lab: &Lab, vip: &str) -> Option<String> {
     words.next().map(str::to_string)
 }
 
+/// Frames `host` sends with the virtual MAC while `during` runs.
+fn sent_from_vmac(lab: &Lab, host: &str, mac: &str, during: impl FnOnce()) -> String {
+    let filter = format!("ether src {mac}");
+    let mut cmd: Command = lab
+        .command(
+            host,
+            &[
+                "timeout", "3", "tcpdump", "-i", "eth0", "-Q", "out", "-e", "-n", "-l", &filter,
+            ],
+        )
+        .expect("tcpdump command");
+    cmd.stdout(Stdio::piped()).stderr(Stdio::null());
+    let child = lab.spawn_command(&mut cmd).expect("tcpdump");
+    std::thread::sleep(Duration::from_millis(300));
+    during();
+    let out = child.wait_with_output().expect("tcpdump output");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn a_backup_sends_no_igmp_report_from_the_virtual_mac() {
+    if !require_root("a_backup_sends_no_igmp_report_from_the_virtual_mac") {
+        return;
+    }
+    if !have("tcpdump") || !have("nft") {
+        note("SKIPPED (no tcpdump or nft)");
+        return;
+    }
+    let lab = Lab::new(LabSpec::new(2)).expect("lab");
+    let lb01 = BatonNode::start_file(&lab, "lb01", "lb01.conf", LB01_CONF);
+    let up = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
+        on_vmac(&lab, "192.0.2.3") == ["lb01"]
+    });
+    assert!(up, "lb01 did not take the VIP{}", lb01.log_block());
+    // lb02 starts as Backup: its macvlan joins 224.0.0.18, and the
+    // report must leave from eth0's own MAC.
+    let mut lb02 = None;
+    let frames = sent_from_vmac(&lab, "lb02", MAC, || {
+        lb02 = Some(BatonNode::start(&lab, "lb02", &lb02_toml()));
+        std::thread::sleep(Duration::from_millis(1500));
+    });
+    let lb02 = lb02.expect("lb02");
+    assert_eq!(lb02.state("VI_1"), "backup");
+    assert!(
+        frames.trim().is_empty(),
+        "the backup sent from the virtual MAC:\n{frames}"
+    );
+    let rules = lab
+        .exec("lb02", &["nft", "list", "table", "ip", "baton_vmac"])
+        .expect("nft");
+    let rules = String::from_utf8_lossy(&rules.stdout).to_string();
+    assert!(rules.contains("oifname \"vrrp.51\""), "{rules}");
+    drop((lb01, lb02));
+    lab.teardown().expect("teardown");
+}
+
 #[test]
 fn use_vmac_over_ipv6_sends_from_the_base_link_local_and_keeps_the_clients_entry() {
     if !require_root("use_vmac_over_ipv6_sends_from_the_base_link_local_and_keeps_the_clients_entry") {
@@ -282,7 +338,11 @@ fn use_vmac_over_ipv6_sends_from_the_base_link_local_and_keeps_the_clients_entry
     let elected = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
         on_vmac(&lab, "2001:db8::3") == ["lb01"]
     });
-    assert!(elected, "lb01 did not take the VIP on {VMAC}{}", logs(&lb01, &lb02));
+    assert!(
+        elected,
+        "lb01 did not take the VIP on {VMAC}{}",
+        logs(&lb01, &lb02)
+    );
     // No address made from the shared virtual MAC: the base's link-local.
     for h in ["lb01", "lb02"] {
         let ll = |dev| {
@@ -294,16 +354,26 @@ fn use_vmac_over_ipv6_sends_from_the_base_link_local_and_keeps_the_clients_entry
         assert_eq!(ll(VMAC), ll("eth0"), "{h}: the macvlan's link-local");
     }
     assert_eq!(client_mac6(&lab, "2001:db8::3").as_deref(), Some(MAC6));
-    let six = lab.ip("lb01", &["-6", "route", "show", "2001:db8:1::/64"]).expect("ip route");
-    assert!(String::from_utf8_lossy(&six.stdout).contains("via 2001:db8::200"), "no route on lb01");
+    let six = lab
+        .ip("lb01", &["-6", "route", "show", "2001:db8:1::/64"])
+        .expect("ip route");
+    assert!(
+        String::from_utf8_lossy(&six.stdout).contains("via 2001:db8::200"),
+        "no route on lb01"
+    );
     lb01.stop();
     let moved = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
         on_vmac(&lab, "2001:db8::3") == ["lb02"]
     });
     assert!(moved, "lb02 did not take over{}", logs(&lb01, &lb02));
     assert_eq!(client_mac6(&lab, "2001:db8::3").as_deref(), Some(MAC6));
-    let six = lab.ip("lb02", &["-6", "route", "show", "2001:db8:1::/64"]).expect("ip route");
-    assert!(String::from_utf8_lossy(&six.stdout).contains("via 2001:db8::200"), "no route on lb02");
+    let six = lab
+        .ip("lb02", &["-6", "route", "show", "2001:db8:1::/64"])
+        .expect("ip route");
+    assert!(
+        String::from_utf8_lossy(&six.stdout).contains("via 2001:db8::200"),
+        "no route on lb02"
+    );
     drop((lb01, lb02));
     lab.teardown().expect("teardown");
 }

@@ -61,6 +61,8 @@ pub struct Vmacs {
     bases: HashMap<String, Saved>,
     /// macvlan name -> its base, for IPv4 ones (which changed the base).
     made: HashMap<String, String>,
+    /// Every macvlan made -> its base, whose reports the firewall moves.
+    all: std::collections::BTreeMap<String, String>,
 }
 
 fn sysctl_path(family: &str, ifname: &str, key: &str) -> String {
@@ -112,9 +114,16 @@ impl Vmacs {
             .await
             .map_err(|e| nl_error(e, &what))?;
         let link = nl.link_by_name(v.name).await.map_err(|e| context(e, &what))?;
-        if let Err(e) = self.configure(nl, v, &link).await {
+        self.all.insert(v.name.to_string(), v.base.to_string());
+        // Before it is up: no report leaves with the virtual MAC.
+        let made = match self.move_reports() {
+            Ok(()) => self.configure(nl, v, &link).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = made {
             // Half made is not made: leave nothing behind.
             let _ = nl.handle.link().del(link.index).execute().await;
+            let _ = self.forget(v.name);
             return Err(context(e, &what));
         }
         nl.link_by_index(link.index).await.map_err(|e| context(e, &what))
@@ -248,11 +257,21 @@ impl Vmacs {
         self.forget(name)
     }
 
+    fn move_reports(&self) -> io::Result<()> {
+        let list: Vec<(String, String)> = self.all.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
+        crate::firewall::set_vmac_reports(&list)
+    }
+
     fn forget(&mut self, name: &str) -> io::Result<()> {
-        match self.made.remove(name) {
+        let fw = match self.all.remove(name) {
+            Some(_) => self.move_reports(),
+            None => Ok(()),
+        };
+        let base = match self.made.remove(name) {
             Some(base) => self.release_base(&base),
             None => Ok(()),
-        }
+        };
+        fw.and(base)
     }
 }
 

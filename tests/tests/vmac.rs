@@ -377,3 +377,55 @@ fn use_vmac_over_ipv6_sends_from_the_base_link_local_and_keeps_the_clients_entry
     drop((lb01, lb02));
     lab.teardown().expect("teardown");
 }
+
+#[test]
+fn a_reload_that_renames_the_macvlan_moves_the_vip_to_a_new_one() {
+    if !require_root("a_reload_that_renames_the_macvlan_moves_the_vip_to_a_new_one") {
+        return;
+    }
+    let lab = Lab::new(LabSpec::new(2)).expect("lab");
+    let spec = |vmac: &str, prio| {
+        InstanceSpec::new("VI_1", 51, prio, "192.0.2.3/24")
+            .extra(vmac)
+            .extra(&format!("routes = [\"{ROUTE} via 192.0.2.200\"]"))
+    };
+    let lb01 = BatonNode::start(
+        &lab,
+        "lb01",
+        &node_config("lb01", &[spec("use_vmac = true", 150)]),
+    );
+    let lb02 = BatonNode::start(
+        &lab,
+        "lb02",
+        &node_config("lb02", &[spec("use_vmac = true", 100)]),
+    );
+    let logs = |a: &BatonNode<'_>, b: &BatonNode<'_>| baton_e2e::baton::logs(&[a, b]);
+    let up = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
+        on_vmac(&lab, "192.0.2.3") == ["lb01"]
+    });
+    assert!(up, "lb01 did not take the VIP{}", logs(&lb01, &lb02));
+    let st = lb01.reload(&node_config("lb01", &[spec("use_vmac = \"vip51\"", 150)]));
+    assert!(
+        st.last_reload
+            .as_ref()
+            .is_some_and(|r| format!("{r:?}").contains("use_vmac")),
+        "{st:#?}"
+    );
+    // The old macvlan is gone and the new one holds the VIP: the replaced
+    // instance resigned, the new one (a new router to the node) took the
+    // VIP back by preemption, its adverts and GARPs from the new link.
+    let moved = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
+        lab.addresses_on("lb01", "vip51").iter().any(|(a, _)| *a == vip())
+            && lab
+                .ip("lb01", &["link", "show", VMAC])
+                .is_ok_and(|o| !o.status.success())
+            && has_route(&lab, "lb01")
+    });
+    assert!(moved, "the VIP is not on vip51{}", logs(&lb01, &lb02));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(lb01.state("VI_1"), "master", "{}", logs(&lb01, &lb02));
+    assert_eq!(lb02.state("VI_1"), "backup", "{}", logs(&lb01, &lb02));
+    assert_eq!(client_mac(&lab).as_deref(), Some(MAC));
+    drop((lb01, lb02));
+    lab.teardown().expect("teardown");
+}

@@ -530,6 +530,15 @@ impl Node {
                 && retry_at <= now
             {
                 s.open = SocketOpen::Opening;
+                // A socket on a macvlan that could not be made: make it again first.
+                for inst in self.instances.values().filter(|i| !i.removed) {
+                    if let Some(vmac) = VmacSpec::of(&inst.cfg).filter(|v| v.name == key.interface) {
+                        self.effects.push_back(Effect::CreateVmac {
+                            instance: inst.id,
+                            vmac,
+                        });
+                    }
+                }
                 self.effects.push_back(Effect::OpenSocket {
                     key: key.clone(),
                     multicast: s.multicast,
@@ -1107,7 +1116,7 @@ impl Node {
     }
 
     /// A macvlan create or delete was answered. A failed create shows as
-    /// the socket on it failing too (FAULT, retried).
+    /// the socket on it failing too (FAULT); the socket's retry makes it again.
     pub fn handle_vmac_result(
         &mut self,
         now: Instant,

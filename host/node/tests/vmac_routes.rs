@@ -303,3 +303,36 @@ fn a_new_vrid_on_a_named_macvlan_recreates_it_and_reopens_the_socket_on_it() {
     );
     assert!(delete < create && create < close && close < open, "{fx:#?}");
 }
+
+#[test]
+fn a_socket_that_failed_on_its_macvlan_is_retried_after_making_the_macvlan_again() {
+    let c = cfg("use_vmac = true");
+    let mut node = Node::new(c.clone(), &primaries(&c)).expect("node");
+    let now = Instant::now();
+    node.handle_link(now, "eth0", true);
+    node.start(now, &[]);
+    let mut fx = Vec::new();
+    while let Some(e) = node.poll_effect() {
+        match &e {
+            Effect::CreateVmac { instance, vmac } => {
+                node.handle_vmac_result(now, *instance, vmac, true, Err("Operation not supported".into()))
+            }
+            Effect::OpenSocket { key, .. } => {
+                node.handle_socket_result(now, key, Err("No such device".into()))
+            }
+            _ => {}
+        }
+        fx.push(e);
+    }
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Event(baton_node::Event::NetFailed { what, .. }) if what.contains("creating macvlan vrrp.51"))),
+        "{fx:#?}"
+    );
+    let retry = node.poll_timeout().expect("a retry");
+    node.handle_timeout(retry);
+    let fx = drain(&mut node, retry);
+    let create = pos(&fx, |e| matches!(e, Effect::CreateVmac { .. }));
+    let open = pos(&fx, |e| matches!(e, Effect::OpenSocket { .. }));
+    assert!(create < open, "{fx:#?}");
+}

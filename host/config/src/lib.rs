@@ -28,6 +28,8 @@
 //!   in the layout of the examples, with only the keys that are not their
 //!   defaults: what `baton convert` prints for another front end's model.
 //! - One home each: durations ([`duration`]), VIP syntax ([`parse_vip`]),
+//!   route syntax and `use_vmac` ([`parse_route`], [`Vmac`]: which device
+//!   each held address goes on, where adverts go),
 //!   network patterns, targets and sha256 digests (`net`: [`NetPattern`],
 //!   [`Target`], [`parse_sha256`]), builtin names ([`Builtin`]).
 //!

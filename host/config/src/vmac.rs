@@ -286,19 +286,11 @@ impl InstanceConfig {
             .collect()
     }
 
-    /// The routes held while Master, on the macvlan where they name the
-    /// base interface.
+    /// The routes held while Master, as written: a route names its device
+    /// (or the kernel finds it by the gateway), and keepalived does not move
+    /// routes onto the macvlan either.
     pub fn held_routes(&self) -> Vec<Route> {
-        self.routes
-            .iter()
-            .map(|r| match (&self.vmac, &r.dev) {
-                (Some(v), Some(d)) if *d == self.interface => Route {
-                    dev: Some(v.name.clone()),
-                    ..r.clone()
-                },
-                _ => r.clone(),
-            })
-            .collect()
+        self.routes.clone()
     }
 }
 
@@ -348,5 +340,37 @@ mod tests {
         assert!(parse_scope("256").is_err());
         assert_eq!(scope_name(253), "link");
         assert_eq!(scope_name(7), "7");
+    }
+
+    fn instance(extra: &str) -> InstanceConfig {
+        let text = format!(
+            "[[instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\nvrid = 51\n\
+             vips = [\"192.0.2.3/24 label eth0:1\", \"192.0.2.4/24 dev eth1\"]\n{extra}\n"
+        );
+        crate::parse(&text, std::path::Path::new("/t/b.toml"))
+            .expect("config")
+            .instances[0]
+            .clone()
+    }
+
+    #[test]
+    fn vips_of_the_interface_go_on_the_macvlan_others_stay() {
+        let i = instance("use_vmac = true\nexcluded_vips = [\"2001:db8::5\"]");
+        let held: Vec<(String, Option<String>)> =
+            i.held_addresses().into_iter().map(|v| (v.dev, v.label)).collect();
+        assert_eq!(
+            held,
+            [
+                ("vrrp.51".to_string(), Some("vrrp.51:1".to_string())),
+                ("eth1".to_string(), None),
+                ("vrrp.51".to_string(), None),
+            ]
+        );
+        assert_eq!(i.advert_interface(), "vrrp.51");
+        assert_eq!(i.virtual_mac(), [0, 0, 0x5e, 0, 1, 51]);
+        let base = instance("use_vmac = true\nvmac_xmit_base = true");
+        assert_eq!(base.advert_interface(), "eth0");
+        let plain = instance("");
+        assert_eq!(plain.held_addresses(), plain.vips, "no macvlan: as configured");
     }
 }

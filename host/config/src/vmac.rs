@@ -148,6 +148,12 @@ pub fn parse_route(text: &str) -> Result<Route, String> {
             i += 1;
             continue;
         }
+        // keepalived's "do not fault when the route's link goes": Baton
+        // does not track routes' links, so it changes nothing here.
+        if w == "no_track" {
+            i += 1;
+            continue;
+        }
         let takes = matches!(
             w,
             "src"

@@ -59,6 +59,7 @@ pub(crate) fn validate(mut cfg: Config, origins: &Origins<'_>) -> Result<Config,
         v.instance_notify(i, inst, &cfg.notify, &commands);
     }
     v.across_instances(&cfg.instances);
+    v.vmac_names(&cfg.instances);
     if !v.problems.is_empty() {
         return Err(v.problems);
     }
@@ -1071,6 +1072,25 @@ impl Validator<'_, '_> {
 
     /// Names, (interface, family, VRID) and VIPs are each one instance's;
     /// only instances without errors of their own are compared.
+    /// A macvlan is one instance's: not another's, and not an interface
+    /// an instance runs on.
+    fn vmac_names(&mut self, instances: &[InstanceConfig]) {
+        for (i, inst) in instances.iter().enumerate() {
+            let Some(v) = &inst.vmac else { continue };
+            let taken = |(j, o): &(usize, &InstanceConfig)| {
+                *j != i
+                    && (o.interface == v.name
+                        || (*j < i && o.vmac.as_ref().is_some_and(|w| w.name == v.name)))
+            };
+            if let Some((_, o)) = instances.iter().enumerate().find(taken) {
+                self.say(
+                    FieldPath::key(Item::Instance(i), &instance::USE_VMAC),
+                    format!("macvlan `{}` is also instance `{}`'s", v.name, o.name),
+                );
+            }
+        }
+    }
+
     fn across_instances(&mut self, instances: &[InstanceConfig]) {
         let mut names: HashMap<&str, usize> = HashMap::new();
         let mut vrids: HashMap<(&str, Family, u8), usize> = HashMap::new();

@@ -307,6 +307,8 @@ fn bad_vmac_and_route_values_are_errors_at_their_place() {
         ),
         ("excluded_vips = [\"192.0.2.3\"]", "listed twice"),
         ("vips = [\"192.0.2.4 scope far\"]", "scope `far`"),
+        ("vmac_xmit_base = true", "without `use_vmac`"),
+        ("use_vmac = false\nvmac_xmit_base = true", "without `use_vmac`"),
     ];
     for (line, want) in cases {
         let text = format!("{base}{line}\n").replacen("vips = [\"192.0.2.3\"]\nvips", "vips", 1);
@@ -319,8 +321,38 @@ fn bad_vmac_and_route_values_are_errors_at_their_place() {
             "{line}: want {want}, got {errs:#?}"
         );
         assert!(
-            errs.iter().all(|e| e.contains(":6:") || e.contains(":5:")),
+            errs.iter()
+                .all(|e| e.contains(":6:") || e.contains(":5:") || e.contains(":7:")),
             "{line}: {errs:#?}"
         );
     }
+}
+
+#[test]
+fn a_macvlan_belongs_to_one_instance() {
+    let one = |name: &str, vrid: u8, iface: &str, vmac: &str| {
+        format!(
+            "[[instance]]\nname = \"{name}\"\ninterface = \"{iface}\"\nvrid = {vrid}\nvips = [\"192.0.2.{vrid}\"]\n{vmac}\n"
+        )
+    };
+    let errs = |text: String| match config::parse(&text, Path::new("/t/b.toml")) {
+        Ok(_) => Vec::new(),
+        Err(d) => d.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    };
+    let twice = errs(one("A", 1, "eth0", "use_vmac = \"vip\"") + &one("B", 2, "eth0", "use_vmac = \"vip\""));
+    assert_eq!(twice.len(), 1, "{twice:#?}");
+    assert!(
+        twice[0].contains("macvlan `vip` is also instance `A`'s"),
+        "{twice:#?}"
+    );
+    let iface = errs(one("A", 1, "eth0", "use_vmac = \"eth1\"") + &one("B", 2, "eth1", ""));
+    assert!(
+        iface
+            .iter()
+            .any(|e| e.contains("macvlan `eth1` is also instance `B`'s")),
+        "{iface:#?}"
+    );
+    assert!(
+        errs(one("A", 1, "eth0", "use_vmac = true") + &one("B", 2, "eth0", "use_vmac = true")).is_empty()
+    );
 }

@@ -878,7 +878,15 @@ impl<'t> Reader<'t> {
     fn vmac(&mut self, tb: &Table<'_, '_>, vrid: u8) -> Option<crate::Vmac> {
         let xmit_base = self.boolean(tb, &instance::VMAC_XMIT_BASE);
         let key = &instance::USE_VMAC;
-        let v = self.get(tb, key)?;
+        let v = self.get(tb, key);
+        if xmit_base && v.is_none_or(|v| matches!(v.get_ref(), DeValue::Boolean(false))) {
+            let at = self
+                .get(tb, &instance::VMAC_XMIT_BASE)
+                .map_or(tb.header, |x| x.span().start);
+            let message = "without `use_vmac` there is no macvlan to bypass";
+            self.wrong(tb.path(&instance::VMAC_XMIT_BASE), at, message);
+        }
+        let v = v?;
         let name = match v.get_ref() {
             DeValue::Boolean(false) => return None,
             DeValue::Boolean(true) => crate::Vmac::default_name(vrid),

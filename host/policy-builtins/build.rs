@@ -24,6 +24,7 @@ const BUILTINS: &[(&str, &str, &str)] = &[
     ("http-status", "http-status", "http_status"),
     ("file", "file", "file"),
     ("interface-up", "interface-up", "interface_up"),
+    ("exec", "exec", "exec"),
 ];
 
 /// The builtins of the `split-brain` world, after [`BUILTINS`] in the

@@ -121,6 +121,19 @@ pub fn spawn_baton(
     socket: Option<&Path>,
     log: &Path,
 ) -> std::io::Result<LabProcess> {
+    spawn_baton_with(lab, host, bin, config, socket, log, &[])
+}
+
+/// [`spawn_baton`] with `extra` arguments after `run`'s own (`--allow-exec`).
+pub fn spawn_baton_with(
+    lab: &Lab,
+    host: &str,
+    bin: &Path,
+    config: &Path,
+    socket: Option<&Path>,
+    log: &Path,
+    extra: &[String],
+) -> std::io::Result<LabProcess> {
     // No NO_COLOR here: a log that is not a terminal must be plain by itself.
     let mut args: Vec<&std::ffi::OsStr> = vec![
         bin.as_os_str(),
@@ -131,6 +144,7 @@ pub fn spawn_baton(
     if let Some(s) = socket {
         args.extend(["--socket".as_ref(), s.as_os_str()]);
     }
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
     LabProcess::start(lab, host, &args, log)
 }
 
@@ -157,6 +171,8 @@ pub struct BatonNode<'a> {
     proc: Option<LabProcess>,
     /// When the current process was started.
     started: Instant,
+    /// More arguments of `baton run` (kept across restarts).
+    args: Vec<String>,
 }
 
 impl<'a> BatonNode<'a> {
@@ -173,6 +189,12 @@ impl<'a> BatonNode<'a> {
     /// [`BatonNode::start`] with a config file of this name (`lb01.conf`
     /// for a keepalived.conf, which Baton recognises by its content).
     pub fn start_file(lab: &'a Lab, host: &str, name: &str, text: &str) -> BatonNode<'a> {
+        BatonNode::start_file_with(lab, host, name, text, &[])
+    }
+
+    /// [`BatonNode::start_file`] with more arguments of `baton run`
+    /// (`--allow-exec`), kept across restarts.
+    pub fn start_file_with(lab: &'a Lab, host: &str, name: &str, text: &str, args: &[&str]) -> BatonNode<'a> {
         let dir = lab.dir();
         let config = dir.join(name);
         std::fs::write(&config, text).unwrap_or_else(|e| panic!("writing {}: {e}", config.display()));
@@ -184,6 +206,7 @@ impl<'a> BatonNode<'a> {
             log: dir.join(format!("{host}.log")),
             proc: None,
             started: Instant::now(),
+            args: args.iter().map(|a| a.to_string()).collect(),
         };
         node.spawn();
         node
@@ -192,13 +215,14 @@ impl<'a> BatonNode<'a> {
     fn spawn(&mut self) {
         assert!(self.proc.is_none(), "{}: baton already runs", self.host);
         self.started = Instant::now();
-        let proc = spawn_baton(
+        let proc = spawn_baton_with(
             self.lab,
             &self.host,
             &baton_bin(),
             &self.config,
             Some(&self.socket),
             &self.log,
+            &self.args,
         )
         .unwrap_or_else(|e| panic!("{}: starting baton: {e}", self.host));
         self.proc = Some(proc);
@@ -342,11 +366,17 @@ impl<'a> BatonNode<'a> {
     /// # Panics
     /// If it was not running or did not exit within 5 s of SIGTERM.
     pub fn stop(&mut self) -> ExitStatus {
+        self.stop_within(Duration::from_secs(5))
+    }
+
+    /// [`BatonNode::stop`], waiting up to `grace` (a node whose mail server
+    /// is down spends its 5 s notification grace at the stop).
+    pub fn stop_within(&mut self, grace: Duration) -> ExitStatus {
         let mut p = self
             .proc
             .take()
             .unwrap_or_else(|| panic!("{}: stop: not running", self.host));
-        p.stop()
+        p.stop_within(grace)
             .unwrap_or_else(|e| panic!("{}: stop: {e}\n{}", self.host, self.log_block()))
     }
 

@@ -16,6 +16,9 @@ pub enum Builtin {
     File,
     /// `interface-up`: a link is up.
     InterfaceUp,
+    /// `exec`: the `[[remedy]]` named by `remedy` exits 0 (keepalived's
+    /// `vrrp_script` with its exit-code semantics; opt-in from keepalived.conf).
+    Exec,
     /// `split-brain-peer-http`: asks each peer over HTTP (`port`, `path`) whether
     /// it still serves (the seed's check_brain.sh); the daemon grants each peer.
     SplitBrainPeerHttp,
@@ -25,12 +28,13 @@ pub enum Builtin {
 
 impl Builtin {
     /// Every builtin, in the order the documentation lists them.
-    pub const ALL: [Builtin; 7] = [
+    pub const ALL: [Builtin; 8] = [
         Builtin::ProcessAlive,
         Builtin::TcpPort,
         Builtin::HttpStatus,
         Builtin::File,
         Builtin::InterfaceUp,
+        Builtin::Exec,
         Builtin::SplitBrainPeerHttp,
         Builtin::SplitBrainArp,
     ];
@@ -47,6 +51,7 @@ impl Builtin {
             Builtin::HttpStatus => "http-status",
             Builtin::File => "file",
             Builtin::InterfaceUp => "interface-up",
+            Builtin::Exec => "exec",
             Builtin::SplitBrainPeerHttp => "split-brain-peer-http",
             Builtin::SplitBrainArp => "split-brain-arp",
         }

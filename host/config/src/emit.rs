@@ -362,6 +362,8 @@ fn remedy_keys(r: &Remedy) -> Keys {
     k.text(&remedy::NAME, &r.name);
     k.put(&remedy::COMMAND, list(&r.command));
     k.duration_or_default(&remedy::TIMEOUT, r.timeout);
+    k.opt_text(&remedy::USER, r.user.as_deref());
+    k.opt_text(&remedy::GROUP, r.group.as_deref());
     k
 }
 

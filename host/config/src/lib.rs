@@ -78,6 +78,8 @@
 //! name = "restart-nginx"
 //! command = ["systemctl", "restart", "nginx"]   # argv, no shell
 //! timeout = "10s"                               # the default
+//! user = "www-data"                             # optional, keepalived's script_user
+//! group = "www-data"                            # optional; default the user's group
 //!
 //! [[policy]]
 //! name = "web"
@@ -97,6 +99,12 @@
 //! init_fail = false
 //! config = { url = "http://127.0.0.1:80/" }     # merged over the policy's config
 //! ```
+//!
+//! `builtin:exec` is keepalived's `vrrp_script` as it was: it runs the
+//! remedy its `remedy` setting names and is healthy iff it exits 0. The
+//! keepalived.conf front end makes one for a script that matches no other
+//! builtin only when [`LoadOptions::allow_exec`] says so (`--allow-exec`;
+//! `baton convert` always, since the TOML then states it).
 //!
 //! A builtin may reach the targets its own settings name (http-status's
 //! `url`, tcp-port's `host` and `port`: [`Policy::declared_targets`],
@@ -123,6 +131,7 @@
 //! ```
 
 mod builtin;
+mod cross;
 pub mod duration;
 mod emit;
 mod front;
@@ -148,6 +157,7 @@ pub use baton_vrrp::Family;
 use baton_vrrp::{Auth, V3Checksum, Version};
 
 pub use builtin::Builtin;
+pub use cross::{Finding, cross_check};
 pub use net::{NetPattern, Target, parse_sha256};
 pub use notify::{EMAIL_SINK, Hook, InstanceNotify, Notify, NotifyCommand, SmtpServer, SmtpTls, Webhook};
 pub use oci::{OciRef, OciTarget, digest_string, parse_registry};
@@ -288,6 +298,11 @@ pub struct Remedy {
     pub command: Vec<String>,
     /// Killed (with its process group) after this long (default 10 s).
     pub timeout: Duration,
+    /// Runs as this user (keepalived's `script_user`), supplementary groups
+    /// cleared; `None`: as the daemon. Looked up by the daemon at load.
+    pub user: Option<String>,
+    /// With `user`: this group instead of the user's primary group.
+    pub group: Option<String>,
 }
 
 /// One virtual address (keepalived `virtual_ipaddress` syntax).
@@ -527,17 +542,10 @@ impl std::error::Error for Diagnostic {}
 pub fn parse(text: &str, path: &Path) -> Result<Config, Vec<Diagnostic>> {
     front::toml::parse(text, path).map_err(|errs| {
         let index = origin::LineIndex::new(text);
-        errs.into_iter()
-            .map(|(at, message)| {
-                let (line, col) = index.line_col(at);
-                Diagnostic {
-                    path: path.to_path_buf(),
-                    line,
-                    col,
-                    message,
-                }
-            })
-            .collect()
+        diagnostics(errs, |at| {
+            let (line, col) = index.line_col(at);
+            (path.to_path_buf(), line, col)
+        })
     })
 }
 
@@ -554,17 +562,23 @@ pub fn to_toml(config: &Config, dir: &Path) -> String {
 pub enum Format {
     #[default]
     Toml,
-    /// keepalived.conf, read with this config id (what `@ID` lines match).
-    Keepalived { config_id: String },
+    /// keepalived.conf, read with this config id (what `@ID` lines match),
+    /// and whether scripts that match no builtin ran through `builtin:exec`
+    /// (`--allow-exec`).
+    Keepalived { config_id: String, allow_exec: bool },
 }
 
 /// How to read a config file: its language (`None`: recognised by its
 /// content) and, for keepalived.conf, the config id (`None`: the host name
-/// up to its first dot, as keepalived's default).
+/// up to its first dot, as keepalived's default) and `allow_exec`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LoadOptions {
     pub keepalived: Option<bool>,
     pub config_id: Option<String>,
+    /// keepalived.conf: a `vrrp_script` that matches no builtin runs as
+    /// keepalived ran it, through `builtin:exec` (`--allow-exec`), instead
+    /// of being refused. A TOML file states `builtin:exec` itself.
+    pub allow_exec: bool,
 }
 
 impl LoadOptions {
@@ -574,10 +588,15 @@ impl LoadOptions {
             Format::Toml => LoadOptions {
                 keepalived: Some(false),
                 config_id: None,
+                allow_exec: false,
             },
-            Format::Keepalived { config_id } => LoadOptions {
+            Format::Keepalived {
+                config_id,
+                allow_exec,
+            } => LoadOptions {
                 keepalived: Some(true),
                 config_id: Some(config_id.clone()),
+                allow_exec: *allow_exec,
             },
         }
     }
@@ -614,6 +633,35 @@ pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
 
 /// [`load`], in the language and with the config id `opts` say.
 pub fn load_with(path: &Path, opts: &LoadOptions) -> Result<Config, Vec<Diagnostic>> {
+    load_placed(path, opts).map(|p| p.config)
+}
+
+/// A config read for `baton check`: the config, where its instances' keys
+/// are, (for keepalived.conf) each instance's `state`, and the notes
+/// `baton check` prints after `FILE: ok` (message `note: ...`): each
+/// keepalived.conf script that runs through builtin:exec.
+#[derive(Debug)]
+pub struct Placed {
+    pub config: Config,
+    /// Per instance: key (`vrid`, `priority`, ...) to its FILE:LINE:COL.
+    places: Vec<std::collections::HashMap<&'static str, (PathBuf, usize, usize)>>,
+    /// keepalived's `state MASTER|BACKUP`, by instance name.
+    pub states: std::collections::HashMap<String, String>,
+    pub notes: Vec<Diagnostic>,
+}
+
+impl Placed {
+    /// Where instance `i`'s `key` is (its instance's place when not given).
+    pub fn at(&self, i: usize, key: &str) -> (PathBuf, usize, usize) {
+        let p = self.places.get(i);
+        p.and_then(|m| m.get(key).or_else(|| m.get("name")))
+            .cloned()
+            .unwrap_or_else(|| (self.config.path.clone(), 1, 1))
+    }
+}
+
+/// [`load_with`], keeping where each instance's keys are and the notes.
+pub fn load_placed(path: &Path, opts: &LoadOptions) -> Result<Placed, Vec<Diagnostic>> {
     let bytes = std::fs::read(path).map_err(|e| cannot_read(path, e))?;
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
@@ -631,10 +679,62 @@ pub fn load_with(path: &Path, opts: &LoadOptions) -> Result<Config, Vec<Diagnost
         }
     };
     if opts.keepalived.unwrap_or_else(|| looks_like_keepalived(&text)) {
-        let parsed = front::keepalived::parse(&Preloaded { path, text }, path, &opts.config_id());
-        return keepalived_result(parsed).map(|(c, _)| c);
+        let parsed = front::keepalived::parse(
+            &Preloaded { path, text },
+            path,
+            &opts.config_id(),
+            opts.allow_exec,
+        );
+        let sources = &parsed.sources;
+        let places = parsed
+            .places
+            .iter()
+            .map(|m| m.iter().map(|(k, at)| (*k, sources.locate(*at))).collect())
+            .collect();
+        let states = parsed.states.clone();
+        return keepalived_result(parsed).map(|(config, _, notes)| Placed {
+            config,
+            places,
+            states,
+            notes,
+        });
     }
-    parse(&text, path)
+    let (result, places) = front::toml::parse_placed(&text, path);
+    let index = origin::LineIndex::new(&text);
+    let locate = |at: usize| {
+        let (line, col) = index.line_col(at);
+        (path.to_path_buf(), line, col)
+    };
+    match result {
+        Ok(config) => Ok(Placed {
+            config,
+            places: places
+                .iter()
+                .map(|m| m.iter().map(|(k, at)| (*k, locate(*at))).collect())
+                .collect(),
+            states: Default::default(),
+            notes: Vec::new(),
+        }),
+        Err(errs) => Err(diagnostics(errs, locate)),
+    }
+}
+
+/// A front end's errors (offset, message) at their FILE:LINE:COL.
+fn diagnostics(
+    errs: Vec<(usize, String)>,
+    locate: impl Fn(usize) -> (PathBuf, usize, usize),
+) -> Vec<Diagnostic> {
+    errs.into_iter()
+        .map(|(at, message)| {
+            let (path, line, col) = locate(at);
+            Diagnostic {
+                path,
+                line,
+                col,
+                message,
+            }
+        })
+        .collect()
 }
 
 /// The main file, already read; its includes from the disk.
@@ -656,46 +756,55 @@ impl front::keepalived::source::Files for Preloaded<'_> {
     }
 }
 
-/// A keepalived.conf read: the config and the converter's notes, or the
-/// errors at FILE:LINE:COL in file order.
-fn keepalived_result(
-    parsed: front::keepalived::Parsed,
-) -> Result<(Config, Vec<(origin::Item, String)>), Vec<Diagnostic>> {
+/// A config, the converter's notes on it, and the check's notes at
+/// FILE:LINE:COL.
+type Converted = (Config, Vec<(origin::Item, String)>, Vec<Diagnostic>);
+
+/// A keepalived.conf read: the config and its notes, or the errors at
+/// FILE:LINE:COL in file order.
+fn keepalived_result(parsed: front::keepalived::Parsed) -> Result<Converted, Vec<Diagnostic>> {
     let sources = &parsed.sources;
+    let locate = |at: usize| sources.locate(at);
     match parsed.result {
-        Ok(c) => Ok((c, parsed.notes)),
-        Err(errs) => Err(errs
-            .into_iter()
-            .map(|(at, message)| {
-                let (path, line, col) = sources.locate(at);
-                Diagnostic {
-                    path,
-                    line,
-                    col,
-                    message,
-                }
-            })
-            .collect()),
+        Ok(c) => Ok((c, parsed.notes, diagnostics(parsed.check_notes, locate))),
+        Err(errs) => Err(diagnostics(errs, locate)),
     }
 }
 
 /// Parses a keepalived.conf's text; `path` names it and anchors its
 /// includes (read from the disk).
 pub fn parse_keepalived(text: &str, path: &Path, config_id: &str) -> Result<Config, Vec<Diagnostic>> {
+    let opts = LoadOptions {
+        config_id: Some(config_id.to_string()),
+        ..LoadOptions::default()
+    };
+    parse_keepalived_with(text, path, &opts).map(|(c, _)| c)
+}
+
+/// [`parse_keepalived`] with `opts`' config id and `allow_exec`, and the
+/// check's notes ([`Placed::notes`]).
+pub fn parse_keepalived_with(
+    text: &str,
+    path: &Path,
+    opts: &LoadOptions,
+) -> Result<(Config, Vec<Diagnostic>), Vec<Diagnostic>> {
     let files = Preloaded {
         path,
         text: text.to_string(),
     };
-    keepalived_result(front::keepalived::parse(&files, path, config_id)).map(|(c, _)| c)
+    let parsed = front::keepalived::parse(&files, path, &opts.config_id(), opts.allow_exec);
+    keepalived_result(parsed).map(|(c, _, checked)| (c, checked))
 }
 
 /// `baton convert`: a keepalived.conf as the equivalent TOML, with comments
 /// where meaning moved. The TOML is meant to live beside the original:
-/// paths under its directory are written relative to it.
+/// paths under its directory are written relative to it. A script that
+/// matches no builtin always becomes builtin:exec (whatever
+/// `opts.allow_exec`): the TOML states that policy, which is its opt-in.
 pub fn convert_keepalived(path: &Path, opts: &LoadOptions) -> Result<String, Vec<Diagnostic>> {
     let text = std::fs::read_to_string(path).map_err(|e| cannot_read(path, e))?;
-    let parsed = front::keepalived::parse(&Preloaded { path, text }, path, &opts.config_id());
-    let (config, notes) = keepalived_result(parsed)?;
+    let parsed = front::keepalived::parse(&Preloaded { path, text }, path, &opts.config_id(), true);
+    let (config, notes, _) = keepalived_result(parsed)?;
     let dir = path.parent().unwrap_or(Path::new(""));
     Ok(emit::emit(&config, dir, &notes))
 }
@@ -718,19 +827,47 @@ pub fn parse_keepalived_isolated(text: &str) -> Result<Config, Vec<Diagnostic>> 
         }
     }
     let path = Path::new("/fuzz/keepalived.conf");
-    keepalived_result(front::keepalived::parse(&Nothing(text), path, "fuzz")).map(|(c, _)| c)
+    keepalived_result(front::keepalived::parse(&Nothing(text), path, "fuzz", false)).map(|(c, _, _)| c)
 }
 
 /// `baton check FILE...`: prints each diagnostic to stderr and `FILE: ok` for
-/// each good file to stdout; true when every file is good.
+/// each good file to stdout, then its notes; with several good files, the
+/// cross-node check's findings ([`cross_check`]) to stderr. True when every
+/// file is good and the files have no error between them (warnings pass).
 pub fn check_files(paths: &[PathBuf], opts: &LoadOptions) -> bool {
+    check_files_with(paths, opts, &|_| Vec::new())
+}
+
+/// [`check_files`], with `more` checks of a good config that need the
+/// system (the daemon's: users and groups looked up as at load); each of
+/// their errors is printed as `FILE: message` and fails the file.
+pub fn check_files_with(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    more: &dyn Fn(&Config) -> Vec<String>,
+) -> bool {
     let mut all_ok = true;
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
+    let mut placed = Vec::new();
     for path in paths {
-        match load_with(path, opts) {
-            Ok(_) => {
-                let _ = writeln!(stdout.lock(), "{}: ok", path.display());
+        match load_placed(path, opts) {
+            Ok(p) => {
+                let errs = more(&p.config);
+                if !errs.is_empty() {
+                    all_ok = false;
+                    let mut err = stderr.lock();
+                    for e in errs {
+                        let _ = writeln!(err, "{}: {e}", path.display());
+                    }
+                    continue;
+                }
+                let mut out = stdout.lock();
+                let _ = writeln!(out, "{}: ok", path.display());
+                for n in &p.notes {
+                    let _ = writeln!(out, "{n}");
+                }
+                placed.push(p);
             }
             Err(diags) => {
                 all_ok = false;
@@ -739,6 +876,14 @@ pub fn check_files(paths: &[PathBuf], opts: &LoadOptions) -> bool {
                     let _ = writeln!(err, "{d}");
                 }
             }
+        }
+    }
+    // Across the nodes, once each file is good on its own.
+    if all_ok && placed.len() > 1 {
+        let mut err = stderr.lock();
+        for f in cross_check(&placed) {
+            all_ok &= !f.error;
+            let _ = writeln!(err, "{f}");
         }
     }
     all_ok

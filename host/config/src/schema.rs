@@ -477,13 +477,18 @@ pub(crate) mod remedy {
         Kind::Duration { min: MS, max: HOUR },
         Need::Default(Def::Duration(Duration::from_secs(10))),
     );
+    /// keepalived's `script_user USER [GROUP]`: looked up when the daemon
+    /// loads the config, not here (no I/O beyond the config's files).
+    pub(crate) const USER: Key = key("user", Kind::Word, Need::Optional);
+    /// Default: the user's primary group.
+    pub(crate) const GROUP: Key = key("group", Kind::Word, Need::Optional);
 
     pub(crate) const SECTION: Section = Section {
         what: "[[remedy]]",
         how: "a table",
         prefix: "",
         missing: Missing::Without,
-        keys: &[NAME, COMMAND, TIMEOUT],
+        keys: &[NAME, COMMAND, TIMEOUT, USER, GROUP],
         hints: &[(
             "script",
             "give the program and its arguments as `command = [\"systemctl\", \"restart\", \"nginx\"]`",

@@ -216,6 +216,7 @@ mod tests {
             Builtin::ProcessAlive,
             Builtin::File,
             Builtin::InterfaceUp,
+            Builtin::Exec,
             Builtin::SplitBrainArp,
         ] {
             let p = policy(PolicySource::Builtin(b), &[]);

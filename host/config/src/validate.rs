@@ -271,6 +271,7 @@ impl Validator<'_, '_> {
             }
             self.command(item, &rem.command);
             self.duration_range(item, &remedy::TIMEOUT, rem.timeout);
+            self.run_as(item, rem);
         }
         let named = remedies
             .iter()
@@ -283,6 +284,24 @@ impl Validator<'_, '_> {
             .filter(|(r, _)| self.good(&FieldPath::key(Item::Remedy(*r), &remedy::NAME)))
             .map(|(_, rem)| rem.name.as_str())
             .collect()
+    }
+
+    /// `user` and `group` are names (the daemon looks them up at load);
+    /// a group is the group of a user.
+    fn run_as(&mut self, item: Item, rem: &Remedy) {
+        for (key, name) in [(&remedy::USER, &rem.user), (&remedy::GROUP, &rem.group)] {
+            if let Some(n) = name
+                && self.good(&FieldPath::key(item, key))
+            {
+                self.word(item, key, n);
+            }
+        }
+        if rem.group.is_some() && rem.user.is_none() && self.good(&FieldPath::key(item, &remedy::GROUP)) {
+            self.say(
+                FieldPath::key(item, &remedy::GROUP),
+                "a group without a `user`: name the user it runs as too",
+            );
+        }
     }
 
     fn command(&mut self, item: Item, argv: &[String]) {

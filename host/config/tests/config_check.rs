@@ -110,7 +110,10 @@ fn example_configs_pass() {
             panic!("{}:\n{}", f.display(), render(&d));
         }
     }
-    assert!(config::check_files(&files));
+    // Each pair is one LAN: `baton check` of both files cross-checks them.
+    for pair in files.chunks(2) {
+        assert!(config::check_files(pair, &Default::default()), "{pair:?}");
+    }
 }
 
 #[test]
@@ -440,7 +443,7 @@ fn unreadable_file_is_one_diagnostic_at_1_1() {
         "{}",
         d[0]
     );
-    assert!(!config::check_files(&[p]));
+    assert!(!config::check_files(&[p], &Default::default()));
 }
 
 #[test]
@@ -461,8 +464,14 @@ fn check_files_is_false_if_any_file_is_bad() {
     let bad = dir.join("bad.toml");
     std::fs::write(&good, text(&BASE)).expect("write");
     std::fs::write(&bad, text(&base_with(&["priorty = 1"]))).expect("write");
-    assert!(config::check_files(std::slice::from_ref(&good)));
-    assert!(!config::check_files(&[good.clone(), bad.clone()]));
+    assert!(config::check_files(
+        std::slice::from_ref(&good),
+        &Default::default()
+    ));
+    assert!(!config::check_files(
+        &[good.clone(), bad.clone()],
+        &Default::default()
+    ));
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -966,8 +975,10 @@ fn vip_syntax_errors_point_inside_the_string() {
     one_error(&l, 5, 22, "prefix length `/129` must be 1..=128");
     l[4] = "vips = [\"192.0.2.3/24 dev eth0 lable eth0:1\"]";
     one_error(&l, 5, 32, "unexpected `lable`");
-    l[4] = "vips = [\"192.0.2.3 brd 192.0.2.255\"]";
-    one_error(&l, 5, 20, "`brd` (keepalived option) is not supported");
+    l[4] = "vips = [\"192.0.2.3 metric 5\"]";
+    one_error(&l, 5, 20, "`metric` (keepalived option) is not supported");
+    l[4] = "vips = [\"192.0.2.3 brd x\"]";
+    one_error(&l, 5, 24, "brd `x` is not an IPv4 address");
     l[4] = "vips = [\"192.0.2.3 dev\"]";
     one_error(&l, 5, 20, "`dev` needs a value");
     l[4] = "vips = [\"224.0.0.18\"]";
@@ -1853,6 +1864,7 @@ fn builtin_names_round_trip() {
             "http-status",
             "file",
             "interface-up",
+            "exec",
             "split-brain-peer-http",
             "split-brain-arp"
         ]

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use baton_policy::{
     EvalContext, Evaluation, Evidence, Facts, Grants, InstanceStatus as PolicyInstance, LoadedPolicy,
-    LoadedSplitBrain, LogLevel, Peer, PeerPath, PolicyEngine, VipAnswer, VrrpState,
+    LoadedSplitBrain, LogLevel, Peer, PeerPath, PolicyEngine, RunAs, VipAnswer, VrrpState,
 };
 use serde::Deserialize;
 
@@ -37,6 +37,9 @@ pub struct Components {
 
 /// Loads every component of `cfg`; the first error fails the whole load.
 pub fn load_components(engine: &PolicyEngine, cfg: &Config) -> Result<Components, String> {
+    if let Some(e) = run_as_errors(cfg).into_iter().next() {
+        return Err(e);
+    }
     Ok(Components {
         policies: load_policies(engine, cfg)?,
         brains: load_split_brains(engine, cfg)?,
@@ -167,11 +170,27 @@ pub fn grants(p: &Policy, settings: &BTreeMap<String, String>, cfg: &Config) -> 
         let remedy = cfg
             .remedy(r)
             .ok_or_else(|| format!("policy {}: no [[remedy]] named {r}", p.name))?;
+        let run_as = run_as(remedy).map_err(|e| format!("policy {}: {e}", p.name))?;
         g = g
-            .remedy(r, remedy.command.clone(), remedy.timeout)
+            .remedy_as(r, remedy.command.clone(), remedy.timeout, run_as)
             .map_err(|e| format!("policy {}: {e}", p.name))?;
     }
     Ok(g)
+}
+
+/// The uid and gid a remedy runs with, looked up by name (its `user` and
+/// `group`); `None` without a `user`.
+fn run_as(r: &crate::config::Remedy) -> Result<Option<RunAs>, String> {
+    let Some(user) = &r.user else { return Ok(None) };
+    RunAs::lookup(user, r.group.as_deref())
+        .map(Some)
+        .map_err(|e| format!("remedy {}: {e}", r.name))
+}
+
+/// Each remedy whose `user` or `group` does not exist on this system: what
+/// the daemon refuses at load, and `baton check` reports.
+pub fn run_as_errors(cfg: &Config) -> Vec<String> {
+    cfg.remedies.iter().filter_map(|r| run_as(r).err()).collect()
 }
 
 /// What an evaluation of `policy` with `settings` may touch: the policy's
@@ -626,6 +645,24 @@ mod tests {
         assert!(parse_facts("{}").is_ok());
         assert!(parse_facts(r#"{"instance": {"state": "leader"}}"#).is_err());
         assert!(parse_facts(r#"{"routerid": "x"}"#).is_err());
+    }
+
+    /// A remedy's user is looked up at load: a missing one is an error
+    /// naming the remedy and the user, and the grant carries the uid.
+    #[test]
+    fn a_remedy_user_is_looked_up_at_load() {
+        let text = "[[instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\nvrid = 1\nvips = [\"192.0.2.1\"]\n\
+                    [[remedy]]\nname = \"ok\"\ncommand = [\"true\"]\nuser = \"root\"\n\
+                    [[remedy]]\nname = \"bad\"\ncommand = [\"true\"]\nuser = \"baton-nosuch-user\"\n\
+                    [[policy]]\nname = \"p\"\nsource = \"builtin:exec\"\nremedies = [\"ok\"]\n";
+        let cfg = config::parse(text, std::path::Path::new("t.toml")).expect("a config");
+        assert_eq!(
+            run_as_errors(&cfg),
+            ["remedy bad: user \"baton-nosuch-user\": no such user"]
+        );
+        let p = cfg.policy("p").unwrap();
+        let g = grants(p, &p.config, &cfg).unwrap();
+        assert_eq!(g.remedies["ok"].run_as, Some(RunAs { uid: 0, gid: 0 }));
     }
 
     #[test]

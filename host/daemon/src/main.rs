@@ -76,6 +76,11 @@ struct ReadArgs {
     /// (keepalived's -i; default the host name up to its first dot).
     #[arg(long, short = 'i')]
     config_id: Option<String>,
+    /// For a keepalived.conf: run each vrrp_script that matches no builtin
+    /// policy as keepalived ran it (builtin:exec: healthy iff it exits 0)
+    /// instead of refusing the file.
+    #[arg(long)]
+    allow_exec: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -89,6 +94,7 @@ impl ReadArgs {
         baton::config::LoadOptions {
             keepalived: self.format.map(|f| matches!(f, FormatArg::Keepalived)),
             config_id: self.config_id.clone(),
+            allow_exec: self.allow_exec,
         }
     }
 }
@@ -154,16 +160,19 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Check { files, read } => {
-            if baton::config::check_files(&files, &read.options()) {
+            if baton::config::check_files_with(&files, &read.options(), &baton::checks::run_as_errors) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
             }
         }
         Cmd::Convert { file, config_id } => {
+            // Convert always writes builtin:exec for a script that matches
+            // no builtin: the TOML states it, which is the opt-in there.
             let opts = baton::config::LoadOptions {
                 keepalived: Some(true),
                 config_id,
+                allow_exec: true,
             };
             match baton::config::convert_keepalived(&file, &opts) {
                 Ok(toml) => {

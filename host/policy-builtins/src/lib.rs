@@ -152,6 +152,7 @@ mod tests {
                 "http-status",
                 "file",
                 "interface-up",
+                "exec",
                 "split-brain-peer-http",
                 "split-brain-arp"
             ]

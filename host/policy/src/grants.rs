@@ -20,6 +20,41 @@ pub struct Remedy {
     /// Killed (with its process group) after this long, or when the evaluation's
     /// budget runs out, whichever comes first.
     pub timeout: Duration,
+    /// Runs with this uid and gid, supplementary groups cleared (keepalived's
+    /// `script_user`); `None`: as the daemon.
+    pub run_as: Option<RunAs>,
+}
+
+/// The credentials a remedy runs with: a user looked up by name, and its
+/// primary group or another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunAs {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl RunAs {
+    /// Looks up `user` (and `group`, default the user's primary group) in the
+    /// system's user database (NSS: /etc/passwd, /etc/group, ...).
+    pub fn lookup(user: &str, group: Option<&str>) -> Result<RunAs, String> {
+        use nix::unistd::{Group, User};
+        let u = User::from_name(user)
+            .map_err(|e| format!("user {user:?}: {e}"))?
+            .ok_or_else(|| format!("user {user:?}: no such user"))?;
+        let gid = match group {
+            None => u.gid,
+            Some(g) => {
+                Group::from_name(g)
+                    .map_err(|e| format!("group {g:?}: {e}"))?
+                    .ok_or_else(|| format!("group {g:?}: no such group"))?
+                    .gid
+            }
+        };
+        Ok(RunAs {
+            uid: u.uid.as_raw(),
+            gid: gid.as_raw(),
+        })
+    }
 }
 
 /// What a policy may touch. Build with the `allow_*` / `remedy` methods.
@@ -53,13 +88,31 @@ impl Grants {
     }
 
     /// Names a remedy the policy may run.
-    pub fn remedy(mut self, name: &str, argv: Vec<String>, timeout: Duration) -> Result<Self, PolicyError> {
+    pub fn remedy(self, name: &str, argv: Vec<String>, timeout: Duration) -> Result<Self, PolicyError> {
+        self.remedy_as(name, argv, timeout, None)
+    }
+
+    /// Names a remedy the policy may run, as `run_as` (see [`RunAs::lookup`]).
+    pub fn remedy_as(
+        mut self,
+        name: &str,
+        argv: Vec<String>,
+        timeout: Duration,
+        run_as: Option<RunAs>,
+    ) -> Result<Self, PolicyError> {
         if argv.is_empty() || argv[0].is_empty() {
             return Err(PolicyError::Grant(format!(
                 "remedy {name:?} has an empty command"
             )));
         }
-        self.remedies.insert(name.to_string(), Remedy { argv, timeout });
+        self.remedies.insert(
+            name.to_string(),
+            Remedy {
+                argv,
+                timeout,
+                run_as,
+            },
+        );
         Ok(self)
     }
 

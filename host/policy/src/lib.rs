@@ -26,7 +26,8 @@
 //!   its own state, allowlist check against the [`Grants`], timeout
 //!   `min(requested, remaining budget)` and `add_to_linker`: log, clock, probe
 //!   (tcp-connect, http-get), system (process-count/running, address-held,
-//!   interface-up, read-file), vrrp, remedy. A world's store data holds the states of
+//!   interface-up, read-file), vrrp, remedy (as a [`RunAs`] user when the config
+//!   names one). A world's store data holds the states of
 //!   the ones it imports.
 //! - `bindings`: the WIT interfaces bound once, for every world and capability.
 //! - [`wasi`]: all of WASI 0.2, which standard toolchains' components import
@@ -66,7 +67,7 @@ pub use context::{
 };
 pub use engine::{EngineOptions, PolicyEngine, parse_sha256};
 pub use error::PolicyError;
-pub use grants::{Grants, NetPattern, Remedy};
+pub use grants::{Grants, NetPattern, Remedy, RunAs};
 pub use runner::{PolicyRunner, Submit};
 pub use worlds::brain::LoadedSplitBrain;
 pub use worlds::health::LoadedPolicy;

@@ -16,9 +16,41 @@ pub(crate) mod keepalived;
 pub(crate) mod syntax;
 pub(crate) mod toml;
 
+use std::collections::HashMap;
+
 use crate::Config;
-use crate::origin::Origins;
+use crate::origin::{FieldPath, Item, Origins};
+use crate::schema::instance;
 use crate::validate;
+
+/// Where each instance's keys are (offsets in the front end's text), for
+/// the cross-node check's messages: `name`, `vrid`, `priority`, ...
+pub(crate) type Places = Vec<HashMap<&'static str, usize>>;
+
+/// The instance keys the cross-node check points at.
+const PLACED: [&crate::schema::Key; 9] = [
+    &instance::NAME,
+    &instance::VRID,
+    &instance::PRIORITY,
+    &instance::ADVERT_INTERVAL,
+    &instance::VERSION,
+    &instance::AUTH,
+    &instance::VIPS,
+    &instance::UNICAST_SRC,
+    &instance::UNICAST_PEERS,
+];
+
+/// Where the draft's instances and their keys are.
+pub(crate) fn places(draft: &Config, origins: &Origins<'_>) -> Places {
+    (0..draft.instances.len())
+        .map(|i| {
+            PLACED
+                .iter()
+                .map(|k| (k.name, origins.offset(&FieldPath::key(Item::Instance(i), k))))
+                .collect()
+        })
+        .collect()
+}
 
 /// Validates a front end's draft; `errs` are the front end's own errors, as
 /// (byte offset, message). Every error, in text order, or the config.

@@ -31,9 +31,17 @@ type Value<'i> = Spanned<DeValue<'i>>;
 /// Parses and validates a config file's text; errors as (byte offset,
 /// message), in text order.
 pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, Vec<(usize, String)>> {
+    parse_placed(text, path).0
+}
+
+/// [`parse`], and where each instance's keys are.
+pub(crate) fn parse_placed(text: &str, path: &Path) -> (Result<Config, Vec<(usize, String)>>, super::Places) {
     let (doc, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
-        return Err(super::syntax::errors(text, doc.get_ref(), &errors));
+        return (
+            Err(super::syntax::errors(text, doc.get_ref(), &errors)),
+            Vec::new(),
+        );
     }
     let mut fe = Reader {
         text,
@@ -42,7 +50,8 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, Vec<(usize, Strin
         origins: Origins::new(text),
     };
     let draft = fe.config(path, doc.get_ref());
-    super::finish(draft, &fe.origins, fe.errs)
+    let places = super::places(&draft, &fe.origins);
+    (super::finish(draft, &fe.origins, fe.errs), places)
 }
 
 struct Reader<'t> {
@@ -542,11 +551,15 @@ impl<'t> Reader<'t> {
         let name = self.text(&tb, &remedy::NAME).unwrap_or_default();
         let command = self.command(&tb, &remedy::COMMAND);
         let timeout = self.duration(&tb, &remedy::TIMEOUT).unwrap_or_default();
+        let user = self.text(&tb, &remedy::USER);
+        let group = self.text(&tb, &remedy::GROUP);
         self.close(&tb);
         Remedy {
             name,
             command,
             timeout,
+            user,
+            group,
         }
     }
 

@@ -1,5 +1,7 @@
 //! `remedy.run`: a command the config names, run without a shell, in its own process
-//! group, killed (the whole group) when its timeout or the budget runs out.
+//! group, killed (the whole group) when its timeout or the budget runs out; as the
+//! remedy's user and group when it names one (std's `uid` also clears the
+//! supplementary groups, with `setgroups(0)`, before `setuid`).
 //!
 //! State: the grants and the deadline ([`RemedyState`]). The allowlist check is
 //! [`allowed`]: a policy gives a name, never a command line.
@@ -31,12 +33,16 @@ pub fn run(grants: &Grants, deadline: Deadline, name: &str) -> Result<i32, CapEr
         return Err(CapError::Timeout);
     }
     let end = Instant::now() + timeout;
-    let mut child = Command::new(&remedy.argv[0])
-        .args(&remedy.argv[1..])
+    let mut cmd = Command::new(&remedy.argv[0]);
+    cmd.args(&remedy.argv[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .process_group(0)
+        .process_group(0);
+    if let Some(r) = remedy.run_as {
+        cmd.uid(r.uid).gid(r.gid);
+    }
+    let mut child = cmd
         .spawn()
         .map_err(|e| CapError::Failed(format!("spawn {:?}: {e}", remedy.argv[0])))?;
     let pgid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));

@@ -129,9 +129,15 @@ impl Reader<'_> {
             "notification_email" => {
                 self.globals.email_at = Some(s.key.at);
                 self.origins.place(FieldPath::item(Item::Notify), s.key.at);
-                self.origins.place(FieldPath::key(Item::Notify, &notify::EMAIL), s.key.at);
-                self.origins.name(FieldPath::key(Item::Notify, &notify::EMAIL), "notification_email");
-                let items: Vec<(String, usize)> = self.items(s).iter().map(|i| (i.key.text.clone(), i.key.at)).collect();
+                self.origins
+                    .place(FieldPath::key(Item::Notify, &notify::EMAIL), s.key.at);
+                self.origins
+                    .name(FieldPath::key(Item::Notify, &notify::EMAIL), "notification_email");
+                let items: Vec<(String, usize)> = self
+                    .items(s)
+                    .iter()
+                    .map(|i| (i.key.text.clone(), i.key.at))
+                    .collect();
                 for (addr, at) in items {
                     let path = FieldPath::index(Item::Notify, &notify::EMAIL, self.globals.email.len());
                     self.origins.place(path.clone(), at);
@@ -149,7 +155,8 @@ impl Reader<'_> {
             }
             "smtp_server" => self.smtp_server(s),
             "smtp_connect_timeout" => {
-                self.globals.smtp_connect_timeout = self.int_of(s, 1, 3600).map(|n| Duration::from_secs(n as u64));
+                self.globals.smtp_connect_timeout =
+                    self.int_of(s, 1, 3600).map(|n| Duration::from_secs(n as u64));
             }
             "vrrp_strict" => {
                 self.flag(s);
@@ -227,7 +234,10 @@ impl Reader<'_> {
         };
         let text = host.text.trim_start_matches('[').trim_end_matches(']');
         if text.parse::<IpAddr>().is_err() && !is_host_name(text) {
-            self.err(host.at, format!("smtp_server: `{}` is no address or host name", host.text));
+            self.err(
+                host.at,
+                format!("smtp_server: `{}` is no address or host name", host.text),
+            );
             return;
         }
         if let Some(port) = port {
@@ -241,12 +251,19 @@ impl Reader<'_> {
     /// Only the standard groups: Baton does not move adverts to another.
     fn mcast_group(&mut self, s: &Stmt) {
         let Some(w) = self.one(s) else { return };
-        let standard = if s.key.text == "vrrp_mcast_group4" { "224.0.0.18" } else { "ff02::12" };
+        let standard = if s.key.text == "vrrp_mcast_group4" {
+            "224.0.0.18"
+        } else {
+            "ff02::12"
+        };
         let same = w.text.parse::<IpAddr>().ok() == standard.parse::<IpAddr>().ok();
         if !same {
             self.err(
                 w.at,
-                format!("`{}`: Baton sends adverts to the standard group {standard} only", s.key.text),
+                format!(
+                    "`{}`: Baton sends adverts to the standard group {standard} only",
+                    s.key.text
+                ),
             );
         }
     }

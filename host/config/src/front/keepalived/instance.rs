@@ -14,7 +14,9 @@ use super::tree::Stmt;
 use crate::origin::{FieldPath, Item};
 use crate::schema::{Key, instance, track};
 use crate::suggest::closest;
-use crate::{Builtin, InstanceConfig, InstanceNotify, NotifyCommand, Policy, PolicySource, SplitBrain, Track, Vip};
+use crate::{
+    Builtin, InstanceConfig, InstanceNotify, NotifyCommand, Policy, PolicySource, SplitBrain, Track, Vip,
+};
 
 const INSTANCE_ARITY: Arity = &[
     ("state", 1),
@@ -77,7 +79,11 @@ impl Reader<'_> {
             vrid: 0,
             priority: 100,
             advert_interval: Duration::from_secs(1),
-            version: if self.globals.version == Some(3) { Version::V3 } else { Version::V2 },
+            version: if self.globals.version == Some(3) {
+                Version::V3
+            } else {
+                Version::V2
+            },
             preempt: true,
             preempt_delay: Duration::ZERO,
             accept: !self.globals.strict,
@@ -115,7 +121,9 @@ impl Reader<'_> {
         }
         // After the VRID, which names it by default.
         inst.vmac = self.vmac(&stmts, i, inst.vrid);
-        inst.garp = self.globals.garp_for(inst.vips.first().is_some_and(|v| v.addr.is_ipv6()));
+        inst.garp = self
+            .globals
+            .garp_for(inst.vips.first().is_some_and(|v| v.addr.is_ipv6()));
         garp.apply(&mut inst.garp);
         self.instances.push(inst);
     }
@@ -158,7 +166,9 @@ impl Reader<'_> {
             }
             "advert_int" => {
                 self.place(item, &instance::ADVERT_INTERVAL, at, key);
-                inst.advert_interval = self.timer_of(k, Duration::from_secs(255)).unwrap_or(inst.advert_interval);
+                inst.advert_interval = self
+                    .timer_of(k, Duration::from_secs(255))
+                    .unwrap_or(inst.advert_interval);
             }
             "version" => {
                 self.place(item, &instance::VERSION, at, key);
@@ -202,9 +212,11 @@ impl Reader<'_> {
                 self.place(item, &instance::SMTP_ALERT, k.key.at, key);
                 inst.notify.smtp_alert = self.opt_bool(k);
             }
-            "garp_master_delay" | "garp_master_repeat" | "garp_master_refresh" | "garp_interval" | "gna_interval" => {
-                garp.read(self, k, inst.vips.first().is_some_and(|v| v.addr.is_ipv6()))
-            }
+            "garp_master_delay"
+            | "garp_master_repeat"
+            | "garp_master_refresh"
+            | "garp_interval"
+            | "gna_interval" => garp.read(self, k, inst.vips.first().is_some_and(|v| v.addr.is_ipv6())),
             "skip_check_adv_addr" => {
                 self.flag(k);
                 inst.check_adv_addr = false;
@@ -261,7 +273,10 @@ impl Reader<'_> {
                 }
             },
             (Some(t), _) if t.text == "AH" => {
-                self.err(t.at, "auth_type AH is not supported (RFC 3768 removed it; use PASS)");
+                self.err(
+                    t.at,
+                    "auth_type AH is not supported (RFC 3768 removed it; use PASS)",
+                );
                 Auth::None
             }
             (Some(t), _) if t.text != "PASS" => {
@@ -375,8 +390,13 @@ impl Reader<'_> {
                         kept.extend([opt.to_string(), value.text.clone()])
                     }
                     _ => {
-                        let near = closest(opt, VIP_OPTIONS).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
-                        self.err(words[j].at, format!("{name}: `{opt}` is no option of an address{near}"));
+                        let near = closest(opt, VIP_OPTIONS)
+                            .map(|n| format!(" (did you mean `{n}`?)"))
+                            .unwrap_or_default();
+                        self.err(
+                            words[j].at,
+                            format!("{name}: `{opt}` is no option of an address{near}"),
+                        );
                     }
                 }
                 j += 2;
@@ -411,11 +431,19 @@ impl Reader<'_> {
     }
 
     fn track_interfaces(&mut self, k: &Stmt, i: usize) -> Vec<String> {
-        self.place(Item::Instance(i), &instance::TRACK_INTERFACES, k.key.at, "track_interface");
+        self.place(
+            Item::Instance(i),
+            &instance::TRACK_INTERFACES,
+            k.key.at,
+            "track_interface",
+        );
         let mut out = Vec::new();
         for line in self.items(k) {
             if let Some(w) = line.args.first() {
-                self.err(w.at, "track_interface: a weight is not supported yet (a down link means FAULT)");
+                self.err(
+                    w.at,
+                    "track_interface: a weight is not supported yet (a down link means FAULT)",
+                );
                 continue;
             }
             out.push(line.key.text.clone());
@@ -430,9 +458,15 @@ impl Reader<'_> {
             let name = line.key.text.clone();
             let Some(t) = self.scripts.by_name.get(&name).cloned() else {
                 let names: Vec<&str> = self.scripts.order.iter().map(String::as_str).collect();
-                let near = closest(&name, &names).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+                let near = closest(&name, &names)
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
                 let decl = kind.replace("track_", "vrrp_");
-                let decl = if decl == "vrrp_script" { decl } else { format!("vrrp_track_{}", &kind[6..]) };
+                let decl = if decl == "vrrp_script" {
+                    decl
+                } else {
+                    format!("vrrp_track_{}", &kind[6..])
+                };
                 self.err(line.key.at, format!("{kind} `{name}` names no {decl}{near}"));
                 continue;
             };
@@ -456,8 +490,10 @@ impl Reader<'_> {
                 weight
             };
             let j = inst.tracks.len();
-            self.origins.place(FieldPath::item(Item::Track(i, j)), line.key.at);
-            self.origins.place(FieldPath::key(Item::Track(i, j), &track::CHECK), line.key.at);
+            self.origins
+                .place(FieldPath::item(Item::Track(i, j)), line.key.at);
+            self.origins
+                .place(FieldPath::key(Item::Track(i, j), &track::CHECK), line.key.at);
             inst.tracks.push(Track {
                 policy: name.clone(),
                 check: Some(name),
@@ -488,14 +524,26 @@ impl Reader<'_> {
                 }
             }
             Some(other) => {
-                self.err(line.args[0].at, format!("`{other}`: expected `weight N` after the name"));
+                self.err(
+                    line.args[0].at,
+                    format!("`{other}`: expected `weight N` after the name"),
+                );
                 None
             }
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn split_brain(&mut self, i: usize, inst: &mut InstanceConfig, name: &str, peer: &str, port: u16, every: Duration, at: usize) {
+    fn split_brain(
+        &mut self,
+        i: usize,
+        inst: &mut InstanceConfig,
+        name: &str,
+        peer: &str,
+        port: u16,
+        every: Duration,
+        at: usize,
+    ) {
         let p = self.policies.len();
         self.origins.place(FieldPath::item(Item::Policy(p)), at);
         let policy = format!("{}-{name}", inst.name);
@@ -509,7 +557,10 @@ impl Reader<'_> {
             remedies: Vec::new(),
         });
         self.origins.place(FieldPath::item(Item::SplitBrain(i)), at);
-        inst.split_brain = Some(SplitBrain { policy, interval: every });
+        inst.split_brain = Some(SplitBrain {
+            policy,
+            interval: every,
+        });
         self.note(
             Item::SplitBrain(i),
             format!(
@@ -536,7 +587,8 @@ impl Reader<'_> {
         };
         let name = format!("{}-{key}", inst.name);
         let c = self.commands.len();
-        self.origins.place(FieldPath::item(Item::NotifyCommand(c)), first.at);
+        self.origins
+            .place(FieldPath::item(Item::NotifyCommand(c)), first.at);
         self.commands.push(NotifyCommand {
             name: name.clone(),
             command: argv,
@@ -569,7 +621,9 @@ impl GarpGiven {
         match k.key.text.as_str() {
             "garp_master_delay" => self.delay = rd.int_of(k, 0, 1000).map(|n| Duration::from_secs(n as u64)),
             "garp_master_repeat" => self.repeat = rd.int_of(k, 1, 255).map(|n| n as u32),
-            "garp_master_refresh" => self.refresh = rd.int_of(k, 0, 86_400).map(|n| Duration::from_secs(n as u64)),
+            "garp_master_refresh" => {
+                self.refresh = rd.int_of(k, 0, 86_400).map(|n| Duration::from_secs(n as u64))
+            }
             // The family's own interval wins: garp_ for IPv4, gna_ for IPv6.
             "garp_interval" => {
                 let d = rd.timer_of(k, Duration::from_secs(1));

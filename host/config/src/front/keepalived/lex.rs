@@ -35,6 +35,12 @@ const MAX_DEPTH: usize = 32;
 /// How many tokens the expansions may make in all (a runaway `~SEQ` is an
 /// error, not an out-of-memory).
 const MAX_TOKENS: usize = 4_000_000;
+/// How many characters the preprocessor may handle and make in all: without
+/// it `$B=${B}${B}` doubles at each of the MAX_DEPTH levels (2^32 copies),
+/// and nested `~SEQ`s over lines that make no word never reach MAX_TOKENS.
+/// Smaller under the fuzzer, so an input that reaches it stays cheap.
+#[allow(unexpected_cfgs)]
+const MAX_WORK: usize = if cfg!(fuzzing) { 1 << 16 } else { 1 << 24 };
 
 /// A word of the config, after quoting.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,6 +87,8 @@ struct Lexer<'f> {
     /// The definition whose continuation lines are being read.
     multiline: Option<String>,
     over: bool,
+    /// Characters handled so far, against MAX_WORK.
+    work: usize,
 }
 
 /// Reads `path` and everything it includes. `config_id` is what `@ID`
@@ -95,12 +103,15 @@ pub(crate) fn lex(files: &dyn Files, path: &Path, config_id: &str) -> Lexed {
         stack: Vec::new(),
         multiline: None,
         over: false,
+        work: 0,
     };
     match files.read(path) {
         Ok(text) => lx.file(path.to_path_buf(), text),
         Err(e) => {
             lx.out.sources.add(path.to_path_buf(), String::new());
-            lx.out.errors.push((0, format!("cannot read {}: {e}", path.display())));
+            lx.out
+                .errors
+                .push((0, format!("cannot read {}: {e}", path.display())));
         }
     }
     lx.out
@@ -139,7 +150,10 @@ impl Lexer<'_> {
                 line.pop();
                 trim_end(&mut line);
             }
-            let def = self.defs.get_mut(&name).expect("a multi-line definition is defined");
+            let def = self
+                .defs
+                .get_mut(&name)
+                .expect("a multi-line definition is defined");
             if !line.is_empty() {
                 if !def.value.is_empty() {
                     let at = line[0].at;
@@ -160,12 +174,20 @@ impl Lexer<'_> {
     /// One line after comments: conditionals, definitions, sequences,
     /// substitution, include, words.
     fn logical_line(&mut self, line: Text, depth: usize) {
-        if depth > MAX_DEPTH {
-            let at = line.first().map_or(0, |c| c.at);
-            self.error(at, "parameter substitution does not end (does a definition use itself?)");
+        if !self.charge(line.first().map_or(0, |c| c.at), line.len() + 1) {
             return;
         }
-        let Some(mut line) = self.conditional(line) else { return };
+        if depth > MAX_DEPTH {
+            let at = line.first().map_or(0, |c| c.at);
+            self.error(
+                at,
+                "parameter substitution does not end (does a definition use itself?)",
+            );
+            return;
+        }
+        let Some(mut line) = self.conditional(line) else {
+            return;
+        };
         trim_start(&mut line);
         if line.is_empty() {
             return;
@@ -190,6 +212,20 @@ impl Lexer<'_> {
         self.words(&line);
     }
 
+    /// Counts `n` more characters of work; false (after one error) once
+    /// the whole exceeds MAX_WORK, or the tokens MAX_TOKENS.
+    fn charge(&mut self, at: usize, n: usize) -> bool {
+        self.work += n;
+        if self.work > MAX_WORK && !self.over {
+            self.over = true;
+            self.error(
+                at,
+                format!("the config expands to more than {MAX_WORK} characters"),
+            );
+        }
+        !self.over
+    }
+
     /// `@ID rest`: the rest when ID is the config id (`@^ID`: when not).
     fn conditional(&self, line: Text) -> Option<Text> {
         if line.first().map(|c| c.c) != Some('@') {
@@ -204,7 +240,10 @@ impl Lexer<'_> {
 
     /// `$NAME=VALUE`: true when it is one (and it is recorded).
     fn definition(&mut self, line: &Text) -> bool {
-        let name_len = line[1..].iter().take_while(|c| c.c.is_ascii_alphanumeric() || c.c == '_').count();
+        let name_len = line[1..]
+            .iter()
+            .take_while(|c| c.c.is_ascii_alphanumeric() || c.c == '_')
+            .count();
         let eq = 1 + name_len;
         if name_len == 0 || line[1].c.is_ascii_digit() || line.get(eq).map(|c| c.c) != Some('=') {
             return false;
@@ -273,14 +312,17 @@ impl Lexer<'_> {
         let mut changed = false;
         let mut i = 0;
         while i < line.len() {
-            if line[i].c == '$' {
-                if let Some((value, len)) = self.reference(line, i) {
-                    let at = line[i].at;
-                    out.extend(value.iter().map(|c| Ch { c: c.c, at }));
-                    i += len;
-                    changed = true;
-                    continue;
+            if line[i].c == '$'
+                && let Some((value, len)) = self.reference(line, i)
+            {
+                let at = line[i].at;
+                if !self.charge(at, value.len()) {
+                    return Some(Vec::new());
                 }
+                out.extend(value.iter().map(|c| Ch { c: c.c, at }));
+                i += len;
+                changed = true;
+                continue;
             }
             out.push(line[i]);
             i += 1;
@@ -292,7 +334,10 @@ impl Lexer<'_> {
     fn reference(&self, line: &Text, i: usize) -> Option<(Text, usize)> {
         let braced = line.get(i + 1).map(|c| c.c) == Some('{');
         let start = i + 1 + usize::from(braced);
-        let len = line[start..].iter().take_while(|c| c.c.is_ascii_alphanumeric() || c.c == '_').count();
+        let len = line[start..]
+            .iter()
+            .take_while(|c| c.c.is_ascii_alphanumeric() || c.c == '_')
+            .count();
         let end = start + len;
         if len == 0 {
             return None;
@@ -313,7 +358,11 @@ impl Lexer<'_> {
         let text = |s: &str| s.chars().map(|c| Ch { c, at }).collect::<Text>();
         match name {
             "_PWD" => {
-                let dir = self.stack.last().and_then(|p| p.parent()).unwrap_or(Path::new("."));
+                let dir = self
+                    .stack
+                    .last()
+                    .and_then(|p| p.parent())
+                    .unwrap_or(Path::new("."));
                 // Absolute, as keepalived's (it is where scripts are found).
                 let dir = match std::env::current_dir() {
                     Ok(cwd) if dir.is_relative() => normalize(&cwd.join(dir)),
@@ -332,8 +381,13 @@ impl Lexer<'_> {
     /// `include PATTERN`: true when the line is one (its files are read).
     fn include(&mut self, line: &Text) -> bool {
         let words = split_words(line);
-        let Some((first, _)) = words.first() else { return false };
-        if !matches!(first.text.as_str(), "include" | "includer" | "includem" | "includew" | "includeb" | "includea") {
+        let Some((first, _)) = words.first() else {
+            return false;
+        };
+        if !matches!(
+            first.text.as_str(),
+            "include" | "includer" | "includem" | "includew" | "includeb" | "includea"
+        ) {
             return false;
         }
         let kw_at = first.at;
@@ -342,33 +396,61 @@ impl Lexer<'_> {
             return true;
         };
         if let Some((extra, _)) = words.get(2) {
-            self.error(extra.at, format!("include takes one file name or pattern, not also `{}`", extra.text));
+            self.error(
+                extra.at,
+                format!(
+                    "include takes one file name or pattern, not also `{}`",
+                    extra.text
+                ),
+            );
         }
         if self.stack.len() > MAX_DEPTH {
-            self.error(pattern.at, "include: too deeply nested (does a file include itself?)");
+            self.error(
+                pattern.at,
+                "include: too deeply nested (does a file include itself?)",
+            );
             return true;
         }
-        let dir = self.stack.last().and_then(|p| p.parent()).map(Path::to_path_buf).unwrap_or_default();
+        let dir = self
+            .stack
+            .last()
+            .and_then(|p| p.parent())
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         let mut matched = Vec::new();
         for alt in expand_braces(&pattern.text) {
-            let full = normalize(&if Path::new(&alt).is_absolute() { PathBuf::from(&alt) } else { dir.join(&alt) });
+            let full = normalize(&if Path::new(&alt).is_absolute() {
+                PathBuf::from(&alt)
+            } else {
+                dir.join(&alt)
+            });
             match self.files.glob(&full.to_string_lossy()) {
                 Ok(found) => matched.extend(found),
                 Err(why) => self.error(pattern.at, format!("include `{}`: {why}", pattern.text)),
             }
         }
         if matched.is_empty() {
-            let msg = format!("include `{}` matches no file (in {})", pattern.text, dir.display());
+            let msg = format!(
+                "include `{}` matches no file (in {})",
+                pattern.text,
+                dir.display()
+            );
             self.error(pattern.at, msg);
         }
         for path in matched {
             if self.stack.contains(&path) {
-                self.error(pattern.at, format!("include `{}`: {} includes itself", pattern.text, path.display()));
+                self.error(
+                    pattern.at,
+                    format!("include `{}`: {} includes itself", pattern.text, path.display()),
+                );
                 continue;
             }
             match self.files.read(&path) {
                 Ok(text) => self.file(path, text),
-                Err(e) => self.error(pattern.at, format!("include: cannot read {}: {e}", path.display())),
+                Err(e) => self.error(
+                    pattern.at,
+                    format!("include: cannot read {}: {e}", path.display()),
+                ),
             }
         }
         true
@@ -382,7 +464,10 @@ impl Lexer<'_> {
         let mut quote: Option<usize> = None;
         let flush = |toks: &mut Vec<Tok>, word: &mut String, word_at: &mut Option<usize>| {
             if let Some(at) = word_at.take() {
-                toks.push(Tok::Word(Word { text: std::mem::take(word), at }));
+                toks.push(Tok::Word(Word {
+                    text: std::mem::take(word),
+                    at,
+                }));
             }
         };
         for (i, ch) in line.iter().enumerate() {
@@ -398,7 +483,11 @@ impl Lexer<'_> {
                 '}' if word.contains("${") && !word.ends_with('}') => word.push('}'),
                 '{' | '}' => {
                     flush(toks, &mut word, &mut word_at);
-                    toks.push(if ch.c == '{' { Tok::Open(ch.at) } else { Tok::Close(ch.at) });
+                    toks.push(if ch.c == '{' {
+                        Tok::Open(ch.at)
+                    } else {
+                        Tok::Close(ch.at)
+                    });
                 }
                 c => {
                     word_at.get_or_insert(ch.at);
@@ -407,13 +496,18 @@ impl Lexer<'_> {
             }
         }
         if let Some(at) = quote {
-            self.out.errors.push((at, "this quote is not closed on its line".to_string()));
+            self.out
+                .errors
+                .push((at, "this quote is not closed on its line".to_string()));
         }
         flush(toks, &mut word, &mut word_at);
         toks.push(Tok::End);
         if toks.len() > MAX_TOKENS {
             self.over = true;
-            self.out.errors.push((line[0].at, format!("the config expands to more than {MAX_TOKENS} words")));
+            self.out.errors.push((
+                line[0].at,
+                format!("the config expands to more than {MAX_TOKENS} words"),
+            ));
         }
     }
 }
@@ -506,7 +600,13 @@ fn split_words(t: &[Ch]) -> Vec<(Word, usize)> {
             i += 1;
         }
         let text = t[start..i].iter().filter(|c| c.c != '"').map(|c| c.c).collect();
-        words.push((Word { text, at: t[start].at }, start));
+        words.push((
+            Word {
+                text,
+                at: t[start].at,
+            },
+            start,
+        ));
     }
     words
 }
@@ -537,7 +637,11 @@ fn var_name(s: &str) -> Result<String, String> {
     let ok = !s.is_empty()
         && !s.starts_with(|c: char| c.is_ascii_digit())
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if ok { Ok(s.to_string()) } else { Err(format!("`{s}` is no parameter name")) }
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!("`{s}` is no parameter name"))
+    }
 }
 
 fn seq_number(s: &str) -> Result<i64, String> {
@@ -555,17 +659,25 @@ fn seq_number(s: &str) -> Result<i64, String> {
 fn seq_bindings(spec: &str, hex: bool) -> Result<Vec<Binding>, String> {
     let parts: Vec<&str> = spec.split(',').collect();
     let var = var_name(parts[0])?;
-    let nums = parts[1..].iter().map(|p| seq_number(p)).collect::<Result<Vec<i64>, String>>()?;
+    let nums = parts[1..]
+        .iter()
+        .map(|p| seq_number(p))
+        .collect::<Result<Vec<i64>, String>>()?;
     let (start, step, end) = match nums[..] {
         [end] => (if end < 0 { -1 } else { 1 }, if end < 0 { -1 } else { 1 }, end),
         [start, end] => (start, if end < start { -1 } else { 1 }, end),
         [start, step, end] => (start, step, end),
-        _ => return Err("~SEQ takes a variable and one to three numbers: (VAR, START, STEP, END)".to_string()),
+        _ => {
+            return Err(
+                "~SEQ takes a variable and one to three numbers: (VAR, START, STEP, END)".to_string(),
+            );
+        }
     };
     if step == 0 {
         return Err("~SEQ: a step of 0 never ends".to_string());
     }
-    let count = (end - start) / step + 1;
+    // In i128: `end - start` overflows i64 at its ends (and wrapped past this check).
+    let count = (i128::from(end) - i128::from(start)) / i128::from(step) + 1;
     if count > 1_000_000 {
         return Err(format!("~SEQ: {count} values are too many"));
     }
@@ -574,7 +686,9 @@ fn seq_bindings(spec: &str, hex: bool) -> Result<Vec<Binding>, String> {
     while (step > 0 && n <= end) || (step < 0 && n >= end) {
         let v = if hex { format!("{n:x}") } else { n.to_string() };
         out.push(vec![(var.clone(), v)]);
-        n += step;
+        // Stops at i64's end instead of overflowing (and wrapping: no end).
+        let Some(next) = n.checked_add(step) else { break };
+        n = next;
     }
     Ok(out)
 }
@@ -593,9 +707,17 @@ fn lst_bindings(spec: &str) -> Result<Vec<Binding>, String> {
         .iter()
         .map(|vals| {
             if vals.len() != vars.len() {
-                return Err(format!("~LST: {} values for {} variables", vals.len(), vars.len()));
+                return Err(format!(
+                    "~LST: {} values for {} variables",
+                    vals.len(),
+                    vars.len()
+                ));
             }
-            Ok(vars.iter().cloned().zip(vals.iter().map(|v| v.trim().to_string())).collect())
+            Ok(vars
+                .iter()
+                .cloned()
+                .zip(vals.iter().map(|v| v.trim().to_string()))
+                .collect())
         })
         .collect()
 }
@@ -629,7 +751,7 @@ mod tests {
     fn render(toks: &[Tok]) -> Vec<String> {
         let mut out = Vec::new();
         let mut line = Vec::new();
-        let mut flush = |line: &mut Vec<String>, out: &mut Vec<String>| {
+        let flush = |line: &mut Vec<String>, out: &mut Vec<String>| {
             if !line.is_empty() {
                 out.push(line.join(" "));
                 line.clear();
@@ -670,15 +792,35 @@ mod tests {
                     auth_pass \"a#b!c\"#\n  x \\#y\n}\n";
         assert_eq!(
             words(text),
-            ["vrrp_instance VI_1", "{", "state MASTER", "auth_pass a#b!c", "x #y", "}"]
+            [
+                "vrrp_instance VI_1",
+                "{",
+                "state MASTER",
+                "auth_pass a#b!c",
+                "x #y",
+                "}"
+            ]
         );
     }
 
     #[test]
     fn quotes_keep_blanks_and_go() {
-        assert_eq!(words("script \"killall -0 nginx\"\n"), ["script killall -0 nginx"]);
+        assert_eq!(
+            words("script \"killall -0 nginx\"\n"),
+            ["script killall -0 nginx"]
+        );
         let l = lexed(&[("/k/keepalived.conf", "a abcd\" efg h jkl \"mnop \"\"\n")], "x");
-        let w: Vec<&str> = l.toks.iter().filter_map(|t| if let Tok::Word(w) = t { Some(w.text.as_str()) } else { None }).collect();
+        let w: Vec<&str> = l
+            .toks
+            .iter()
+            .filter_map(|t| {
+                if let Tok::Word(w) = t {
+                    Some(w.text.as_str())
+                } else {
+                    None
+                }
+            })
+            .collect();
         assert_eq!(w, ["a", "abcd efg h jkl mnop", ""]);
         assert_eq!(words("notify \"/bin/x {a}\"\n"), ["notify /bin/x {a}"]);
     }
@@ -686,20 +828,35 @@ mod tests {
     #[test]
     fn braces_split_lines_and_may_stand_alone() {
         assert_eq!(words("track_script { chk }"), ["track_script", "{", "chk", "}"]);
-        assert_eq!(words("vrrp_instance VI_1\n{\n\tstate MASTER\n}\n"), ["vrrp_instance VI_1", "{", "state MASTER", "}"]);
+        assert_eq!(
+            words("vrrp_instance VI_1\n{\n\tstate MASTER\n}\n"),
+            ["vrrp_instance VI_1", "{", "state MASTER", "}"]
+        );
         assert_eq!(words("a{b}c"), ["a", "{", "b", "}", "c"]);
     }
 
     #[test]
     fn line_endings_tabs_and_utf8_are_plain_text() {
         let text = "global_defs {\r\n\trouter_id\tlb01\r\n} # 注释：路由标识\r\nvrrp_instance VI_1 {}";
-        assert_eq!(words(text), ["global_defs", "{", "router_id lb01", "}", "vrrp_instance VI_1", "{", "}"]);
+        assert_eq!(
+            words(text),
+            [
+                "global_defs",
+                "{",
+                "router_id lb01",
+                "}",
+                "vrrp_instance VI_1",
+                "{",
+                "}"
+            ]
+        );
         assert_eq!(words("\u{feff}router_id x"), ["router_id x"]);
     }
 
     #[test]
     fn conditional_lines_match_the_config_id() {
-        let text = "@lb01 priority 150\n@lb02 priority 100\n@^lb01 state BACKUP\n@^lb02 state MASTER\n@lb01\n";
+        let text =
+            "@lb01 priority 150\n@lb02 priority 100\n@^lb01 state BACKUP\n@^lb02 state MASTER\n@lb01\n";
         assert_eq!(words(text), ["priority 150", "state MASTER"]);
     }
 
@@ -709,10 +866,22 @@ mod tests {
                     x $P_NOT ${UNDEFINED}y \"$1\"\n$EMPTY=\na${EMPTY}b\n";
         assert_eq!(
             words(text),
-            ["vip 192.0.2.10/24", "vip 192.0.2.20/24", "priority 150", "x $P_NOT ${UNDEFINED}y $1", "ab"]
+            [
+                "vip 192.0.2.10/24",
+                "vip 192.0.2.20/24",
+                "priority 150",
+                "x $P_NOT ${UNDEFINED}y $1",
+                "ab"
+            ]
         );
-        assert_eq!(words("$IF_MAIN=@lb01\n$IF_MAIN priority 240\n$NOT=@lb02\n$NOT priority 1\n"), ["priority 240"]);
-        assert_eq!(words("a ${_HASH}b ${_BANG}c ${_INSTANCE} ${_PWD}\n"), ["a #b !c lb01 /k"]);
+        assert_eq!(
+            words("$IF_MAIN=@lb01\n$IF_MAIN priority 240\n$NOT=@lb02\n$NOT priority 1\n"),
+            ["priority 240"]
+        );
+        assert_eq!(
+            words("a ${_HASH}b ${_BANG}c ${_INSTANCE} ${_PWD}\n"),
+            ["a #b !c lb01 /k"]
+        );
     }
 
     #[test]
@@ -722,25 +891,52 @@ mod tests {
         assert_eq!(
             words(text),
             [
-                "vrrp_instance VI_1", "{", "virtual_router_id 1", "priority 110", "}",
-                "vrrp_instance VI_2", "{", "virtual_router_id 2", "priority 120", "}",
+                "vrrp_instance VI_1",
+                "{",
+                "virtual_router_id 1",
+                "priority 110",
+                "}",
+                "vrrp_instance VI_2",
+                "{",
+                "virtual_router_id 2",
+                "priority 120",
+                "}",
             ]
         );
     }
 
     #[test]
     fn seq_and_lst_repeat_the_rest_of_the_line() {
-        assert_eq!(words("~SEQ(N, 0, 3) ip 10.0.${N}.1\n"), ["ip 10.0.0.1", "ip 10.0.1.1", "ip 10.0.2.1", "ip 10.0.3.1"]);
-        assert_eq!(words("~SEQx(S, 0x90, 0x10, 0xc0) fe80::${S}:1\n"), ["fe80::90:1", "fe80::a0:1", "fe80::b0:1", "fe80::c0:1"]);
+        assert_eq!(
+            words("~SEQ(N, 0, 3) ip 10.0.${N}.1\n"),
+            ["ip 10.0.0.1", "ip 10.0.1.1", "ip 10.0.2.1", "ip 10.0.3.1"]
+        );
+        assert_eq!(
+            words("~SEQx(S, 0x90, 0x10, 0xc0) fe80::${S}:1\n"),
+            ["fe80::90:1", "fe80::a0:1", "fe80::b0:1", "fe80::c0:1"]
+        );
         assert_eq!(words("~SEQ(N, 3) n${N}\n"), ["n1", "n2", "n3"]);
         assert_eq!(words("~SEQ(N, 3, 1) n${N}\n"), ["n3", "n2", "n1"]);
         assert_eq!(
             words("~LST({IP, IP1}, {10,1},{20,4}) 192.168.${IP}.${IP1}\n"),
             ["192.168.10.1", "192.168.20.4"]
         );
-        assert_eq!(words("~LST(A, x, y) ~LST(B, 1, 2) ${A}${B}\n"), ["x1", "x2", "y1", "y2"]);
-        assert_eq!(words("~LST({A,B},{1,2}) ~SEQ(C,5,2,7) ${A}${B}${C}\n"), ["125", "127"]);
-        for bad in ["~SEQ(N, 1, 0, 3) x\n", "~SEQ(1N, 3) x\n", "~SEQ(N, x) y\n", "~LST(A) x\n", "~SEQ(N, 3 x\n", "~LST({A,B},{1}) x\n"] {
+        assert_eq!(
+            words("~LST(A, x, y) ~LST(B, 1, 2) ${A}${B}\n"),
+            ["x1", "x2", "y1", "y2"]
+        );
+        assert_eq!(
+            words("~LST({A,B},{1,2}) ~SEQ(C,5,2,7) ${A}${B}${C}\n"),
+            ["125", "127"]
+        );
+        for bad in [
+            "~SEQ(N, 1, 0, 3) x\n",
+            "~SEQ(1N, 3) x\n",
+            "~SEQ(N, x) y\n",
+            "~LST(A) x\n",
+            "~SEQ(N, 3 x\n",
+            "~LST({A,B},{1}) x\n",
+        ] {
             assert_eq!(errors(bad).len(), 1, "{bad}");
         }
     }
@@ -755,7 +951,10 @@ mod tests {
     #[test]
     fn includes_glob_and_brace_relative_to_the_including_file() {
         let files = [
-            ("/k/keepalived.conf", "include conf.d/*.conf\nvrrp_instance X {\n  include {a,b}.inc\n}\n"),
+            (
+                "/k/keepalived.conf",
+                "include conf.d/*.conf\nvrrp_instance X {\n  include {a,b}.inc\n}\n",
+            ),
             ("/k/conf.d/2.conf", "two\n"),
             ("/k/conf.d/1.conf", "one\ninclude ../sub/x\n"),
             ("/k/conf.d/skip.txt", "no\n"),
@@ -765,7 +964,19 @@ mod tests {
         ];
         let l = lexed(&files, "x");
         assert_eq!(l.errors, []);
-        assert_eq!(render(&l.toks), ["one", "from_sub", "two", "vrrp_instance X", "{", "state MASTER", "priority 150", "}"]);
+        assert_eq!(
+            render(&l.toks),
+            [
+                "one",
+                "from_sub",
+                "two",
+                "vrrp_instance X",
+                "{",
+                "state MASTER",
+                "priority 150",
+                "}"
+            ]
+        );
         let (stmts, errs) = tree::build(l.toks);
         assert_eq!(errs, []);
         assert_eq!(stmts.last().unwrap().block.as_ref().unwrap().stmts.len(), 2);
@@ -779,13 +990,19 @@ mod tests {
         let l = lexed(&[("/k/keepalived.conf", "x\ninclude nothing/*.conf\n")], "x");
         assert_eq!(l.errors.len(), 1);
         assert!(l.errors[0].1.contains("matches no file"), "{:?}", l.errors);
-        assert_eq!(l.sources.locate(l.errors[0].0), (PathBuf::from("/k/keepalived.conf"), 2, 9));
+        assert_eq!(
+            l.sources.locate(l.errors[0].0),
+            (PathBuf::from("/k/keepalived.conf"), 2, 9)
+        );
         let l = lexed(&[("/k/keepalived.conf", "include keepalived.conf\n")], "x");
         assert!(l.errors[0].1.contains("includes itself"), "{:?}", l.errors);
     }
 
     #[test]
     fn an_unclosed_quote_is_an_error() {
-        assert_eq!(errors("script \"killall -0 nginx\n"), ["this quote is not closed on its line"]);
+        assert_eq!(
+            errors("script \"killall -0 nginx\n"),
+            ["this quote is not closed on its line"]
+        );
     }
 }

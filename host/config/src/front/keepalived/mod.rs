@@ -11,7 +11,9 @@
 //! `include` that matches nothing), Baton refuses, at FILE:LINE:COL.
 //! Where meaning moves (a `vrrp_script` that becomes a builtin policy, a
 //! `state` that Baton does not need), the reader leaves a note, which
-//! `baton convert` prints as a comment.
+//! `baton convert` prints as a comment. A script that matches no builtin
+//! runs through builtin:exec only when allowed (`--allow-exec`), and
+//! `baton check` notes each one at its place.
 
 mod global;
 mod instance;
@@ -31,30 +33,47 @@ use source::{Files, Sources};
 use tree::Stmt;
 
 /// What reading a keepalived.conf gave: the files read, the config or every
-/// error (offset in `sources`, message), and the notes for `baton convert`.
+/// error (offset in `sources`, message), the notes for `baton convert`, and
+/// the notes `baton check` prints (offset, message): each script that runs
+/// through builtin:exec.
 #[derive(Debug)]
 pub(crate) struct Parsed {
     pub sources: Sources,
     pub result: Result<Config, Vec<(usize, String)>>,
     pub notes: Vec<(Item, String)>,
+    /// Where each instance's keys are.
+    pub places: super::Places,
+    /// Each instance's `state` (MASTER / BACKUP), by name.
+    pub states: HashMap<String, String>,
+    pub check_notes: Vec<(usize, String)>,
 }
 
 /// Reads `path` (and what it includes) through `files`. `config_id` is
-/// what `@ID` lines are compared with.
-pub(crate) fn parse(files: &dyn Files, path: &Path, config_id: &str) -> Parsed {
+/// what `@ID` lines are compared with; `allow_exec`: a script that matches
+/// no builtin runs through builtin:exec instead of being refused.
+pub(crate) fn parse(files: &dyn Files, path: &Path, config_id: &str, allow_exec: bool) -> Parsed {
     let lexed = lex::lex(files, path, config_id);
     let (stmts, brace_errors) = tree::build(lexed.toks);
     let sources = lexed.sources;
     let mut errs = lexed.errors;
     errs.extend(brace_errors);
-    let (result, notes) = {
+    let (result, notes, places, states, check_notes) = {
         let mut rd = Reader::new(&sources, files);
         rd.errs = errs;
+        rd.allow_exec = allow_exec;
         let draft = rd.config(path, &stmts, config_id);
+        let places = super::places(&draft, &rd.origins);
         let result = super::finish(draft, &rd.origins, std::mem::take(&mut rd.errs));
-        (result, rd.notes)
+        (result, rd.notes, places, rd.states, rd.check_notes)
     };
-    Parsed { sources, result, notes }
+    Parsed {
+        sources,
+        result,
+        notes,
+        places,
+        states,
+        check_notes,
+    }
 }
 
 /// Whether a config file's text is keepalived's rather than TOML: its first
@@ -66,10 +85,14 @@ pub(crate) fn looks_like_keepalived(text: &str) -> bool {
         if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
             continue;
         }
-        let first = line.split(|c: char| c.is_whitespace() || c == '{').next().unwrap_or("");
+        let first = line
+            .split(|c: char| c.is_whitespace() || c == '{')
+            .next()
+            .unwrap_or("");
+        // No TOML line starts with `@`, `$` or `~`, or ends with `{` but
+        // an inline table after `=`.
         return global::TOP_LEVEL.contains(&first)
-            || first.starts_with('@')
-            || first.starts_with('$') && !first.contains('=') && line.contains('=')
+            || first.starts_with(['@', '$', '~'])
             || (line.ends_with('{') && !line.contains('='));
     }
     false
@@ -89,6 +112,9 @@ pub(super) struct Reader<'s> {
     remedies: Vec<Remedy>,
     commands: Vec<NotifyCommand>,
     instances: Vec<InstanceConfig>,
+    /// Scripts that match no builtin run through builtin:exec.
+    allow_exec: bool,
+    check_notes: Vec<(usize, String)>,
 }
 
 impl<'s> Reader<'s> {
@@ -106,6 +132,8 @@ impl<'s> Reader<'s> {
             remedies: Vec::new(),
             commands: Vec::new(),
             instances: Vec::new(),
+            allow_exec: false,
+            check_notes: Vec::new(),
         }
     }
 
@@ -146,6 +174,7 @@ impl<'s> Reader<'s> {
             path: path.to_path_buf(),
             format: crate::Format::Keepalived {
                 config_id: config_id.to_string(),
+                allow_exec: self.allow_exec,
             },
             router_id,
             socket: PathBuf::from(crate::DEFAULT_SOCKET),
@@ -174,3 +203,31 @@ impl<'s> Reader<'s> {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keepalived_is_told_from_toml_by_its_first_line() {
+        for ka in [
+            "! Configuration File for keepalived\nglobal_defs {\n",
+            "\u{feff}vrrp_instance VI_1 {",
+            "# c\n\ninclude /etc/keepalived/*.conf\n",
+            "$PRIO=150\n",
+            "@lb01 $PRIO=150\n",
+            "~SEQ(N, 3) x\n",
+            "my_block {\n",
+        ] {
+            assert!(looks_like_keepalived(ka), "{ka:?}");
+        }
+        for toml in [
+            "router_id = \"lb01\"\n",
+            "# keepalived's global_defs\n[[instance]]\nname = \"VI_1\"\n",
+            "auth = {\n",
+            "",
+            "! only a comment\n",
+        ] {
+            assert!(!looks_like_keepalived(toml), "{toml:?}");
+        }
+    }
+}

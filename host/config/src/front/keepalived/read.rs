@@ -69,7 +69,10 @@ impl Reader<'_> {
     pub(super) fn unknown(&mut self, s: &Stmt, block: &str, arity: Arity) {
         let k = s.key.text.as_str();
         if LVS.contains(&k) {
-            self.err(s.key.at, format!("`{k}`: LVS is not part of Baton (it does VRRP only)"));
+            self.err(
+                s.key.at,
+                format!("`{k}`: LVS is not part of Baton (it does VRRP only)"),
+            );
             return;
         }
         let hint = match closest(k, &names(arity)) {
@@ -89,7 +92,10 @@ impl Reader<'_> {
     /// The block a keyword needs.
     pub(super) fn block<'a>(&mut self, s: &'a Stmt) -> Option<&'a Block> {
         if s.block.is_none() {
-            self.err(s.key.at, format!("`{}` needs a block: {} {{ ... }}", s.key.text, s.key.text));
+            self.err(
+                s.key.at,
+                format!("`{}` needs a block: {} {{ ... }}", s.key.text, s.key.text),
+            );
         }
         s.block.as_ref()
     }
@@ -153,13 +159,19 @@ impl Reader<'_> {
             Some(d) if d <= max => Some(d),
             Some(_) => {
                 let secs = max.as_secs_f64();
-                self.err(w.at, format!("`{key}` {} is too long (at most {secs} seconds)", w.text));
+                self.err(
+                    w.at,
+                    format!("`{key}` {} is too long (at most {secs} seconds)", w.text),
+                );
                 None
             }
             None => {
                 self.err(
                     w.at,
-                    format!("`{key}`: `{}` is not a number of seconds (such as 1 or 0.5)", w.text),
+                    format!(
+                        "`{key}`: `{}` is not a number of seconds (such as 1 or 0.5)",
+                        w.text
+                    ),
                 );
                 None
             }
@@ -176,7 +188,13 @@ impl Reader<'_> {
         match parse_bool(&w.text) {
             Some(b) => Some(b),
             None => {
-                self.err(w.at, format!("`{key}`: `{}` is not one of on, off, true, false, yes, no", w.text));
+                self.err(
+                    w.at,
+                    format!(
+                        "`{key}`: `{}` is not one of on, off, true, false, yes, no",
+                        w.text
+                    ),
+                );
                 None
             }
         }
@@ -252,7 +270,14 @@ mod tests {
 
     #[test]
     fn booleans_are_keepalived_s() {
-        for (s, b) in [("on", true), ("YES", true), ("true", true), ("off", false), ("no", false), ("False", false)] {
+        for (s, b) in [
+            ("on", true),
+            ("YES", true),
+            ("true", true),
+            ("off", false),
+            ("no", false),
+            ("False", false),
+        ] {
             assert_eq!(parse_bool(s), Some(b));
         }
         assert_eq!(parse_bool("1"), None);

@@ -7,6 +7,12 @@
 //! process is builtin:process-alive. Each becomes a `[[check]]` (one
 //! evaluation per interval for the node) the first time an instance tracks
 //! it, with its weight, rise and fall on each instance's track.
+//!
+//! A script that matches none of them is refused unless exec is allowed
+//! (`--allow-exec`; `baton convert` always): then it runs as keepalived ran
+//! it, a `[[remedy]]` (argv split as keepalived splits it; timeout the
+//! script's `timeout`, else its interval; user the script's `user`, else
+//! global_defs' `script_user`) run by builtin:exec, healthy iff it exits 0.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -63,7 +69,8 @@ pub(super) enum Plan {
 pub(super) struct Tracker {
     pub at: usize,
     pub plan: Option<Plan>,
-    /// What the plan came from, for the note.
+    /// What the plan came from, for the note (for builtin:exec: what to
+    /// port the script to).
     pub what: String,
     pub interval: Duration,
     pub timeout: Option<Duration>,
@@ -73,6 +80,11 @@ pub(super) struct Tracker {
     pub init_fail: bool,
     /// The `[[check]]` made for it, once tracked.
     pub check: Option<usize>,
+    /// `script`'s command line and where it is, planned once every keyword
+    /// (timeout, user) is read.
+    pub script: Option<(String, usize)>,
+    /// `user USER [GROUP]`.
+    pub user: Option<(String, Option<String>)>,
 }
 
 #[derive(Debug, Default)]
@@ -99,6 +111,8 @@ impl Reader<'_> {
             fall: 1,
             init_fail: false,
             check: None,
+            script: None,
+            user: None,
         };
         let kind = s.key.text.clone();
         let arity = match kind.as_str() {
@@ -110,6 +124,12 @@ impl Reader<'_> {
         for k in split_lines(&b.stmts, arity) {
             seen_main |= self.tracker_key(&k, &kind, &mut t, arity);
         }
+        if let Some((text, at)) = t.script.clone()
+            && let Some((plan, what)) = self.script_plan(&name, &text, at)
+        {
+            t.plan = Some(plan);
+            t.what = what;
+        }
         if !seen_main {
             let need = match kind.as_str() {
                 "vrrp_script" => "script",
@@ -119,7 +139,10 @@ impl Reader<'_> {
             self.err(s.key.at, format!("{kind} {name}: without `{need}`"));
         }
         if self.scripts.by_name.contains_key(&name) {
-            self.err(s.key.at, format!("{kind} {name}: a tracker of this name is declared before"));
+            self.err(
+                s.key.at,
+                format!("{kind} {name}: a tracker of this name is declared before"),
+            );
             return;
         }
         self.scripts.order.push(name.clone());
@@ -146,10 +169,7 @@ impl Reader<'_> {
                 let text: Vec<&str> = k.args.iter().map(|w| w.text.as_str()).collect();
                 let text = text.join(" ");
                 let at = k.args.first().map_or(k.key.at, |w| w.at);
-                if let Some((plan, what)) = self.script_plan(&text, at) {
-                    t.plan = Some(plan);
-                    t.what = what;
-                }
+                t.script = Some((text, at));
                 return true;
             }
             ("vrrp_track_file", "file") => {
@@ -167,7 +187,10 @@ impl Reader<'_> {
                     return true;
                 };
                 if let Some(extra) = k.args.get(1) {
-                    self.err(extra.at, "process: Baton matches the process name only, not its arguments");
+                    self.err(
+                        extra.at,
+                        "process: Baton matches the process name only, not its arguments",
+                    );
                 }
                 t.what = format!("process {}", w.text);
                 t.plan = Some(process_plan(&w.text, None));
@@ -185,9 +208,15 @@ impl Reader<'_> {
             ("vrrp_script", "user") => {
                 self.no_block(k);
                 self.no_more(k, 2);
+                match k.arg(0) {
+                    Some(u) => t.user = Some((u.text.clone(), k.arg(1).map(|g| g.text.clone()))),
+                    None => self.err(k.key.at, "`user` needs a user name"),
+                }
             }
             ("vrrp_track_process", "quorum") => {
-                if let (Some(n), Some(Plan::Health { config, .. })) = (self.int_of(k, 1, 65_535), t.plan.as_mut()) {
+                if let (Some(n), Some(Plan::Health { config, .. })) =
+                    (self.int_of(k, 1, 65_535), t.plan.as_mut())
+                {
                     config.insert("min".to_string(), n.to_string());
                 }
             }
@@ -217,12 +246,19 @@ impl Reader<'_> {
             t.weight = n as i32;
         }
         if let Some(r) = k.arg(1) {
-            self.err(r.at, format!("weight: `{}` is not supported (Baton has no reversed weights)", r.text));
+            self.err(
+                r.at,
+                format!(
+                    "weight: `{}` is not supported (Baton has no reversed weights)",
+                    r.text
+                ),
+            );
         }
     }
 
-    /// What a script's command maps to; an error when nothing does.
-    fn script_plan(&mut self, text: &str, at: usize) -> Option<(Plan, String)> {
+    /// What script `name`'s command maps to: a builtin, else builtin:exec
+    /// when allowed; an error when nothing does.
+    fn script_plan(&mut self, name: &str, text: &str, at: usize) -> Option<(Plan, String)> {
         let argv = match split_script(text) {
             Ok(a) if !a.is_empty() => a,
             Ok(_) => {
@@ -238,22 +274,38 @@ impl Reader<'_> {
             return Some((plan, format!("`{text}`")));
         }
         let script = Path::new(&argv[0]);
-        if argv.len() == 1 && script.is_absolute() {
-            if let Some(plan) = self.files.read(script).ok().and_then(|body| shell_file_plan(&body)) {
-                let file = script.file_name().unwrap_or_default().to_string_lossy();
-                let what = match plan {
-                    Plan::SplitBrain { .. } => format!("{file} (the seed's split-brain script)"),
-                    Plan::Health { .. } => format!("{file} (the seed's check-and-restart script)"),
-                };
-                return Some((plan, what));
-            }
+        let body = if script.is_absolute() {
+            self.files.read(script).ok()
+        } else {
+            None
+        };
+        if argv.len() == 1
+            && let Some(plan) = body.as_deref().and_then(shell_file_plan)
+        {
+            let file = script.file_name().unwrap_or_default().to_string_lossy();
+            let what = match plan {
+                Plan::SplitBrain { .. } => format!("{file} (the seed's split-brain script)"),
+                Plan::Health { .. } => format!("{file} (the seed's check-and-restart script)"),
+            };
+            return Some((plan, what));
+        }
+        let port = port_hint(text, body.as_deref());
+        if self.allow_exec {
+            let plan = Plan::Health {
+                builtin: Builtin::Exec,
+                config: BTreeMap::new(),
+                allow_files: Vec::new(),
+                remedy: Some(argv),
+                faults: false,
+            };
+            return Some((plan, port));
         }
         self.err(
             at,
             format!(
-                "script `{text}` matches no builtin policy, and Baton does not run shell scripts yet: \
-                 port it to a policy (docs/writing-policies.md), or use a check Baton knows \
-                 (killall -0 NAME, pidof, pgrep, ps -C, curl/wget URL, nc -z HOST PORT, test -f FILE)"
+                "vrrp_script {name}: script `{text}` matches no builtin policy; it runs (as keepalived \
+                 ran it, through builtin:exec) only with --allow-exec; {port}, or use a check Baton \
+                 knows (killall -0 NAME, pidof, pgrep, ps -C, curl/wget URL, nc -z HOST PORT, test -f FILE)"
             ),
         );
         None
@@ -279,13 +331,30 @@ impl Reader<'_> {
         let p = self.policies.len();
         let mut remedies = Vec::new();
         let mut config = config;
+        let exec = builtin == Builtin::Exec;
+        // keepalived's script timeout: `timeout`, else the interval.
+        let script_timeout = t.timeout.unwrap_or(t.interval);
+        let mut check_timeout = script_timeout;
         if let Some(argv) = remedy {
-            let r = format!("{name}-remedy");
-            self.origins.place(FieldPath::item(Item::Remedy(self.remedies.len())), t.at);
+            let (r, timeout, user) = if exec {
+                // The evaluation outlives the script's timeout a little, so
+                // a script killed at it is reported as timed out, not cut
+                // off with the evaluation.
+                check_timeout = script_timeout + (script_timeout / 10).max(Duration::from_millis(100));
+                let user = t.user.clone().or_else(|| self.globals.script_user.clone());
+                (format!("{name}-script"), script_timeout, user)
+            } else {
+                (format!("{name}-remedy"), Duration::from_secs(10), None)
+            };
+            self.origins
+                .place(FieldPath::item(Item::Remedy(self.remedies.len())), t.at);
+            let (user, group) = user.map_or((None, None), |(u, g)| (Some(u), g));
             self.remedies.push(Remedy {
                 name: r.clone(),
                 command: argv,
-                timeout: Duration::from_secs(10),
+                timeout,
+                user,
+                group,
             });
             config.insert("remedy".to_string(), r.clone());
             remedies.push(r);
@@ -303,15 +372,36 @@ impl Reader<'_> {
         let c = self.checks.len();
         let item = Item::Check(c);
         self.origins.place(FieldPath::item(item), t.at);
-        self.origins.place(FieldPath::key(item, &schema::track::INTERVAL), t.at);
+        self.origins
+            .place(FieldPath::key(item, &schema::track::INTERVAL), t.at);
         self.checks.push(Check {
             name: name.to_string(),
             policy: name.to_string(),
             interval: t.interval,
-            timeout: t.timeout.unwrap_or(t.interval),
+            timeout: check_timeout,
             config,
         });
-        self.note(item, format!("{name}: {} is builtin:{builtin}", t.what));
+        if exec {
+            // `what` is the port hint (see `script_plan`).
+            let (text, at) = t.script.clone().unwrap_or_default();
+            self.note(
+                item,
+                format!(
+                    "{name}: `{text}` runs as keepalived ran it, through builtin:exec (exit code 0 is \
+                     healthy; any other code, or the timeout, is a failure); {}",
+                    t.what
+                ),
+            );
+            self.check_notes.push((
+                at,
+                format!(
+                    "note: vrrp_script {name} runs `{text}` through builtin:exec; {}",
+                    t.what
+                ),
+            ));
+        } else {
+            self.note(item, format!("{name}: {} is builtin:{builtin}", t.what));
+        }
         if let Some(tr) = self.scripts.by_name.get_mut(name) {
             tr.check = Some(c);
         }
@@ -351,7 +441,10 @@ fn file_plan(path: &str) -> Plan {
 fn health(builtin: Builtin, pairs: &[(&str, &str)], allow_files: Vec<String>) -> Plan {
     Plan::Health {
         builtin,
-        config: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        config: pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         allow_files,
         remedy: None,
         faults: false,
@@ -368,10 +461,20 @@ pub(super) fn command_plan(argv: &[String]) -> Option<Plan> {
             command_plan(&split_script(args[1]).ok()?)
         }
         "killall" if args.first() == Some(&"-0") && args.len() == 2 => Some(process_plan(args[1], None)),
-        "pidof" if plain.len() == 1 && args.iter().all(|a| ["-s", "-x"].contains(a) || !a.starts_with('-')) => {
+        "pidof"
+            if plain.len() == 1
+                && args
+                    .iter()
+                    .all(|a| ["-s", "-x"].contains(a) || !a.starts_with('-')) =>
+        {
             Some(process_plan(plain[0], None))
         }
-        "pgrep" if plain.len() == 1 && args.iter().all(|a| ["-x", "-q"].contains(a) || !a.starts_with('-')) => {
+        "pgrep"
+            if plain.len() == 1
+                && args
+                    .iter()
+                    .all(|a| ["-x", "-q"].contains(a) || !a.starts_with('-')) =>
+        {
             Some(process_plan(plain[0], None))
         }
         "ps" => {
@@ -385,7 +488,11 @@ pub(super) fn command_plan(argv: &[String]) -> Option<Plan> {
         }
         "nc" | "ncat" | "netcat" if args.contains(&"-z") => {
             let (host, port) = nc_target(&args)?;
-            Some(health(Builtin::TcpPort, &[("host", host), ("port", port)], Vec::new()))
+            Some(health(
+                Builtin::TcpPort,
+                &[("host", host), ("port", port)],
+                Vec::new(),
+            ))
         }
         "test" | "[" => file_test(&args),
         _ => None,
@@ -437,9 +544,14 @@ fn file_test(args: &[&str]) -> Option<Plan> {
 /// check_brain.sh (ask the peer's web server through its address; stop
 /// keepalived if it answers 200 while this node holds the VIP).
 pub(super) fn shell_file_plan(body: &str) -> Option<Plan> {
-    let stops = ["systemctl stop keepalived", "killall keepalived", "service keepalived stop", "pkill keepalived"]
-        .iter()
-        .any(|s| body.contains(s));
+    let stops = [
+        "systemctl stop keepalived",
+        "killall keepalived",
+        "service keepalived stop",
+        "pkill keepalived",
+    ]
+    .iter()
+    .any(|s| body.contains(s));
     if !stops {
         return None;
     }
@@ -463,7 +575,35 @@ pub(super) fn shell_file_plan(body: &str) -> Option<Plan> {
             || l.starts_with(&format!("systemctl restart {name}"))
             || l.starts_with(&format!("service {name} start"))
     })?;
-    Some(process_plan(name, Some(start.split_whitespace().map(str::to_string).collect())))
+    Some(process_plan(
+        name,
+        Some(start.split_whitespace().map(str::to_string).collect()),
+    ))
+}
+
+/// What a script that matches no builtin is best ported to, from the
+/// commands its line and its file (`body`) use: "port it to ...".
+fn port_hint(text: &str, body: Option<&str>) -> String {
+    const USES: &[(&[&str], Builtin)] = &[
+        (&["curl ", "wget "], Builtin::HttpStatus),
+        (&["nc ", "ncat ", "netcat "], Builtin::TcpPort),
+        (
+            &["pidof ", "killall ", "pgrep ", "ps -C", "systemctl is-active"],
+            Builtin::ProcessAlive,
+        ),
+        (&["test -f", "test -e", "[ -f", "[ -e"], Builtin::File),
+        (&["ip link", "ethtool", "/sys/class/net/"], Builtin::InterfaceUp),
+    ];
+    let all = format!("{text}\n{}", body.unwrap_or_default());
+    for (words, builtin) in USES {
+        if let Some(w) = words.iter().find(|w| all.contains(*w)) {
+            return format!(
+                "port it to builtin:{builtin} (it uses `{}`) or to a policy (docs/writing-policies.md)",
+                w.trim()
+            );
+        }
+    }
+    "port it to a policy (docs/writing-policies.md)".to_string()
 }
 
 /// A script's command line as keepalived splits it: blanks separate words,
@@ -536,11 +676,20 @@ mod tests {
     #[test]
     fn probes_map_to_their_builtins() {
         let (b, c) = builtin_of(plan("curl -sf http://127.0.0.1:8080/health")).unwrap();
-        assert_eq!((b, c["url"].as_str()), (Builtin::HttpStatus, "http://127.0.0.1:8080/health"));
+        assert_eq!(
+            (b, c["url"].as_str()),
+            (Builtin::HttpStatus, "http://127.0.0.1:8080/health")
+        );
         let (b, c) = builtin_of(plan("nc -z -w 1 127.0.0.1 3306")).unwrap();
-        assert_eq!((b, c["host"].as_str(), c["port"].as_str()), (Builtin::TcpPort, "127.0.0.1", "3306"));
+        assert_eq!(
+            (b, c["host"].as_str(), c["port"].as_str()),
+            (Builtin::TcpPort, "127.0.0.1", "3306")
+        );
         let (b, c) = builtin_of(plan("[ -f /run/app/up ]")).unwrap();
-        assert_eq!((b, c["path"].as_str(), c["exists"].as_str()), (Builtin::File, "/run/app/up", "true"));
+        assert_eq!(
+            (b, c["path"].as_str(), c["exists"].as_str()),
+            (Builtin::File, "/run/app/up", "true")
+        );
         let (_, c) = builtin_of(plan("test ! -e /etc/maintenance")).unwrap();
         assert_eq!(c["exists"], "false");
         assert_eq!(plan("curl https://example.org/"), None);
@@ -549,7 +698,10 @@ mod tests {
 
     #[test]
     fn scripts_split_like_keepalived() {
-        assert_eq!(split_script("a 'b c' \"d e\" f\\ g").unwrap(), ["a", "b c", "d e", "f g"]);
+        assert_eq!(
+            split_script("a 'b c' \"d e\" f\\ g").unwrap(),
+            ["a", "b c", "d e", "f g"]
+        );
         assert_eq!(split_script("x ''").unwrap(), ["x", ""]);
         assert!(split_script("a 'b").is_err());
     }

@@ -121,7 +121,10 @@ pub(crate) fn expand_braces(pattern: &str) -> Vec<String> {
     let (head, rest) = pattern.split_at(open);
     let Some(close) = close.filter(|_| !commas.is_empty()) else {
         // Not an alternation: keep this brace, expand what follows it.
-        return expand_braces(&rest[1..]).into_iter().map(|t| format!("{head}{{{t}")).collect();
+        return expand_braces(&rest[1..])
+            .into_iter()
+            .map(|t| format!("{head}{{{t}"))
+            .collect();
     };
     let tail = &pattern[close + 1..];
     let mut bounds = vec![open];
@@ -157,7 +160,10 @@ mod tests {
     #[test]
     fn braces_expand_like_csh() {
         assert_eq!(expand_braces("a{b,c}d"), ["abd", "acd"]);
-        assert_eq!(expand_braces("{foo/{,cat,dog},bar}"), ["foo/", "foo/cat", "foo/dog", "bar"]);
+        assert_eq!(
+            expand_braces("{foo/{,cat,dog},bar}"),
+            ["foo/", "foo/cat", "foo/dog", "bar"]
+        );
         assert_eq!(expand_braces("x{1,2}{a,b}"), ["x1a", "x1b", "x2a", "x2b"]);
         assert_eq!(expand_braces("plain"), ["plain"]);
         assert_eq!(expand_braces("a{b}c"), ["a{b}c"]);
@@ -174,14 +180,22 @@ pub(crate) struct MemFiles(pub std::collections::BTreeMap<PathBuf, String>);
 #[cfg(test)]
 impl MemFiles {
     pub(crate) fn with(files: &[(&str, &str)]) -> MemFiles {
-        MemFiles(files.iter().map(|(p, t)| (PathBuf::from(p), t.to_string())).collect())
+        MemFiles(
+            files
+                .iter()
+                .map(|(p, t)| (PathBuf::from(p), t.to_string()))
+                .collect(),
+        )
     }
 }
 
 #[cfg(test)]
 impl Files for MemFiles {
     fn read(&self, path: &Path) -> io::Result<String> {
-        self.0.get(path).cloned().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))
+        self.0
+            .get(path)
+            .cloned()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))
     }
 
     fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, String> {

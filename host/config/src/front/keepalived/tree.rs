@@ -38,9 +38,15 @@ pub(crate) fn build(toks: Vec<Tok>) -> (Vec<Stmt>, Vec<(usize, String)>) {
             Tok::End => end_statement(&mut stack, &mut words),
             Tok::Open(at) => {
                 end_statement(&mut stack, &mut words);
-                let open_to = stack.last().and_then(|(_, s)| s.last()).is_some_and(|s| s.block.is_none());
+                let open_to = stack
+                    .last()
+                    .and_then(|(_, s)| s.last())
+                    .is_some_and(|s| s.block.is_none());
                 if !open_to {
-                    errors.push((at, "`{` with no keyword before it to open a block for".to_string()));
+                    errors.push((
+                        at,
+                        "`{` with no keyword before it to open a block for".to_string(),
+                    ));
                 }
                 stack.push((at, Vec::new()));
             }
@@ -57,7 +63,10 @@ pub(crate) fn build(toks: Vec<Tok>) -> (Vec<Stmt>, Vec<(usize, String)>) {
     end_statement(&mut stack, &mut words);
     while stack.len() > 1 {
         let open = stack.last().map_or(0, |(at, _)| *at);
-        errors.push((open, "this `{` is never closed: the braces do not balance".to_string()));
+        errors.push((
+            open,
+            "this `{` is never closed: the braces do not balance".to_string(),
+        ));
         close(&mut stack);
     }
     let top = stack.pop().map(|(_, s)| s).unwrap_or_default();
@@ -102,12 +111,20 @@ mod tests {
 
     #[test]
     fn blocks_belong_to_the_keyword_before_them() {
-        let (stmts, errs) = build_text("vrrp_instance VI_1\n{\n  track_script { a\n b }\n  state MASTER\n}\nnext\n");
+        let (stmts, errs) =
+            build_text("vrrp_instance VI_1\n{\n  track_script { a\n b }\n  state MASTER\n}\nnext\n");
         assert_eq!(errs, []);
         assert_eq!(stmts.len(), 2);
         let b = stmts[0].block.as_ref().unwrap();
         assert_eq!(b.stmts[0].key.text, "track_script");
-        let inner: Vec<&str> = b.stmts[0].block.as_ref().unwrap().stmts.iter().map(|s| s.key.text.as_str()).collect();
+        let inner: Vec<&str> = b.stmts[0]
+            .block
+            .as_ref()
+            .unwrap()
+            .stmts
+            .iter()
+            .map(|s| s.key.text.as_str())
+            .collect();
         assert_eq!(inner, ["a", "b"]);
         assert_eq!(b.stmts[1].args[0].text, "MASTER");
     }

@@ -1,0 +1,46 @@
+//! Inputs the fuzzer (fuzz/, target keepalived_conf) found: each must give
+//! errors, not a hang, a panic or an out-of-memory. Each runs on a thread
+//! with a deadline so that a regression fails instead of hanging the suite.
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
+
+/// The diagnostics for `text`; a failure when parsing panics or takes over 20 s.
+fn errors_within_deadline(text: &'static str) -> Vec<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let r = baton_config::parse_keepalived_isolated(text);
+        let _ = tx.send(
+            r.err()
+                .unwrap_or_default()
+                .iter()
+                .map(|d| d.message.clone())
+                .collect::<Vec<_>>(),
+        );
+    });
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(errs) => errs,
+        Err(RecvTimeoutError::Disconnected) => panic!("parsing {text:?} panicked"),
+        Err(RecvTimeoutError::Timeout) => panic!("parsing {text:?} did not finish within 20 s"),
+    }
+}
+
+/// A definition that names itself twice doubles at each substitution:
+/// 2^32 copies at the nesting limit. (fuzz: timeout-a763fa19, minimised)
+#[test]
+fn self_doubling_definition_is_an_error() {
+    let errs = errors_within_deadline("$B=${B}${B}\n$B\n");
+    assert!(errs.iter().any(|e| e.contains("more than")), "{errs:?}");
+}
+
+/// `~SEQ` at the ends of i64: `n += step` past i64::MAX (a panic in a debug
+/// build, a wrap to i64::MIN and no end in release), and `end - start`
+/// past it (the count check wrapped to a negative count and let it through).
+#[test]
+fn seq_at_the_ends_of_i64_does_not_overflow() {
+    errors_within_deadline("~SEQ(N, 9223372036854775806, 1, 9223372036854775807) b\n");
+    let errs = errors_within_deadline("~SEQ(N, -9223372036854775807, 9223372036854775807) b\n");
+    assert!(errs.iter().any(|e| e.contains("too many")), "{errs:?}");
+    let errs = errors_within_deadline("~SEQ(N, 9223372036854775807, -1, -9223372036854775807) b\n");
+    assert!(errs.iter().any(|e| e.contains("too many")), "{errs:?}");
+}

@@ -523,6 +523,22 @@ fn instance_keys(cfg: &Config, i: usize, inst: &InstanceConfig) -> Keys {
         inst.track_primary,
         instance::TRACK_PRIMARY.default_bool(),
     );
+    let excluded: Vec<String> = inst
+        .excluded_vips
+        .iter()
+        .map(|v| vip(v, &inst.interface))
+        .collect();
+    k.list(&instance::EXCLUDED_VIPS, &excluded);
+    let routes: Vec<String> = inst.routes.iter().map(ToString::to_string).collect();
+    k.list(&instance::ROUTES, &routes);
+    if let Some(v) = &inst.vmac {
+        if v.name == crate::Vmac::default_name(inst.vrid) {
+            k.put(&instance::USE_VMAC, "true".to_string());
+        } else {
+            k.text(&instance::USE_VMAC, &v.name);
+        }
+        k.boolean(&instance::VMAC_XMIT_BASE, v.xmit_base, false);
+    }
     k
 }
 
@@ -581,6 +597,12 @@ fn vip(v: &Vip, interface: &str) -> String {
     }
     if let Some(label) = &v.label {
         let _ = write!(s, " label {label}");
+    }
+    if let Some(brd) = v.brd {
+        let _ = write!(s, " brd {brd}");
+    }
+    if let Some(scope) = v.scope {
+        let _ = write!(s, " scope {}", crate::scope_name(scope));
     }
     s
 }

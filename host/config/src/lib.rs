@@ -28,6 +28,8 @@
 //!   in the layout of the examples, with only the keys that are not their
 //!   defaults: what `baton convert` prints for another front end's model.
 //! - One home each: durations ([`duration`]), VIP syntax ([`parse_vip`]),
+//!   route syntax and `use_vmac` ([`parse_route`], [`Vmac`]: which device
+//!   each held address goes on, where adverts go),
 //!   network patterns, targets and sha256 digests (`net`: [`NetPattern`],
 //!   [`Target`], [`parse_sha256`]), builtin names ([`Builtin`]).
 //!
@@ -157,6 +159,7 @@ mod suggest;
 mod targets;
 mod validate;
 mod vip;
+mod vmac;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -175,6 +178,7 @@ pub use notify::{EMAIL_SINK, Hook, InstanceNotify, Notify, NotifyCommand, SmtpSe
 pub use oci::{OciRef, OciTarget, digest_string, parse_registry};
 pub use targets::{DeclaredTarget, merge_settings};
 pub use vip::parse_vip;
+pub use vmac::{Route, Vmac, parse_route, scope_name};
 
 /// Where the control socket lives unless the config or `--socket` say otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/baton/baton.sock";
@@ -335,6 +339,10 @@ pub struct Vip {
     pub dev: String,
     /// IPv4 only: the address label (`eth0:1`), which starts with `dev`.
     pub label: Option<String>,
+    /// IPv4 only: `brd ADDR`, the broadcast address.
+    pub brd: Option<Ipv4Addr>,
+    /// `scope S` as a number (global 0 .. nowhere 255); `None`: global.
+    pub scope: Option<u8>,
 }
 
 impl fmt::Display for Vip {
@@ -342,6 +350,12 @@ impl fmt::Display for Vip {
         write!(f, "{}/{} dev {}", self.addr, self.prefix_len, self.dev)?;
         if let Some(label) = &self.label {
             write!(f, " label {label}")?;
+        }
+        if let Some(brd) = &self.brd {
+            write!(f, " brd {brd}")?;
+        }
+        if let Some(scope) = self.scope {
+            write!(f, " scope {}", scope_name(scope))?;
         }
         Ok(())
     }
@@ -385,6 +399,13 @@ pub struct InstanceConfig {
     /// Whether its own interface going down means FAULT (keepalived's
     /// `dont_track_primary` is `false`). Default true.
     pub track_primary: bool,
+    /// Configured with the VIPs but not carried in adverts (keepalived's
+    /// `virtual_ipaddress_excluded`): any number, any family.
+    pub excluded_vips: Vec<Vip>,
+    /// Routes held while Master (keepalived's `virtual_routes`).
+    pub routes: Vec<Route>,
+    /// `use_vmac`: a macvlan with the virtual MAC that holds the VIPs.
+    pub vmac: Option<Vmac>,
 }
 
 /// One `track_interfaces` link: while it is down the instance is in FAULT

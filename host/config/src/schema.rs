@@ -667,6 +667,24 @@ pub(crate) mod instance {
             "keepalived's `dont_track_primary` is `track_primary = false` here",
         )],
     );
+    /// Addresses held with the VIPs, not in adverts: any number, any family.
+    pub(crate) const EXCLUDED_VIPS: Key = aka(
+        "excluded_vips",
+        Kind::List(&Kind::Vip),
+        Need::Optional,
+        &[keepalived("virtual_ipaddress_excluded")],
+    );
+    /// `[src ADDR] [to] PREFIX [via ADDR] [dev IF] [scope S] [table T] [metric M]`
+    /// or `blackhole PREFIX` ([`crate::parse_route`]).
+    pub(crate) const ROUTES: Key = aka(
+        "routes",
+        Kind::List(&Kind::Text),
+        Need::Optional,
+        &[keepalived("virtual_routes")],
+    );
+    /// `true` (named `vrrp.VRID`) or the macvlan's name.
+    pub(crate) const USE_VMAC: Key = key("use_vmac", Kind::Ifname, Need::Optional);
+    pub(crate) const VMAC_XMIT_BASE: Key = key("vmac_xmit_base", Kind::Bool, Need::Default(Def::Bool(false)));
 
     pub(crate) const SECTION: Section = Section {
         what: "[[instance]]",
@@ -701,6 +719,10 @@ pub(crate) mod instance {
             NOTIFY_STOP,
             NOTIFY,
             TRACK_PRIMARY,
+            EXCLUDED_VIPS,
+            ROUTES,
+            USE_VMAC,
+            VMAC_XMIT_BASE,
         ],
         hints: &[(
             "state",

@@ -62,6 +62,7 @@ pub(crate) fn validate(mut cfg: Config, origins: &Origins<'_>) -> Result<Config,
     }
     v.across_instances(&cfg.instances);
     v.sync_groups(&cfg.sync_groups, &cfg.instances, &cfg.notify, &commands);
+    v.vmac_names(&cfg.instances);
     if !v.problems.is_empty() {
         return Err(v.problems);
     }
@@ -624,6 +625,7 @@ impl Validator<'_, '_> {
         self.unicast(item, inst, family);
         self.heartbeats(i, inst, family);
         self.track_interface_links(i, inst);
+        self.held_extras(item, inst);
         if inst.v3_checksum == V3Checksum::NoPseudoHeader
             && (version == Some(Version::V2) || family == Some(Family::V6))
         {
@@ -868,6 +870,33 @@ impl Validator<'_, '_> {
         family
     }
 
+    /// Excluded VIPs apart from the VIPs and each other; a macvlan that is
+    /// not the interface itself.
+    fn held_extras(&mut self, item: Item, inst: &InstanceConfig) {
+        let key = &instance::EXCLUDED_VIPS;
+        for (k, vip) in inst.excluded_vips.iter().enumerate() {
+            let twice = inst.vips.iter().any(|v| v.addr == vip.addr)
+                || inst.excluded_vips[..k].iter().any(|v| v.addr == vip.addr);
+            if twice {
+                self.say(
+                    FieldPath::index(item, key, k),
+                    format!("{} is listed twice among the instance's addresses", vip.addr),
+                );
+            }
+        }
+        if let Some(v) = &inst.vmac
+            && v.name == inst.interface
+        {
+            self.say(
+                FieldPath::key(item, &instance::USE_VMAC),
+                format!(
+                    "the macvlan cannot be named like its interface `{}`",
+                    inst.interface
+                ),
+            );
+        }
+    }
+
     /// Why `a` cannot be a unicast address of the instance, if it cannot.
     fn unicast_problem(a: IpAddr, family: Option<Family>, inst: &InstanceConfig) -> Option<String> {
         if a.is_unspecified() || a.is_multicast() {
@@ -1054,6 +1083,25 @@ impl Validator<'_, '_> {
 
     /// Names, (interface, family, VRID) and VIPs are each one instance's;
     /// only instances without errors of their own are compared.
+    /// A macvlan is one instance's: not another's, and not an interface
+    /// an instance runs on.
+    fn vmac_names(&mut self, instances: &[InstanceConfig]) {
+        for (i, inst) in instances.iter().enumerate() {
+            let Some(v) = &inst.vmac else { continue };
+            let taken = |(j, o): &(usize, &InstanceConfig)| {
+                *j != i
+                    && (o.interface == v.name
+                        || (*j < i && o.vmac.as_ref().is_some_and(|w| w.name == v.name)))
+            };
+            if let Some((_, o)) = instances.iter().enumerate().find(taken) {
+                self.say(
+                    FieldPath::key(Item::Instance(i), &instance::USE_VMAC),
+                    format!("macvlan `{}` is also instance `{}`'s", v.name, o.name),
+                );
+            }
+        }
+    }
+
     fn across_instances(&mut self, instances: &[InstanceConfig]) {
         let mut names: HashMap<&str, usize> = HashMap::new();
         let mut vrids: HashMap<(&str, Family, u8), usize> = HashMap::new();
@@ -1131,6 +1179,8 @@ mod tests {
                 prefix_len: 32,
                 dev: "eth0".into(),
                 label: None,
+                brd: None,
+                scope: None,
             }],
             auth: Auth::None,
             unicast_src: None,
@@ -1147,6 +1197,9 @@ mod tests {
             heartbeat: Vec::new(),
             notify: Default::default(),
             track_primary: true,
+            excluded_vips: Vec::new(),
+            routes: Vec::new(),
+            vmac: None,
         }
     }
 

@@ -1,6 +1,7 @@
-//! keepalived's `virtual_ipaddress` line: `ADDR[/PREFIX] [dev IF] [label LABEL]`.
+//! keepalived's `virtual_ipaddress` line: `ADDR[/PREFIX] [dev IF] [label LABEL]
+//! [brd ADDR] [scope SCOPE]`.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use super::Vip;
 
@@ -77,25 +78,29 @@ pub fn parse_vip(text: &str, default_dev: &str) -> Result<Vip, (usize, String)> 
     };
     let mut dev: Option<String> = None;
     let mut label: Option<(usize, String)> = None;
+    let (mut brd, mut scope) = (None, None);
     while let Some((at, word)) = words.next() {
         let (slot_dev, slot_label) = (word == "dev", word == "label");
-        if !slot_dev && !slot_label {
+        let slot_extra = matches!(word, "brd" | "broadcast" | "scope");
+        if !slot_dev && !slot_label && !slot_extra {
             let hint = match word {
-                "brd" | "broadcast" | "scope" | "metric" | "table" | "no_track" | "preferred_lft"
-                | "home" | "nodad" | "noprefixroute" | "autojoin" | "track_group" => {
-                    format!("`{word}` (keepalived option) is not supported; ")
-                }
+                "metric" | "table" | "no_track" | "preferred_lft" | "home" | "nodad" | "noprefixroute"
+                | "autojoin" | "track_group" => format!("`{word}` (keepalived option) is not supported; "),
                 _ => format!("unexpected `{word}`; "),
             };
             return Err((
                 at,
-                format!("{hint}a virtual address is `ADDR[/PREFIX] [dev IF] [label LABEL]`"),
+                format!(
+                    "{hint}a virtual address is `ADDR[/PREFIX] [dev IF] [label LABEL] [brd ADDR] [scope S]`"
+                ),
             ));
         }
         let Some((vat, value)) = words.next() else {
             return Err((at, format!("`{word}` needs a value")));
         };
-        if slot_dev {
+        if slot_extra {
+            extra(word, (vat, value), &addr, &mut brd, &mut scope)?;
+        } else if slot_dev {
             if dev.is_some() {
                 return Err((at, "`dev` given twice".to_string()));
             }
@@ -136,7 +141,37 @@ pub fn parse_vip(text: &str, default_dev: &str) -> Result<Vip, (usize, String)> 
         prefix_len,
         dev,
         label: label.map(|(_, l)| l),
+        brd,
+        scope,
     })
+}
+
+/// `brd ADDR` (IPv4) or `scope S`, each at most once.
+fn extra(
+    word: &str,
+    (at, value): (usize, &str),
+    addr: &IpAddr,
+    brd: &mut Option<Ipv4Addr>,
+    scope: &mut Option<u8>,
+) -> Result<(), (usize, String)> {
+    if word == "scope" {
+        if scope.is_some() {
+            return Err((at, "`scope` given twice".to_string()));
+        }
+        *scope = Some(crate::vmac::parse_scope(value).map_err(|e| (at, e))?);
+        return Ok(());
+    }
+    if addr.is_ipv6() {
+        return Err((at, format!("`{word}` is for IPv4 addresses only")));
+    }
+    if brd.is_some() {
+        return Err((at, "`brd` given twice".to_string()));
+    }
+    let b = value
+        .parse::<Ipv4Addr>()
+        .map_err(|_| (at, format!("brd `{value}` is not an IPv4 address")))?;
+    *brd = Some(b);
+    Ok(())
 }
 
 /// Whitespace-separated words with their byte offsets.
@@ -170,6 +205,10 @@ mod tests {
         assert_eq!(v.prefix_len, 128);
         assert_eq!(ok("2001:db8::3/64 dev eth2").dev, "eth2");
         assert_eq!(ok("  192.0.2.4  ").addr.to_string(), "192.0.2.4");
+        let v = ok("192.0.2.3/24 brd 192.0.2.255 scope host");
+        assert_eq!((v.brd, v.scope), (Some(Ipv4Addr::new(192, 0, 2, 255)), Some(254)));
+        assert_eq!(ok(&v.to_string()), v, "Display reads back");
+        assert_eq!(ok("2001:db8::3 scope 200").scope, Some(200));
     }
 
     #[test]
@@ -191,10 +230,14 @@ mod tests {
         assert_eq!(err("2001:db8::3 label eth0:1").0, 12);
         assert_eq!(err("192.0.2.3 dev").1, "`dev` needs a value");
         assert!(
-            err("192.0.2.3 scope global")
+            err("192.0.2.3 metric 5")
                 .1
-                .contains("`scope` (keepalived option) is not supported")
+                .contains("`metric` (keepalived option) is not supported")
         );
+        assert_eq!(err("192.0.2.3 brd x").1, "brd `x` is not an IPv4 address");
+        assert_eq!(err("2001:db8::3 brd 192.0.2.255").0, 16);
+        assert!(err("192.0.2.3 scope far").1.contains("scope `far`"));
+        assert_eq!(err("192.0.2.3 scope host scope link").1, "`scope` given twice");
         assert_eq!(err("192.0.2.3 dev a dev b").1, "`dev` given twice");
         assert!(err("224.0.0.18").1.contains("multicast"));
         assert!(err("0.0.0.0").1.contains("unspecified"));

@@ -975,8 +975,10 @@ fn vip_syntax_errors_point_inside_the_string() {
     one_error(&l, 5, 22, "prefix length `/129` must be 1..=128");
     l[4] = "vips = [\"192.0.2.3/24 dev eth0 lable eth0:1\"]";
     one_error(&l, 5, 32, "unexpected `lable`");
-    l[4] = "vips = [\"192.0.2.3 brd 192.0.2.255\"]";
-    one_error(&l, 5, 20, "`brd` (keepalived option) is not supported");
+    l[4] = "vips = [\"192.0.2.3 metric 5\"]";
+    one_error(&l, 5, 20, "`metric` (keepalived option) is not supported");
+    l[4] = "vips = [\"192.0.2.3 brd x\"]";
+    one_error(&l, 5, 24, "brd `x` is not an IPv4 address");
     l[4] = "vips = [\"192.0.2.3 dev\"]";
     one_error(&l, 5, 20, "`dev` needs a value");
     l[4] = "vips = [\"224.0.0.18\"]";

@@ -260,3 +260,99 @@ policy = \"web\"
     assert_eq!(out, expected);
     assert_eq!(parse(&out, path), c);
 }
+
+#[test]
+fn vmac_routes_and_excluded_vips_are_written_as_a_person_writes_them() {
+    let text = "\
+router_id = \"lb01\"
+[[instance]]
+name = \"VI_1\"
+interface = \"eth0\"
+vrid = 51
+vips = [\"192.0.2.3/24 brd 192.0.2.255 scope global\"]
+excluded_vips = [\"198.51.100.50\", \"2001:db8::50/64 scope link\"]
+routes = [\"198.51.100.0/24  gw 192.0.2.1\", \"blackhole 198.51.100.128/25\"]
+use_vmac = true
+vmac_xmit_base = false
+";
+    let path = Path::new("/etc/baton/lb01.toml");
+    let c = parse(text, path);
+    let (back, out) = round_trip(&c, path);
+    assert_eq!(back, c);
+    for line in [
+        "vips = [\"192.0.2.3/24 brd 192.0.2.255 scope global\"]",
+        "excluded_vips = [\"198.51.100.50\", \"2001:db8::50/64 scope link\"]",
+        "routes = [\"198.51.100.0/24 via 192.0.2.1\", \"blackhole 198.51.100.128/25\"]",
+        "use_vmac = true",
+    ] {
+        assert!(out.contains(line), "{line} not in:\n{out}");
+    }
+    assert!(!out.contains("vmac_xmit_base"), "a default is written:\n{out}");
+    let named = parse(&text.replace("use_vmac = true", "use_vmac = \"vip51\""), path);
+    let (_, out) = round_trip(&named, path);
+    assert!(out.contains("use_vmac = \"vip51\""), "{out}");
+}
+
+#[test]
+fn bad_vmac_and_route_values_are_errors_at_their_place() {
+    let base = "[[instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\nvrid = 51\nvips = [\"192.0.2.3\"]\n";
+    let cases = [
+        ("use_vmac = 3", "expected true or an interface name"),
+        ("use_vmac = \"a/b\"", "which Linux does not allow"),
+        ("use_vmac = \"eth0\"", "cannot be named like its interface"),
+        ("routes = [\"198.51.100.1/24\"]", "host bits set"),
+        (
+            "routes = [\"198.51.100.0/24 via 2001:db8::1\"]",
+            "not of the family",
+        ),
+        ("excluded_vips = [\"192.0.2.3\"]", "listed twice"),
+        ("vips = [\"192.0.2.4 scope far\"]", "scope `far`"),
+        ("vmac_xmit_base = true", "without `use_vmac`"),
+        ("use_vmac = false\nvmac_xmit_base = true", "without `use_vmac`"),
+    ];
+    for (line, want) in cases {
+        let text = format!("{base}{line}\n").replacen("vips = [\"192.0.2.3\"]\nvips", "vips", 1);
+        let errs = match config::parse(&text, Path::new("/t/b.toml")) {
+            Ok(_) => Vec::new(),
+            Err(d) => d.iter().map(ToString::to_string).collect(),
+        };
+        assert!(
+            errs.iter().any(|e| e.contains(want)),
+            "{line}: want {want}, got {errs:#?}"
+        );
+        assert!(
+            errs.iter()
+                .all(|e| e.contains(":6:") || e.contains(":5:") || e.contains(":7:")),
+            "{line}: {errs:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_macvlan_belongs_to_one_instance() {
+    let one = |name: &str, vrid: u8, iface: &str, vmac: &str| {
+        format!(
+            "[[instance]]\nname = \"{name}\"\ninterface = \"{iface}\"\nvrid = {vrid}\nvips = [\"192.0.2.{vrid}\"]\n{vmac}\n"
+        )
+    };
+    let errs = |text: String| match config::parse(&text, Path::new("/t/b.toml")) {
+        Ok(_) => Vec::new(),
+        Err(d) => d.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    };
+    let twice = errs(one("A", 1, "eth0", "use_vmac = \"vip\"") + &one("B", 2, "eth0", "use_vmac = \"vip\""));
+    assert_eq!(twice.len(), 1, "{twice:#?}");
+    assert!(
+        twice[0].contains("macvlan `vip` is also instance `A`'s"),
+        "{twice:#?}"
+    );
+    let iface = errs(one("A", 1, "eth0", "use_vmac = \"eth1\"") + &one("B", 2, "eth1", ""));
+    assert!(
+        iface
+            .iter()
+            .any(|e| e.contains("macvlan `eth1` is also instance `B`'s")),
+        "{iface:#?}"
+    );
+    assert!(
+        errs(one("A", 1, "eth0", "use_vmac = true") + &one("B", 2, "eth0", "use_vmac = true")).is_empty()
+    );
+}

@@ -615,3 +615,102 @@ fn a_remedy_s_user_and_group_are_names_and_a_group_needs_a_user() {
     let errs = parse("user = \"no body\"\n").unwrap_err();
     assert!(errs[0].message.contains("single word"), "{}", render(&errs));
 }
+
+const VMAC: &str = "vrrp_instance VI_1 {
+    interface eth0
+    use_vmac
+    vmac_xmit_base
+    virtual_router_id 51
+    virtual_ipaddress {
+        192.0.2.3/24 brd 192.0.2.255 scope global
+    }
+    virtual_ipaddress_excluded {
+        198.51.100.50/32
+        2001:db8::50
+    }
+    virtual_routes {
+        src 192.0.2.3 to 198.51.100.0/24 via 192.0.2.1 dev eth0 metric 5
+        blackhole 198.51.100.128/25
+    }
+}
+";
+
+#[test]
+fn use_vmac_routes_and_excluded_addresses_read_into_the_model_and_convert() {
+    let c = baton_config::parse_keepalived(VMAC, Path::new("/t/keepalived.conf"), "lb01")
+        .unwrap_or_else(|d| panic!("{}", render(&d)));
+    let i = &c.instances[0];
+    let vmac = i.vmac.as_ref().expect("use_vmac");
+    assert_eq!((vmac.name.as_str(), vmac.xmit_base), ("vrrp.51", true));
+    assert_eq!(i.vips.len(), 1);
+    assert_eq!(i.vips[0].brd, Some("192.0.2.255".parse().unwrap()));
+    assert_eq!(i.vips[0].scope, Some(0));
+    let ex: Vec<String> = i.excluded_vips.iter().map(|v| v.addr.to_string()).collect();
+    assert_eq!(
+        ex,
+        ["198.51.100.50", "2001:db8::50"],
+        "any family, not in adverts"
+    );
+    assert_eq!(i.routes.len(), 2);
+    assert_eq!(
+        i.routes[0].to_string(),
+        "src 192.0.2.3 198.51.100.0/24 via 192.0.2.1 dev eth0 metric 5"
+    );
+    assert!(i.routes[1].blackhole);
+    // The VIP goes on the macvlan, the base keeps the adverts (xmit_base).
+    assert_eq!(i.held_addresses()[0].dev, "vrrp.51");
+    assert_eq!(i.advert_interface(), "eth0");
+    // Converted, it reads back the same.
+    let dir = std::env::temp_dir().join(format!("baton-ka-vmac-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("keepalived.conf");
+    std::fs::write(&f, VMAC).unwrap();
+    let toml = baton_config::convert_keepalived(&f, &LoadOptions::of(&c.format));
+    let _ = std::fs::remove_dir_all(&dir);
+    let toml = toml.unwrap_or_else(|d| panic!("{}", render(&d)));
+    let mut back = baton_config::parse(&toml, &dir.join("converted.toml"))
+        .unwrap_or_else(|d| panic!("{toml}\n{}", render(&d)));
+    back.path = c.path.clone();
+    back.format = c.format.clone();
+    assert_eq!(back.instances, c.instances, "{toml}");
+    assert!(
+        toml.contains("use_vmac = true") && toml.contains("vmac_xmit_base = true"),
+        "{toml}"
+    );
+}
+
+#[test]
+fn use_vmac_mistakes_are_errors_at_their_place() {
+    let named = VMAC.replace("    use_vmac\n", "    use_vmac vip51\n");
+    let c = baton_config::parse_keepalived(&named, Path::new("/t/keepalived.conf"), "lb01").expect("named");
+    assert_eq!(c.instances[0].vmac.as_ref().unwrap().name, "vip51");
+    let cases: &[(String, &str)] = &[
+        (
+            VMAC.replace("    use_vmac\n", ""),
+            "3:5: `vmac_xmit_base` without `use_vmac`",
+        ),
+        (
+            VMAC.replace("use_vmac", "use_vmac a/b"),
+            "3:14: use_vmac: interface name `a/b` contains '/'",
+        ),
+        (
+            VMAC.replace("to 198.51.100.0/24", "to 198.51.100.1/24"),
+            "14:9: virtual_routes: 198.51.100.1/24 has host bits set",
+        ),
+        (
+            VMAC.replace("brd 192.0.2.255", "brd x"),
+            "7:9: virtual_ipaddress: brd `x` is not an IPv4 address",
+        ),
+        (
+            VMAC.replace("2001:db8::50", "2001:db8::50 bogus 1"),
+            "11:22: virtual_ipaddress_excluded: `bogus` is no option",
+        ),
+    ];
+    for (text, want) in cases {
+        let errs = errors(text);
+        assert!(
+            errs.iter().any(|e| e.starts_with(want)),
+            "want {want}\ngot {errs:#?}"
+        );
+    }
+}

@@ -341,7 +341,7 @@ async fn primary_address(nl: &Netlink, ic: &InstanceConfig, interface: &str) -> 
         .await
         .with_context(|| format!("instance {}: interface {interface}", ic.name))?;
     let family = ic.family();
-    let exclude: Vec<IpAddr> = ic.vips.iter().map(|v| v.addr).collect();
+    let exclude: Vec<IpAddr> = ic.held_addresses().iter().map(|v| v.addr).collect();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         match baton_net::primary_address(nl, link.index, family, &exclude).await {

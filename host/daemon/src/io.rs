@@ -80,6 +80,8 @@ pub struct Io {
     pub sinks: Sinks,
     /// ARP / ND probers by interface.
     probers: HashMap<String, SharedProber>,
+    /// The `use_vmac` macvlans made, and the base settings to put back.
+    vmacs: baton_net::Vmacs,
 }
 
 impl std::fmt::Debug for Io {
@@ -114,6 +116,7 @@ impl Io {
             sinks: Sinks::new(results.clone(), components.hook),
             results,
             probers: HashMap::new(),
+            vmacs: baton_net::Vmacs::new(),
         }
     }
 
@@ -199,6 +202,28 @@ impl Io {
                     .sinks
                     .start(job, || node.instances().map(|i| i.facts()).collect()),
                 Effect::Event(ev) => log_event(&ev),
+                Effect::AddRoute { instance, route } => {
+                    let r = self.route(&route, true).await;
+                    node.handle_route_result(Instant::now(), instance, &route, VipOp::Add, r);
+                }
+                Effect::RemoveRoute { instance, route } => {
+                    let r = self.route(&route, false).await;
+                    node.handle_route_result(Instant::now(), instance, &route, VipOp::Remove, r);
+                }
+                Effect::CreateVmac { instance, vmac } => {
+                    let r = self.create_vmac(&vmac).await;
+                    node.handle_vmac_result(Instant::now(), instance, &vmac, true, r);
+                }
+                Effect::DeleteVmac { instance, vmac } => {
+                    self.links.remove(&vmac.name);
+                    self.probers.remove(&vmac.name);
+                    let r = self
+                        .vmacs
+                        .delete(&self.nl, &vmac.name)
+                        .await
+                        .map_err(|e| e.to_string());
+                    node.handle_vmac_result(Instant::now(), instance, &vmac, false, r);
+                }
             }
         }
     }
@@ -368,9 +393,66 @@ impl Io {
     async fn add_vip(&mut self, vip: &Vip) -> Result<(), String> {
         let link = self.link(&vip.dev).await?;
         self.nl
-            .add_address(link.index, vip.addr, vip.prefix_len, vip.label.as_deref())
+            .add_address_with(
+                link.index,
+                vip.addr,
+                vip.prefix_len,
+                vip.label.as_deref(),
+                vip.brd,
+                vip.scope,
+            )
             .await
             .map_err(|e| e.to_string())
+    }
+
+    /// Adds or removes a route; its `dev` must exist to add it.
+    async fn route(&mut self, r: &baton_config::Route, add: bool) -> Result<(), String> {
+        let oif = match &r.dev {
+            None => None,
+            Some(d) => match self.link(d).await {
+                Ok(l) => Some(l.index),
+                // A device that is gone took its routes with it.
+                Err(_) if !add => return Ok(()),
+                Err(e) => return Err(e),
+            },
+        };
+        let spec = baton_net::RouteSpec {
+            dst: r.dst,
+            prefix_len: r.prefix_len,
+            blackhole: r.blackhole,
+            src: r.src,
+            via: r.via,
+            oif,
+            scope: r.scope,
+            table: r.table,
+            metric: r.metric,
+        };
+        let res = if add {
+            self.nl.add_route(&spec).await
+        } else {
+            self.nl.del_route(&spec).await
+        };
+        res.map_err(|e| e.to_string())
+    }
+
+    /// Makes the macvlan and knows it at once (its socket opens next).
+    async fn create_vmac(&mut self, v: &baton_node::VmacSpec) -> Result<(), String> {
+        self.links.remove(&v.name);
+        self.probers.remove(&v.name);
+        let spec = baton_net::VmacLink {
+            name: &v.name,
+            base: &v.base,
+            mac: v.mac,
+            v6: v.family == baton_vrrp::Family::V6,
+            ipv6: v.ipv6,
+        };
+        let link = self
+            .vmacs
+            .create(&self.nl, &spec)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.links.insert(link.name.clone(), link);
+        Ok(())
     }
 
     async fn remove_vip(&mut self, vip: &Vip) -> Result<(), String> {
@@ -392,7 +474,8 @@ impl Io {
         let r = match (vip.addr, source) {
             (IpAddr::V4(v), _) => self.announcer.garp(link.index, mac, v),
             (IpAddr::V6(v), IpAddr::V6(src)) => self.announcer.na(link.index, src, mac, v, true),
-            (IpAddr::V6(_), IpAddr::V4(_)) => return,
+            // An excluded IPv6 address of an IPv4 instance: from itself.
+            (IpAddr::V6(v), IpAddr::V4(_)) => self.announcer.na(link.index, v, mac, v, true),
         };
         if let Err(e) = r {
             tracing::debug!("announcing {}: {e}", vip.addr);

@@ -84,6 +84,66 @@ fn nft(script: &str) -> io::Result<()> {
     }
 }
 
+/// The tables of [`vmac_reports_script`]: one per family, as `dup` wants.
+pub const VMAC_TABLES: [&str; 2] = ["ip baton_vmac", "ip6 baton_vmac"];
+
+/// The nft script that moves IGMP and MLD reports off each `(macvlan,
+/// base)`, as keepalived does: a Backup's macvlan joins the VRRP group
+/// too, and a report from it, sent with the virtual MAC, would teach the
+/// switch that the Master's MAC sits behind the Backup's port. The report
+/// leaves from the base instead (a copy, with the base's MAC), so snooping
+/// switches still deliver adverts. No macvlans: the tables go.
+pub fn vmac_reports_script(vmacs: &[(String, String)]) -> String {
+    let mut s = String::new();
+    for t in VMAC_TABLES {
+        s.push_str(&format!("table {t}\ndelete table {t}\n"));
+    }
+    if vmacs.is_empty() {
+        return s;
+    }
+    let rules = |family: &str, what: &str| {
+        let mut r = String::new();
+        for (vmac, base) in vmacs {
+            r.push_str(&format!(
+                "    oifname \"{vmac}\" {what} dup to {family} daddr device \"{base}\" counter drop\n"
+            ));
+        }
+        r
+    };
+    let chain = |t: &str, rules: String| {
+        format!(
+            "table {t} {{\n  chain out {{\n    type filter hook output priority filter; policy accept;\n{rules}  }}\n}}\n"
+        )
+    };
+    s.push_str(&chain(VMAC_TABLES[0], rules("ip", "ip protocol igmp")));
+    let mld = "icmpv6 type { mld-listener-report, mld-listener-done, mld2-listener-report }";
+    s.push_str(&chain(VMAC_TABLES[1], rules("ip6", mld)));
+    s
+}
+
+/// Applies [`vmac_reports_script`] in one transaction.
+pub fn set_vmac_reports(vmacs: &[(String, String)]) -> io::Result<()> {
+    let mut child = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| crate::context(e, "running nft (nftables) for use_vmac"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(vmac_reports_script(vmacs).as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(io::Error::other(format!(
+        "nft -f - ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr).trim()
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +173,16 @@ mod tests {
         let s = no_accept_script(&v4);
         // An empty IPv6 set is declared without elements.
         assert!(s.contains("set noaccept6 {\n    type ipv6_addr\n  }"));
+    }
+
+    #[test]
+    fn vmac_reports_leave_from_the_base() {
+        let s = vmac_reports_script(&[("vrrp.51".into(), "eth0".into())]);
+        assert!(s.starts_with("table ip baton_vmac\ndelete table ip baton_vmac\n"));
+        assert!(
+            s.contains("oifname \"vrrp.51\" ip protocol igmp dup to ip daddr device \"eth0\" counter drop")
+        );
+        assert!(s.contains("oifname \"vrrp.51\" icmpv6 type { mld-listener-report"));
+        assert!(!vmac_reports_script(&[]).contains("chain"));
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! - [`Netlink`]: links and addresses over rtnetlink (look up interfaces, add and
 //!   remove VIPs idempotently, watch link state changes as [`LinkEvent`]s), and
-//!   [`primary_address`], the source address VRRP uses on an interface.
+//!   [`primary_address`], the source address VRRP uses on an interface;
+//!   routes held while Master ([`RouteSpec`]) and `use_vmac` macvlans with
+//!   the sysctls keepalived sets for them ([`Vmacs`]).
 //! - [`VrrpSocket`]: a raw IP protocol 112 socket for one interface and family,
 //!   driven by tokio, that hands received packets over as the metadata and payload
 //!   `baton_vrrp::wire::parse` wants.
@@ -49,7 +51,7 @@ pub use announce::{Announcer, send_gratuitous_arp, send_unsolicited_na};
 pub use arp::{ArpError, ArpFrame, ArpMessage, ArpOp};
 pub use nd::{NdError, NdKind, NdMessage, NdMeta, NdPacket};
 pub use neigh::{NeighEvent, NeighProber, NeighRecvError, VipAnswers};
-pub use netlink::{IfAddr, Link, LinkEvent, Netlink, primary_address};
+pub use netlink::{IfAddr, Link, LinkEvent, Netlink, RouteSpec, VmacLink, Vmacs, primary_address};
 pub use shared_prober::SharedProber;
 pub use timer::Timer;
 pub use vrrp_socket::{Received, RecvError, VrrpSocket};

@@ -17,6 +17,12 @@ use tokio::sync::mpsc;
 
 use crate::context;
 
+mod held;
+mod vmac;
+
+pub use held::RouteSpec;
+pub use vmac::{VmacLink, Vmacs};
+
 /// Longest interface name (and address label) the kernel accepts: IFNAMSIZ - 1.
 const IFNAME_MAX: usize = 15;
 

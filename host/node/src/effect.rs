@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use baton_config::Vip;
+use baton_config::{Route, Vip};
 
 pub use crate::brain::{Decision, PathNews, ProbePurpose, VipAnswer};
 pub use baton_notify::Job;
@@ -203,6 +203,48 @@ pub enum Effect {
     /// Send a mail or a webhook, run a notify command, ask the transition
     /// hook. Answer: `handle_notify_delivery` / `_command` / `_hook`.
     Notify(Job),
+    /// Configure a route held while Master (after the VIPs it may use as
+    /// source). Answer: `handle_route_result`.
+    AddRoute { instance: InstanceId, route: Route },
+    /// Remove it (absent already counts as done). Answer: `handle_route_result`.
+    RemoveRoute { instance: InstanceId, route: Route },
+    /// Create the instance's macvlan (replacing a leftover one of ours),
+    /// before its socket opens. Answer: `handle_vmac_result`.
+    CreateVmac { instance: InstanceId, vmac: VmacSpec },
+    /// Delete it, after the instance's last advert (it takes its VIPs along).
+    DeleteVmac { instance: InstanceId, vmac: VmacSpec },
+}
+
+/// A `use_vmac` macvlan as the world makes it: mode private on `base`, with
+/// the virtual MAC.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct VmacSpec {
+    pub name: String,
+    pub base: String,
+    pub mac: [u8; 6],
+    pub family: Family,
+    /// IPv6 runs on it: an IPv6 instance, or IPv6 excluded addresses on it.
+    /// Else it is off, so the macvlan sends nothing (router solicitations,
+    /// MLD) from the virtual MAC while Backup.
+    pub ipv6: bool,
+}
+
+impl VmacSpec {
+    /// The macvlan of an instance with `use_vmac`.
+    pub fn of(cfg: &baton_config::InstanceConfig) -> Option<VmacSpec> {
+        let v = cfg.vmac.as_ref()?;
+        let ipv6 = cfg
+            .held_addresses()
+            .iter()
+            .any(|a| a.dev == v.name && a.addr.is_ipv6());
+        Some(VmacSpec {
+            name: v.name.clone(),
+            base: cfg.interface.clone(),
+            mac: cfg.virtual_mac(),
+            family: cfg.family(),
+            ipv6,
+        })
+    }
 }
 
 /// Why an instance is in FAULT.
@@ -371,6 +413,12 @@ pub enum Event {
         instance: String,
         news: PathNews,
     },
+    /// A route or macvlan operation failed (`what`: "adding route ..").
+    NetFailed {
+        instance: String,
+        what: String,
+        error: String,
+    },
 }
 
 impl Event {
@@ -397,7 +445,10 @@ impl Event {
                 LogLevel::Info | LogLevel::Debug => Level::Debug,
             },
             Event::Reannounce { .. } => Level::Info,
-            Event::VipFailed { .. } | Event::SocketFailed { .. } | Event::ReloadFailed { .. } => Level::Error,
+            Event::VipFailed { .. }
+            | Event::SocketFailed { .. }
+            | Event::ReloadFailed { .. }
+            | Event::NetFailed { .. } => Level::Error,
             Event::Notify { .. } | Event::ClaimRefused { .. } => Level::Warn,
             Event::Path { news, .. } => {
                 if news.silent {
@@ -561,6 +612,11 @@ impl fmt::Display for Event {
                     news.peer, news.path
                 ),
             },
+            Event::NetFailed {
+                instance,
+                what,
+                error,
+            } => write!(f, "instance {instance}: {what}: {error}"),
         }
     }
 }

@@ -72,6 +72,8 @@ pub struct NodeInstance {
     pub primary: IpAddr,
     pub socket: SocketKey,
     pub vips: VipSet,
+    /// `routes`, wanted exactly when the VIPs are.
+    pub routes: VipSet<baton_config::Route>,
     pub announce: Announcements,
     pub tracks: Vec<InstTrack>,
     pub faults: BTreeSet<FaultCause>,
@@ -108,7 +110,7 @@ pub fn destinations(cfg: &InstanceConfig) -> Vec<IpAddr> {
 
 pub fn socket_key(cfg: &InstanceConfig, primary: IpAddr) -> SocketKey {
     SocketKey {
-        interface: cfg.interface.clone(),
+        interface: cfg.advert_interface().to_string(),
         family: cfg.family(),
         source: primary,
     }
@@ -131,7 +133,8 @@ impl NodeInstance {
         Ok(NodeInstance {
             id,
             socket: socket_key(&cfg, primary),
-            vips: VipSet::new(&cfg.vips),
+            vips: VipSet::new(&cfg.held_addresses()),
+            routes: VipSet::new(&cfg.held_routes()),
             primary,
             vrrp,
             announce: Announcements::default(),
@@ -327,6 +330,9 @@ impl NodeInstance {
                 Action::AddVips { .. } => {
                     let reqs = self.vips.set_wanted(true, now);
                     self.request(reqs, out);
+                    // After the addresses a route may take as its source.
+                    let reqs = self.routes.set_wanted(true, now);
+                    self.request_routes(reqs, out);
                 }
                 Action::RemoveVips => {
                     // Priority 0 first: the Backup takes over while we still answer.
@@ -335,6 +341,8 @@ impl NodeInstance {
                         self.send(&tx, out);
                     }
                     self.announce.stop();
+                    let reqs = self.routes.set_wanted(false, now);
+                    self.request_routes(reqs, out);
                     let reqs = self.vips.set_wanted(false, now);
                     self.request(reqs, out);
                 }
@@ -376,6 +384,48 @@ impl NodeInstance {
                 },
             });
         }
+    }
+
+    pub(crate) fn request_routes(
+        &self,
+        reqs: Vec<VipRequest<baton_config::Route>>,
+        out: &mut VecDeque<Effect>,
+    ) {
+        for r in reqs {
+            out.push_back(match r {
+                VipRequest::Add(route) => Effect::AddRoute {
+                    instance: self.id,
+                    route,
+                },
+                VipRequest::Remove(route) => Effect::RemoveRoute {
+                    instance: self.id,
+                    route,
+                },
+            });
+        }
+    }
+
+    /// An add or remove of a route was answered: a failure is retried with
+    /// backoff, and never faults the instance (the VIPs still serve).
+    pub fn route_result(
+        &mut self,
+        route: &baton_config::Route,
+        op: VipOp,
+        r: Result<(), String>,
+        now: Instant,
+        out: &mut VecDeque<Effect>,
+    ) {
+        if let Err(e) = &r {
+            let verb = if op == VipOp::Add { "adding" } else { "removing" };
+            out.push_back(Effect::Event(Event::NetFailed {
+                instance: self.cfg.name.clone(),
+                what: format!("{verb} route {route}"),
+                error: e.clone(),
+            }));
+        }
+        self.routes.result(route, op == VipOp::Add, r, now);
+        let reqs = self.routes.requests(now);
+        self.request_routes(reqs, out);
     }
 
     fn send(&mut self, tx: &Transmit, out: &mut VecDeque<Effect>) {
@@ -670,6 +720,10 @@ impl NodeInstance {
             let reqs = self.vips.requests(now);
             self.request(reqs, out);
         }
+        if self.routes.next_retry().is_some_and(|t| t <= now) {
+            let reqs = self.routes.requests(now);
+            self.request_routes(reqs, out);
+        }
         if self.vip_fault_until.is_some_and(|t| t <= now) {
             self.vip_fault_until = None;
             let causes: Vec<FaultCause> = self
@@ -689,6 +743,7 @@ impl NodeInstance {
             self.vrrp.poll_timeout(),
             self.announce.next(),
             self.vips.next_retry(),
+            self.routes.next_retry(),
             self.vip_fault_until,
             self.brain.next_at,
         ]

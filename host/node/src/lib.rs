@@ -3,7 +3,9 @@
 //!
 //! It owns the instances of a host by stable id, the demultiplexing of
 //! received adverts, which VIPs are really held (VIP by VIP, with retries and
-//! a FAULT when an instance cannot serve), when they are announced (GARP /
+//! a FAULT when an instance cannot serve; with them its excluded addresses
+//! and routes, and the `use_vmac` macvlan they live on, made before its
+//! socket and deleted after its last advert), when they are announced (GARP /
 //! unsolicited NA plans and refreshes), link faults as typed causes, health
 //! checks and what their results do to each tracking instance (node-level
 //! `[[check]]`s run once however many instances track them), the accept-mode
@@ -43,7 +45,7 @@ pub mod vips;
 pub use effect::{
     AnswerFacts, BrainRun, CheckKey, CheckResult, CheckRun, Decision, Effect, Event, FaultCause,
     InstanceFacts, InstanceId, Job, Level, LogLevel, PeerFacts, ProbePurpose, RunId, SocketKey, VipAnswer,
-    VipOp, WeightSource,
+    VipOp, VmacSpec, WeightSource,
 };
 pub use node::{Node, PresentAddr, Primaries};
 pub use reload::{Change, InstancePlan, ReloadPlan};

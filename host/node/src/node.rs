@@ -15,7 +15,7 @@ use baton_vrrp::{Command, DropCounters, DropReason, Family, RxMeta};
 use crate::checks::Schedules;
 use crate::effect::{
     CheckKey, CheckResult, CheckRun, Decision, Effect, Event, FaultCause, InstanceId, LogLevel, ProbePurpose,
-    RunId, SocketKey, VipAnswer, VipOp,
+    RunId, SocketKey, VipAnswer, VipOp, VmacSpec,
 };
 use crate::firewall::{self, Firewall};
 use crate::instance::{HeartbeatPath, InstTrack, NodeInstance, socket_key, track_config};
@@ -297,7 +297,7 @@ impl Node {
         let id = InstanceId(self.next_id);
         let inst = NodeInstance::new(id, ic, primary, paths)?;
         self.demux
-            .entry(inst.cfg.interface.clone())
+            .entry(inst.cfg.advert_interface().to_string())
             .or_default()
             .insert((inst.cfg.family(), inst.cfg.vrid), id);
         self.by_name.insert(inst.cfg.name.clone(), id);
@@ -361,6 +361,15 @@ impl Node {
         self.notifier.submit(now, n);
         self.started_at = Some(now);
         self.running = true;
+        // Macvlans first: their sockets open on them.
+        for inst in self.instances.values() {
+            if let Some(vmac) = VmacSpec::of(&inst.cfg) {
+                self.effects.push_back(Effect::CreateVmac {
+                    instance: inst.id,
+                    vmac,
+                });
+            }
+        }
         for (key, s) in &self.sockets {
             self.effects.push_back(Effect::OpenSocket {
                 key: key.clone(),
@@ -389,7 +398,7 @@ impl Node {
         };
         let left: Vec<Vip> = inst
             .cfg
-            .vips
+            .held_addresses()
             .iter()
             .filter(|v| {
                 present
@@ -455,6 +464,13 @@ impl Node {
         for inst in self.instances.values_mut() {
             inst.vrrp.handle_command(now, Command::Shutdown);
             inst.drain(now, &mut self.effects);
+            // After the priority-0 advert it sends from the macvlan.
+            if let Some(vmac) = VmacSpec::of(&inst.cfg) {
+                self.effects.push_back(Effect::DeleteVmac {
+                    instance: inst.id,
+                    vmac,
+                });
+            }
         }
         if let Some(drop) = self.firewall.want(Vec::new()) {
             self.effects.push_back(Effect::SetFirewall { drop });
@@ -464,7 +480,11 @@ impl Node {
 
     /// After [`Node::shutdown`]: nothing is held or in flight any more.
     pub fn is_settled(&self) -> bool {
-        self.effects.is_empty() && self.instances.values().all(|i| i.vips.settled_absent())
+        self.effects.is_empty()
+            && self
+                .instances
+                .values()
+                .all(|i| i.vips.settled_absent() && i.routes.settled_absent())
     }
 
     pub fn poll_effect(&mut self) -> Option<Effect> {
@@ -512,6 +532,15 @@ impl Node {
                 && retry_at <= now
             {
                 s.open = SocketOpen::Opening;
+                // A socket on a macvlan that could not be made: make it again first.
+                for inst in self.instances.values().filter(|i| !i.removed) {
+                    if let Some(vmac) = VmacSpec::of(&inst.cfg).filter(|v| v.name == key.interface) {
+                        self.effects.push_back(Effect::CreateVmac {
+                            instance: inst.id,
+                            vmac,
+                        });
+                    }
+                }
                 self.effects.push_back(Effect::OpenSocket {
                     key: key.clone(),
                     multicast: s.multicast,
@@ -833,7 +862,7 @@ impl Node {
     fn reap_removed(&mut self) {
         let timers = &mut self.timers;
         self.instances.retain(|id, i| {
-            let keep = !(i.removed && i.vips.settled_absent());
+            let keep = !(i.removed && i.vips.settled_absent() && i.routes.settled_absent());
             if !keep {
                 timers.set(*id, None);
             }
@@ -891,6 +920,9 @@ impl Node {
                     self.effects.push_back(Effect::Event(Event::InstanceAdded {
                         instance: name.clone(),
                     }));
+                    if let Some(vmac) = VmacSpec::of(ic).filter(|_| self.running) {
+                        self.effects.push_back(Effect::CreateVmac { instance: id, vmac });
+                    }
                     if self.running {
                         self.start_instance(id, now);
                     }
@@ -905,6 +937,7 @@ impl Node {
         self.notifier.reconfigure(now, &cfg);
         self.cfg = cfg;
         self.sync_sockets(sockets);
+        self.reopen_on_recreated(&plan);
         self.checks.sync(&self.cfg, now);
         if let Some(drop) = self.firewall.want(firewall::desired(&self.cfg)) {
             self.effects.push_back(Effect::SetFirewall { drop });
@@ -940,6 +973,9 @@ impl Node {
         inst.removed = true;
         inst.vrrp.handle_command(now, Command::Shutdown);
         inst.drain(now, &mut self.effects);
+        if let Some(vmac) = VmacSpec::of(&inst.cfg) {
+            self.effects.push_back(Effect::DeleteVmac { instance: id, vmac });
+        }
         for m in self.demux.values_mut() {
             m.retain(|_, v| *v != id);
         }
@@ -974,13 +1010,15 @@ impl Node {
         inst.socket = socket_key(&new, primary);
         inst.announce
             .reconfigure(&new.garp, now, inst.vips.held().next().is_some());
-        let reqs = inst.vips.reconfigure(&new.vips, now);
+        let reqs = inst.vips.reconfigure(&new.held_addresses(), now);
         for r in reqs {
             out.push_back(match r {
                 crate::vips::VipRequest::Add(vip) => Effect::AddVip { instance: id, vip },
                 crate::vips::VipRequest::Remove(vip) => Effect::RemoveVip { instance: id, vip },
             });
         }
+        let reqs = inst.routes.reconfigure(&new.held_routes(), now);
+        inst.request_routes(reqs, out);
         // Links: faults and weights for what is tracked now, none for what is not.
         let tracked: Vec<(String, i32)> = inst.tracked_links().map(|(l, w)| (l.to_string(), w)).collect();
         let before = old.track_interfaces.iter().map(|t| t.name.clone());
@@ -1040,9 +1078,72 @@ impl Node {
             m.retain(|_, v| *v != id);
         }
         self.demux
-            .entry(new.interface.clone())
+            .entry(new.advert_interface().to_string())
             .or_default()
             .insert((new.family(), new.vrid), id);
+    }
+
+    /// A replaced instance's macvlan was deleted and created again: a
+    /// socket kept on it is bound to the old link, so it opens again.
+    fn reopen_on_recreated(&mut self, plan: &ReloadPlan) {
+        if !self.running {
+            return;
+        }
+        let names: Vec<String> = plan
+            .replaced
+            .iter()
+            .filter_map(|(n, _)| self.cfg.instance(n))
+            .filter_map(|ic| ic.vmac.as_ref().map(|v| v.name.clone()))
+            .collect();
+        for (key, s) in self.sockets.iter_mut() {
+            if names.contains(&key.interface) && !matches!(s.open, SocketOpen::Opening) {
+                s.open = SocketOpen::Opening;
+                self.effects.push_back(Effect::CloseSocket { key: key.clone() });
+                self.effects.push_back(Effect::OpenSocket {
+                    key: key.clone(),
+                    multicast: s.multicast,
+                });
+            }
+        }
+    }
+
+    /// A route add or remove was answered.
+    pub fn handle_route_result(
+        &mut self,
+        now: Instant,
+        id: InstanceId,
+        route: &baton_config::Route,
+        op: VipOp,
+        r: Result<(), String>,
+    ) {
+        self.now = Some(now);
+        if let Some(inst) = self.instances.get_mut(&id) {
+            inst.route_result(route, op, r, now, &mut self.effects);
+        }
+        self.touch(id);
+        self.reap_removed();
+    }
+
+    /// A macvlan create or delete was answered. A failed create shows as
+    /// the socket on it failing too (FAULT); the socket's retry makes it again.
+    pub fn handle_vmac_result(
+        &mut self,
+        now: Instant,
+        id: InstanceId,
+        vmac: &VmacSpec,
+        create: bool,
+        r: Result<(), String>,
+    ) {
+        self.now = Some(now);
+        let (Err(error), Some(inst)) = (r, self.instances.get(&id)) else {
+            return;
+        };
+        let verb = if create { "creating" } else { "deleting" };
+        self.effects.push_back(Effect::Event(Event::NetFailed {
+            instance: inst.cfg.name.clone(),
+            what: format!("{verb} macvlan {} on {}", vmac.name, vmac.base),
+            error,
+        }));
     }
 
     /// Opens sockets the config needs now, closes those it does not.

@@ -35,6 +35,10 @@ pub enum Change {
     TrackPrimary,
     /// Its `[[sync_group]]` (membership, or the group's settings).
     SyncGroup,
+    /// `excluded_vips`: added before the retired ones go, like VIPs.
+    ExcludedVips,
+    /// `routes`: new ones added (when Master) before retired ones go.
+    Routes,
 }
 
 impl fmt::Display for Change {
@@ -60,6 +64,8 @@ impl fmt::Display for Change {
             Change::Notify => "notify",
             Change::TrackPrimary => "track_primary",
             Change::SyncGroup => "sync_group",
+            Change::ExcludedVips => "excluded_vips",
+            Change::Routes => "routes",
         };
         f.write_str(s)
     }
@@ -101,9 +107,17 @@ pub fn diff_instance(old: &InstanceConfig, new: &InstanceConfig) -> InstancePlan
         heartbeat,
         notify,
         track_primary,
+        excluded_vips,
+        routes,
+        vmac,
     } = new;
     if *interface != old.interface {
         return InstancePlan::Replace("interface");
+    }
+    // The macvlan is made once per instance: another one is another router
+    // (its sockets and VIPs move to the new link).
+    if *vmac != old.vmac {
+        return InstancePlan::Replace("use_vmac");
     }
     if *vrid != old.vrid {
         return InstancePlan::Replace("vrid");
@@ -137,6 +151,8 @@ pub fn diff_instance(old: &InstanceConfig, new: &InstanceConfig) -> InstancePlan
         (*heartbeat != old.heartbeat, Change::Heartbeat),
         (*notify != old.notify, Change::Notify),
         (*track_primary != old.track_primary, Change::TrackPrimary),
+        (*excluded_vips != old.excluded_vips, Change::ExcludedVips),
+        (*routes != old.routes, Change::Routes),
     ];
     c.extend(
         flags
@@ -307,5 +323,51 @@ impl fmt::Display for ReloadPlan {
             ));
         }
         f.write_str(&parts.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(extra: &str) -> InstanceConfig {
+        let text = format!(
+            "[[instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\nvrid = 51\nvips = [\"192.0.2.3/24\"]\n{extra}\n"
+        );
+        let cfg = baton_config::parse(&text, std::path::Path::new("baton.toml")).expect("config");
+        cfg.instances[0].clone()
+    }
+
+    #[test]
+    fn a_changed_macvlan_replaces_the_instance() {
+        let old = parsed("");
+        assert_eq!(
+            diff_instance(&old, &parsed("use_vmac = true")),
+            InstancePlan::Replace("use_vmac")
+        );
+        let vmac = parsed("use_vmac = true");
+        assert_eq!(
+            diff_instance(&vmac, &parsed("use_vmac = \"vip51\"")),
+            InstancePlan::Replace("use_vmac")
+        );
+        assert_eq!(
+            diff_instance(&vmac, &parsed("use_vmac = true\nvmac_xmit_base = true")),
+            InstancePlan::Replace("use_vmac")
+        );
+        assert_eq!(
+            diff_instance(&vmac, &parsed("use_vmac = true")),
+            InstancePlan::Unchanged
+        );
+    }
+
+    #[test]
+    fn routes_and_excluded_vips_change_in_place() {
+        let old = parsed("");
+        let new = parsed("routes = [\"198.51.100.0/24 via 192.0.2.1\"]\nexcluded_vips = [\"2001:db8::3\"]");
+        assert_eq!(
+            diff_instance(&old, &new),
+            InstancePlan::Changed(vec![Change::ExcludedVips, Change::Routes])
+        );
+        assert_eq!(Change::Routes.to_string(), "routes");
     }
 }

@@ -504,6 +504,14 @@ impl Lan {
                 sn.host.firewall = drop;
                 node.handle_firewall_result(now, Ok(()));
             }
+            // Routes and macvlans always succeed on the simulated host.
+            Effect::AddRoute { instance, route } => {
+                node.handle_route_result(now, instance, &route, VipOp::Add, Ok(()))
+            }
+            Effect::RemoveRoute { instance, route } => {
+                node.handle_route_result(now, instance, &route, VipOp::Remove, Ok(()))
+            }
+            Effect::CreateVmac { .. } | Effect::DeleteVmac { .. } => {}
             Effect::Probe { .. } => {}
             // The simulated policy always says stay: the sim checks the
             // machinery (probes, claims, holds), not a policy.

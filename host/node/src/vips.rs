@@ -2,7 +2,8 @@
 //! held only once the world said it was added, and a failed add or remove is
 //! retried with backoff. The instance says what it wants (`set_wanted`), and
 //! this decides which adds and removes to ask for, in which order: on a
-//! reload, new VIPs are added before retired ones are removed.
+//! reload, new VIPs are added before retired ones are removed. The same
+//! bookkeeping holds an instance's `routes` (`VipSet<Route>`).
 
 use std::time::{Duration, Instant};
 
@@ -38,8 +39,8 @@ impl VipState {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VipEntry {
-    pub vip: Vip,
+pub struct VipEntry<T = Vip> {
+    pub vip: T,
     pub state: VipState,
     /// Consecutive failures of the current operation.
     pub failures: u32,
@@ -49,8 +50,8 @@ pub struct VipEntry {
     pub retired: bool,
 }
 
-impl VipEntry {
-    fn new(vip: Vip) -> VipEntry {
+impl<T> VipEntry<T> {
+    fn new(vip: T) -> VipEntry<T> {
         VipEntry {
             vip,
             state: VipState::Absent,
@@ -64,9 +65,9 @@ impl VipEntry {
 
 /// An add or remove to ask the world for.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum VipRequest {
-    Add(Vip),
-    Remove(Vip),
+pub enum VipRequest<T = Vip> {
+    Add(T),
+    Remove(T),
 }
 
 /// What a result changed.
@@ -78,12 +79,23 @@ pub struct VipOutcome {
     pub add_failures: u32,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct VipSet {
-    entries: Vec<VipEntry>,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VipSet<T = Vip> {
+    entries: Vec<VipEntry<T>>,
     wanted: bool,
     pub add_failures: u64,
     pub remove_failures: u64,
+}
+
+impl<T> Default for VipSet<T> {
+    fn default() -> VipSet<T> {
+        VipSet {
+            entries: Vec::new(),
+            wanted: false,
+            add_failures: 0,
+            remove_failures: 0,
+        }
+    }
 }
 
 /// Backoff between retries: 10 ms, 40 ms, 160 ms, ... at most 5 s.
@@ -92,20 +104,20 @@ pub fn retry_backoff(failures: u32) -> Duration {
     Duration::from_millis(ms.min(5000))
 }
 
-impl VipSet {
-    pub fn new(vips: &[Vip]) -> VipSet {
+impl<T: Clone + PartialEq> VipSet<T> {
+    pub fn new(vips: &[T]) -> VipSet<T> {
         VipSet {
             entries: vips.iter().cloned().map(VipEntry::new).collect(),
             ..VipSet::default()
         }
     }
 
-    pub fn entries(&self) -> impl Iterator<Item = &VipEntry> {
+    pub fn entries(&self) -> impl Iterator<Item = &VipEntry<T>> {
         self.entries.iter().filter(|e| !e.retired)
     }
 
     /// Every entry, retired ones included.
-    pub fn all(&self) -> &[VipEntry] {
+    pub fn all(&self) -> &[VipEntry<T>] {
         &self.entries
     }
 
@@ -114,7 +126,7 @@ impl VipSet {
     }
 
     /// The VIPs really held now.
-    pub fn held(&self) -> impl Iterator<Item = &Vip> {
+    pub fn held(&self) -> impl Iterator<Item = &T> {
         self.entries
             .iter()
             .filter(|e| e.state == VipState::Held)
@@ -146,7 +158,7 @@ impl VipSet {
     }
 
     /// Held (Master) or not; returns what to ask for now.
-    pub fn set_wanted(&mut self, wanted: bool, now: Instant) -> Vec<VipRequest> {
+    pub fn set_wanted(&mut self, wanted: bool, now: Instant) -> Vec<VipRequest<T>> {
         self.wanted = wanted;
         if !wanted {
             for e in &mut self.entries {
@@ -161,7 +173,7 @@ impl VipSet {
 
     /// A reload's VIP list: kept entries keep their state, new ones start
     /// absent, gone ones retire.
-    pub fn reconfigure(&mut self, vips: &[Vip], now: Instant) -> Vec<VipRequest> {
+    pub fn reconfigure(&mut self, vips: &[T], now: Instant) -> Vec<VipRequest<T>> {
         for e in &mut self.entries {
             e.retired = !vips.contains(&e.vip);
         }
@@ -171,7 +183,7 @@ impl VipSet {
             }
         }
         // Keep config order for what stays; retired ones go last.
-        let order = |e: &VipEntry| vips.iter().position(|v| *v == e.vip).unwrap_or(usize::MAX);
+        let order = |e: &VipEntry<T>| vips.iter().position(|v| *v == e.vip).unwrap_or(usize::MAX);
         self.entries.sort_by_key(order);
         self.requests(now)
     }
@@ -179,7 +191,7 @@ impl VipSet {
     /// What to ask for: adds while wanted (failed ones when their retry is
     /// due), removes of what is not wanted (retired ones only once no add is
     /// outstanding), and drops retired entries that are gone.
-    pub fn requests(&mut self, now: Instant) -> Vec<VipRequest> {
+    pub fn requests(&mut self, now: Instant) -> Vec<VipRequest<T>> {
         let mut out = Vec::new();
         for e in &mut self.entries {
             let keep = self.wanted && !e.retired;
@@ -232,7 +244,7 @@ impl VipSet {
     }
 
     /// A VIP left on the host by an earlier run: known configured, to be removed.
-    pub fn mark_leftover(&mut self, vip: &Vip) -> bool {
+    pub fn mark_leftover(&mut self, vip: &T) -> bool {
         match self.entries.iter_mut().find(|e| e.vip == *vip) {
             Some(e) if e.state == VipState::Absent => {
                 e.state = VipState::Held;
@@ -243,7 +255,7 @@ impl VipSet {
     }
 
     /// The world's answer to an add or remove of `vip`.
-    pub fn result(&mut self, vip: &Vip, added: bool, r: Result<(), String>, now: Instant) -> VipOutcome {
+    pub fn result(&mut self, vip: &T, added: bool, r: Result<(), String>, now: Instant) -> VipOutcome {
         let Some(e) = self.entries.iter_mut().find(|e| e.vip == *vip) else {
             return VipOutcome::default();
         };

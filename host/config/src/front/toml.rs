@@ -847,7 +847,7 @@ impl<'t> Reader<'t> {
         let name = self.text(&tb, &instance::NAME).unwrap_or_default();
         let interface = self.text(&tb, &instance::INTERFACE);
         let vrid = self.int(&tb, &instance::VRID).unwrap_or_default();
-        let vips = self.vips(&tb, interface.as_deref().unwrap_or(""));
+        let vips = self.vips(&tb, &instance::VIPS, interface.as_deref().unwrap_or(""));
         let version = self.version(&tb);
         let priority = self.int(&tb, &instance::PRIORITY).unwrap_or_default();
         let advert_interval = self.duration(&tb, &instance::ADVERT_INTERVAL).unwrap_or_default();
@@ -904,6 +904,9 @@ impl<'t> Reader<'t> {
             stop: self.text(&tb, &instance::NOTIFY_STOP),
             any: self.text(&tb, &instance::NOTIFY),
         };
+        let excluded_vips = self.vips(&tb, &instance::EXCLUDED_VIPS, interface.as_deref().unwrap_or(""));
+        let routes = self.routes(&tb);
+        let vmac = self.vmac(&tb, vrid);
         self.close(&tb);
         InstanceConfig {
             name,
@@ -928,13 +931,70 @@ impl<'t> Reader<'t> {
             split_brain,
             notify,
             track_primary,
+            excluded_vips,
+            routes,
+            vmac,
         }
+    }
+
+    /// `routes = ["198.51.100.0/24 via 192.0.2.1", ..]`, each placed at its index.
+    fn routes(&mut self, tb: &Table<'_, '_>) -> Vec<crate::Route> {
+        let key = &instance::ROUTES;
+        let mut out = Vec::new();
+        for item in self.array(tb, key, "an array of routes") {
+            let Some(s) = self.str_of(item, tb.path(key)) else {
+                continue;
+            };
+            match crate::parse_route(s) {
+                Ok(r) => {
+                    self.origins
+                        .place(FieldPath::index(tb.item, key, out.len()), item.span().start);
+                    out.push(r);
+                }
+                Err(msg) => {
+                    let at = self.str_pos(item, 0);
+                    self.wrong(tb.path(key), at, msg);
+                }
+            }
+        }
+        out
+    }
+
+    /// `use_vmac = true` (named `vrrp.VRID`) or `= "NAME"`, and `vmac_xmit_base`.
+    fn vmac(&mut self, tb: &Table<'_, '_>, vrid: u8) -> Option<crate::Vmac> {
+        let xmit_base = self.boolean(tb, &instance::VMAC_XMIT_BASE);
+        let key = &instance::USE_VMAC;
+        let v = self.get(tb, key);
+        if xmit_base && v.is_none_or(|v| matches!(v.get_ref(), DeValue::Boolean(false))) {
+            let at = self
+                .get(tb, &instance::VMAC_XMIT_BASE)
+                .map_or(tb.header, |x| x.span().start);
+            let message = "without `use_vmac` there is no macvlan to bypass";
+            self.wrong(tb.path(&instance::VMAC_XMIT_BASE), at, message);
+        }
+        let v = v?;
+        let name = match v.get_ref() {
+            DeValue::Boolean(false) => return None,
+            DeValue::Boolean(true) => crate::Vmac::default_name(vrid),
+            DeValue::String(s) => match crate::vip::ifname_problem(s) {
+                None => s.to_string(),
+                Some(p) => {
+                    self.wrong(tb.path(key), v.span().start, p);
+                    return None;
+                }
+            },
+            other => {
+                let message = format!("expected true or an interface name, found {}", type_name(other));
+                self.wrong(tb.path(key), v.span().start, message);
+                return None;
+            }
+        };
+        Some(crate::Vmac { name, xmit_base })
     }
 
     /// The addresses that parse, each placed at its index; `dev` is the
     /// default device.
-    fn vips(&mut self, tb: &Table<'_, '_>, dev: &str) -> Vec<crate::Vip> {
-        let key = &instance::VIPS;
+    fn vips(&mut self, tb: &Table<'_, '_>, key: &Key, dev: &str) -> Vec<crate::Vip> {
         if self.value(tb, key).is_none() {
             return Vec::new();
         }

@@ -101,6 +101,9 @@ impl Reader<'_> {
             heartbeat: Vec::new(),
             notify: InstanceNotify::default(),
             track_primary: true,
+            excluded_vips: Vec::new(),
+            routes: Vec::new(),
+            vmac: None,
         };
         let Some(b) = self.block(s) else {
             self.instances.push(inst);
@@ -118,6 +121,8 @@ impl Reader<'_> {
         for k in &stmts {
             self.instance_key(k, i, &mut inst, &mut garp);
         }
+        // After the VRID, which names it by default.
+        inst.vmac = self.vmac(&stmts, i, inst.vrid);
         inst.garp = self
             .globals
             .garp_for(inst.vips.first().is_some_and(|v| v.addr.is_ipv6()));
@@ -189,7 +194,12 @@ impl Reader<'_> {
                 inst.accept = key == "accept";
             }
             "authentication" => inst.auth = self.authentication(k, i),
-            "virtual_ipaddress" => inst.vips = self.vips(k, i, &inst.interface),
+            "virtual_ipaddress" => inst.vips = self.vips(k, i, &inst.interface, &instance::VIPS),
+            "virtual_ipaddress_excluded" => {
+                inst.excluded_vips = self.vips(k, i, &inst.interface, &instance::EXCLUDED_VIPS)
+            }
+            "virtual_routes" => inst.routes = self.routes(k, i),
+            "use_vmac" | "vmac_xmit_base" => {}
             "unicast_src_ip" | "mcast_src_ip" => {
                 self.place(item, &instance::UNICAST_SRC, at, key);
                 inst.unicast_src = self.one(k).and_then(|w| self.addr(w, key));
@@ -218,9 +228,6 @@ impl Reader<'_> {
                 self.flag(k);
                 self.place(item, &instance::TRACK_PRIMARY, k.key.at, key);
                 inst.track_primary = false;
-            }
-            "use_vmac" | "vmac_xmit_base" | "virtual_routes" | "virtual_ipaddress_excluded" => {
-                self.err(k.key.at, format!("`{key}` is not supported yet"));
             }
             _ => self.unknown(k, "vrrp_instance", INSTANCE_ARITY),
         }
@@ -292,10 +299,84 @@ impl Reader<'_> {
         }
     }
 
-    /// `virtual_ipaddress { ADDR[/LEN] [dev IF] [label L] [brd B] [scope S] }`.
-    fn vips(&mut self, k: &Stmt, i: usize, interface: &str) -> Vec<Vip> {
+    /// `use_vmac [NAME]` and `vmac_xmit_base`, wherever they are in the block.
+    fn vmac(&mut self, stmts: &[Stmt], i: usize, vrid: u8) -> Option<crate::Vmac> {
+        let mut out: Option<crate::Vmac> = None;
+        let mut xmit_base = None;
+        for k in stmts {
+            match k.key.text.as_str() {
+                "use_vmac" => {
+                    self.no_block(k);
+                    self.no_more(k, 1);
+                    self.place(Item::Instance(i), &instance::USE_VMAC, k.key.at, "use_vmac");
+                    let name = match k.args.first() {
+                        None => crate::Vmac::default_name(vrid),
+                        Some(w) => match crate::vip::ifname_problem(&w.text) {
+                            None => w.text.clone(),
+                            Some(p) => {
+                                self.err(w.at, format!("use_vmac: {p}"));
+                                continue;
+                            }
+                        },
+                    };
+                    out = Some(crate::Vmac {
+                        name,
+                        xmit_base: false,
+                    });
+                }
+                "vmac_xmit_base" => {
+                    self.flag(k);
+                    self.place(
+                        Item::Instance(i),
+                        &instance::VMAC_XMIT_BASE,
+                        k.key.at,
+                        "vmac_xmit_base",
+                    );
+                    xmit_base = Some(k.key.at);
+                }
+                _ => {}
+            }
+        }
+        match (&mut out, xmit_base) {
+            (Some(v), Some(_)) => v.xmit_base = true,
+            (None, Some(at)) => self.err(
+                at,
+                "`vmac_xmit_base` without `use_vmac`: there is no macvlan to bypass",
+            ),
+            _ => {}
+        }
+        out
+    }
+
+    /// `virtual_routes { [src ADDR] [to] PREFIX [via ADDR] [dev IF] .. }`.
+    fn routes(&mut self, k: &Stmt, i: usize) -> Vec<crate::Route> {
         let item = Item::Instance(i);
-        self.place(item, &instance::VIPS, k.key.at, "virtual_ipaddress");
+        self.place(item, &instance::ROUTES, k.key.at, "virtual_routes");
+        let mut out = Vec::new();
+        for line in self.items(k) {
+            let text: Vec<&str> = std::iter::once(&line.key)
+                .chain(&line.args)
+                .map(|w| w.text.as_str())
+                .collect();
+            match crate::parse_route(&text.join(" ")) {
+                Ok(r) => {
+                    let path = FieldPath::index(item, &instance::ROUTES, out.len());
+                    self.origins.place(path.clone(), line.key.at);
+                    self.origins.name(path, "virtual_routes");
+                    out.push(r);
+                }
+                Err(e) => self.err(line.key.at, format!("virtual_routes: {e}")),
+            }
+        }
+        out
+    }
+
+    /// `virtual_ipaddress { ADDR[/LEN] [dev IF] [label L] [brd B] [scope S] }`
+    /// (and `virtual_ipaddress_excluded`, the same lines).
+    fn vips(&mut self, k: &Stmt, i: usize, interface: &str, key: &Key) -> Vec<Vip> {
+        let item = Item::Instance(i);
+        let name = k.key.text.clone();
+        self.place(item, key, k.key.at, &name);
         let mut out = Vec::new();
         for line in self.items(k) {
             let mut words = vec![line.key.clone()];
@@ -305,17 +386,12 @@ impl Reader<'_> {
             while j < words.len() {
                 let opt = words[j].text.as_str();
                 let Some(value) = words.get(j + 1) else {
-                    self.err(words[j].at, format!("virtual_ipaddress: `{opt}` needs a value"));
+                    self.err(words[j].at, format!("{name}: `{opt}` needs a value"));
                     break;
                 };
                 match opt {
-                    "dev" | "label" => kept.extend([opt.to_string(), value.text.clone()]),
-                    "scope" if value.text == "global" => {}
-                    "brd" | "scope" => {
-                        self.err(
-                            words[j].at,
-                            format!("virtual_ipaddress: `{opt}` is not supported yet"),
-                        );
+                    "dev" | "label" | "brd" | "broadcast" | "scope" => {
+                        kept.extend([opt.to_string(), value.text.clone()])
                     }
                     _ => {
                         let near = closest(opt, VIP_OPTIONS)
@@ -323,20 +399,20 @@ impl Reader<'_> {
                             .unwrap_or_default();
                         self.err(
                             words[j].at,
-                            format!("virtual_ipaddress: `{opt}` is no option of an address{near}"),
+                            format!("{name}: `{opt}` is no option of an address{near}"),
                         );
                     }
                 }
                 j += 2;
             }
-            let path = FieldPath::index(item, &instance::VIPS, out.len());
+            let path = FieldPath::index(item, key, out.len());
             match crate::parse_vip(&kept.join(" "), interface) {
                 Ok(v) => {
                     self.origins.place(path.clone(), line.key.at);
-                    self.origins.name(path, "virtual_ipaddress");
+                    self.origins.name(path, &name);
                     out.push(v);
                 }
-                Err((_, e)) => self.err(line.key.at, format!("virtual_ipaddress: {e}")),
+                Err((_, e)) => self.err(line.key.at, format!("{name}: {e}")),
             }
         }
         out

@@ -346,10 +346,22 @@ fn check_command() {
     .iter()
     .map(|f| root.join("examples").join(f))
     .collect();
+    // Each pair is one LAN: checked together, the files are cross-checked.
+    for pair in examples.chunks(2) {
+        let refs: Vec<&Path> = pair.iter().map(|p| p.as_path()).collect();
+        let (code, stdout, stderr) = run(&refs);
+        assert_eq!(code, Some(0), "{stdout}{stderr}");
+        assert_eq!(stdout.matches(": ok").count(), 2, "{stdout}");
+        assert_eq!(stderr, "", "{refs:?}");
+    }
+    // Two pairs that reuse VRIDs and VIPs are no one LAN: the cross check says so.
     let refs: Vec<&Path> = examples.iter().map(|p| p.as_path()).collect();
     let (code, stdout, stderr) = run(&refs);
-    assert_eq!(code, Some(0), "{stdout}{stderr}");
-    assert_eq!(stdout.matches(": ok").count(), 4, "{stdout}");
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("error: VI_1 (") && stderr.contains("peers for 192.0.2.3: VRID 50 and 51"),
+        "{stderr}"
+    );
 
     let cases: [(&Path, String, &str); 3] = [
         (

@@ -46,6 +46,9 @@ impl fmt::Display for Finding {
 /// An instance of one of the files.
 struct Inst<'a> {
     node: &'a Placed,
+    /// What messages call its file: its name, or its path where two files
+    /// of the run share a name.
+    file: String,
     i: usize,
     cfg: &'a InstanceConfig,
 }
@@ -57,15 +60,7 @@ impl Inst<'_> {
 
     /// How messages name it: `VI_1 (lb02.conf)`.
     fn who(&self) -> String {
-        let file = self
-            .node
-            .config
-            .path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        format!("{} ({file})", self.cfg.name)
+        format!("{} ({})", self.cfg.name, self.file)
     }
 
     fn state(&self) -> Option<&str> {
@@ -75,14 +70,28 @@ impl Inst<'_> {
 
 /// Every finding across the files, errors and warnings, in file order.
 pub fn cross_check(nodes: &[Placed]) -> Vec<Finding> {
+    let name = |n: &Placed| {
+        let f = n.config.path.file_name().unwrap_or_default();
+        f.to_string_lossy().into_owned()
+    };
+    let label = |n: &Placed| {
+        let shared = nodes.iter().filter(|m| name(m) == name(n)).count() > 1;
+        if shared {
+            n.config.path.display().to_string()
+        } else {
+            name(n)
+        }
+    };
     let all: Vec<Inst<'_>> = nodes
         .iter()
         .flat_map(|n| {
-            n.config
-                .instances
-                .iter()
-                .enumerate()
-                .map(move |(i, cfg)| Inst { node: n, i, cfg })
+            let file = label(n);
+            n.config.instances.iter().enumerate().map(move |(i, cfg)| Inst {
+                node: n,
+                file: file.clone(),
+                i,
+                cfg,
+            })
         })
         .collect();
     let mut out = Vec::new();

@@ -395,3 +395,38 @@ fn the_binary_checks_converts_and_refuses_keepalived_conf() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `vrrp_startup_delay`: the instances start that much later.
+#[test]
+fn vrrp_startup_delay_holds_the_instances_back() {
+    if !require_root("vrrp_startup_delay_holds_the_instances_back") {
+        return;
+    }
+    let lab = Lab::new(LabSpec::new(2)).expect("lab");
+    let text =
+        conf_of("seed-ch4", "lb01").replace("router_id lb01", "router_id lb01\n    vrrp_startup_delay 1.5");
+    assert!(text.contains("vrrp_startup_delay"));
+    // Found (or built) before the clock starts.
+    baton_e2e::baton_bin();
+    let started = std::time::Instant::now();
+    let node = BatonNode::start_file(&lab, "lb01", "lb01.conf", &text);
+    let up = lab::wait_until(Duration::from_secs(15), Duration::from_millis(10), || {
+        lab.holders(vip()) == ["lb01"]
+    });
+    let took = started.elapsed();
+    assert!(up, "lb01 never took the VIP\n{}", node.log_block());
+    // Alone, lb01 (150) becomes Master after Master_Down_Interval, 3.41 s.
+    let floor = Duration::from_millis(1500 + 3410);
+    note(&format!(
+        "*** vrrp_startup_delay 1.5: VIP on lb01 {took:?} after the start (floor {floor:?})"
+    ));
+    assert!(
+        took >= floor,
+        "the VIP came after {took:?}, before the delay and Master_Down_Interval"
+    );
+    assert!(
+        took < floor + Duration::from_secs(2),
+        "the VIP came after {took:?}"
+    );
+    assert!(node.log().contains("startup_delay"), "{}", node.log_block());
+}

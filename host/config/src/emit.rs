@@ -344,6 +344,7 @@ fn top_keys(cfg: &Config, dir: &Path) -> Keys {
     if let Some(log) = &cfg.log_file {
         k.put(&top::LOG_FILE, path(log, dir));
     }
+    k.duration(&top::STARTUP_DELAY, cfg.startup_delay, Duration::ZERO);
     if cfg.policy_cache != Path::new(DEFAULT_POLICY_CACHE) {
         k.put(&top::POLICY_CACHE, path(&cfg.policy_cache, dir));
     }

@@ -203,6 +203,9 @@ pub struct Config {
     pub log_file: Option<PathBuf>,
     /// `policy_cache`: policies pulled from registries, by digest.
     pub policy_cache: PathBuf,
+    /// `startup_delay` (keepalived's `vrrp_startup_delay`): how long the
+    /// daemon waits before its instances start (a network slow at boot).
+    pub startup_delay: Duration,
     /// `insecure_registries`: registries (`HOST[:PORT]`) spoken to over plain
     /// HTTP instead of HTTPS.
     pub insecure_registries: Vec<String>,

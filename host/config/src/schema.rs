@@ -309,6 +309,15 @@ pub(crate) mod top {
         Need::Default(Def::Text(crate::DEFAULT_SOCKET)),
     );
     pub(crate) const LOG_FILE: Key = key("log_file", Kind::Path, Need::Optional);
+    pub(crate) const STARTUP_DELAY: Key = aka(
+        "startup_delay",
+        Kind::Duration {
+            min: Duration::ZERO,
+            max: HOUR,
+        },
+        Need::Default(Def::Duration(Duration::ZERO)),
+        &[it_is("vrrp_startup_delay")],
+    );
     pub(crate) const POLICY_CACHE: Key = key(
         "policy_cache",
         Kind::Path,
@@ -335,6 +344,7 @@ pub(crate) mod top {
             ROUTER_ID,
             SOCKET,
             LOG_FILE,
+            STARTUP_DELAY,
             POLICY_CACHE,
             INSECURE_REGISTRIES,
             GARP,

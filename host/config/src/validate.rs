@@ -1210,6 +1210,7 @@ mod tests {
             router_id: "lb01".into(),
             socket: PathBuf::from(DEFAULT_SOCKET),
             log_file: None,
+            startup_delay: Duration::ZERO,
             policy_cache: PathBuf::from(crate::DEFAULT_POLICY_CACHE),
             insecure_registries: Vec::new(),
             garp: Garp::default(),

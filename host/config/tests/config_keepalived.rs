@@ -714,3 +714,20 @@ fn use_vmac_mistakes_are_errors_at_their_place() {
         );
     }
 }
+
+#[test]
+fn vrrp_startup_delay_is_the_startup_delay() {
+    let text = format!("global_defs {{\n    vrrp_startup_delay 2.5\n}}\n{GOOD}");
+    let cfg = baton_config::parse_keepalived(&text, Path::new("/t/keepalived.conf"), "lb01").unwrap();
+    assert_eq!(cfg.startup_delay, Duration::from_millis(2500));
+    assert_eq!(
+        baton_config::parse_keepalived(GOOD, Path::new("/t/k.conf"), "lb01")
+            .unwrap()
+            .startup_delay,
+        Duration::ZERO
+    );
+    let errs = errors(&format!(
+        "global_defs {{\n    vrrp_startup_delay 7200\n}}\n{GOOD}"
+    ));
+    assert!(errs.iter().any(|e| e.starts_with("2:24: ")), "{errs:?}");
+}

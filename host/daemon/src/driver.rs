@@ -100,6 +100,16 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
     let mut sighup = signal(SignalKind::hangup())?;
     let timer = baton_net::Timer::new().context("timerfd")?;
 
+    // keepalived's vrrp_startup_delay: the instances wait (a network slow
+    // at boot); a stop meanwhile ends the daemon at once.
+    if !cfg.startup_delay.is_zero() {
+        tracing::info!("startup_delay: the instances start in {:?}", cfg.startup_delay);
+        tokio::select! {
+            _ = tokio::time::sleep(cfg.startup_delay) => {}
+            _ = sigterm.recv() => return Ok(()),
+            _ = sigint.recv() => return Ok(()),
+        }
+    }
     sync_wall_clock(&mut node);
     node.start(Instant::now(), &present);
     io.execute(&mut node).await;

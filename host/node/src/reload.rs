@@ -195,6 +195,8 @@ pub fn plan(old: &Config, new: &Config) -> ReloadPlan {
         router_id,
         socket,
         log_file,
+        // Waited for once, at the start.
+        startup_delay: _,
         // Where and how `oci://` policies are fetched: the components are
         // loaded from the new config at each reload anyway.
         policy_cache: _,

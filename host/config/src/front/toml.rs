@@ -496,6 +496,7 @@ impl<'t> Reader<'t> {
             .path(&tb, &top::SOCKET)
             .unwrap_or_else(|| PathBuf::from(top::SOCKET.default_text().unwrap_or(crate::DEFAULT_SOCKET)));
         let log_file = self.path(&tb, &top::LOG_FILE);
+        let startup_delay = self.duration(&tb, &top::STARTUP_DELAY).unwrap_or_default();
         let policy_cache = self
             .path(&tb, &top::POLICY_CACHE)
             .unwrap_or_else(|| PathBuf::from(crate::DEFAULT_POLICY_CACHE));
@@ -524,6 +525,7 @@ impl<'t> Reader<'t> {
             router_id,
             socket,
             log_file,
+            startup_delay,
             policy_cache,
             insecure_registries,
             garp,

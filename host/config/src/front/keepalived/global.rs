@@ -9,7 +9,7 @@ use super::read::{Arity, split_lines};
 use super::tree::Stmt;
 use crate::notify::{SmtpServer, default_from};
 use crate::origin::{FieldPath, Item};
-use crate::schema::notify;
+use crate::schema::{notify, top};
 use crate::{Garp, Notify};
 
 /// The top-level blocks Baton reads (and the words that mark a file as keepalived's).
@@ -84,6 +84,8 @@ pub(super) struct Globals {
     /// `script_user USER [GROUP]`.
     pub script_user: Option<(String, Option<String>)>,
     pub script_security: bool,
+    /// `vrrp_startup_delay`.
+    pub startup_delay: Option<Duration>,
 }
 
 impl Globals {
@@ -208,8 +210,10 @@ impl Reader<'_> {
                 );
             }
             "vrrp_startup_delay" => {
-                self.timer_of(s, Duration::from_secs(3600));
-                self.err(s.key.at, "`vrrp_startup_delay` is not supported yet");
+                if let Some(w) = s.args.first() {
+                    self.place(Item::Top, &top::STARTUP_DELAY, w.at, "vrrp_startup_delay");
+                }
+                self.globals.startup_delay = self.timer_of(s, Duration::from_secs(3600));
             }
             "vrrp_check_unicast_src" => self.flag(s),
             "smtp_helo_name" => {

@@ -188,6 +188,7 @@ impl<'s> Reader<'s> {
             socket: PathBuf::from(crate::DEFAULT_SOCKET),
             log_file: None,
             policy_cache: PathBuf::from(crate::DEFAULT_POLICY_CACHE),
+            startup_delay: self.globals.startup_delay.unwrap_or_default(),
             insecure_registries: Vec::new(),
             garp: self.globals.garp4(),
             policies: std::mem::take(&mut self.policies),

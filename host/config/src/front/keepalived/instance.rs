@@ -601,6 +601,13 @@ impl Reader<'_> {
     /// `notify_master "/path/script args"`: a `[[notify.command]]` the
     /// instance names.
     fn notify_script(&mut self, k: &Stmt, inst: &mut InstanceConfig) {
+        let i = self.instances.len();
+        self.notify_command(k, Item::Instance(i), &inst.name, &mut inst.notify);
+    }
+
+    /// A `notify_*` script of an instance or a sync group (`item`, named
+    /// `owner`): a `[[notify.command]]` named `OWNER-KEY`, set in `notify`.
+    pub(super) fn notify_command(&mut self, k: &Stmt, item: Item, owner: &str, notify: &mut InstanceNotify) {
         self.no_block(k);
         let key = k.key.text.as_str();
         let Some(first) = k.args.first() else {
@@ -613,7 +620,7 @@ impl Reader<'_> {
             Ok(_) => return self.err(first.at, format!("{key}: empty")),
             Err(why) => return self.err(first.at, format!("{key}: {why}")),
         };
-        let name = format!("{}-{key}", inst.name);
+        let name = format!("{owner}-{key}");
         let c = self.commands.len();
         self.origins
             .place(FieldPath::item(Item::NotifyCommand(c)), first.at);
@@ -623,15 +630,14 @@ impl Reader<'_> {
             timeout: Duration::from_secs(10),
         });
         let (slot, schema_key) = match key {
-            "notify_master" => (&mut inst.notify.master, &instance::NOTIFY_MASTER),
-            "notify_backup" => (&mut inst.notify.backup, &instance::NOTIFY_BACKUP),
-            "notify_fault" => (&mut inst.notify.fault, &instance::NOTIFY_FAULT),
-            "notify_stop" => (&mut inst.notify.stop, &instance::NOTIFY_STOP),
-            _ => (&mut inst.notify.any, &instance::NOTIFY),
+            "notify_master" => (&mut notify.master, &instance::NOTIFY_MASTER),
+            "notify_backup" => (&mut notify.backup, &instance::NOTIFY_BACKUP),
+            "notify_fault" => (&mut notify.fault, &instance::NOTIFY_FAULT),
+            "notify_stop" => (&mut notify.stop, &instance::NOTIFY_STOP),
+            _ => (&mut notify.any, &instance::NOTIFY),
         };
         *slot = Some(name);
-        let i = self.instances.len();
-        self.place(Item::Instance(i), schema_key, first.at, key);
+        self.place(item, schema_key, first.at, key);
     }
 }
 

@@ -4,14 +4,12 @@
 //! the whole group in FAULT, as keepalived does without
 //! `sync_group_tracking_weight`).
 
-use std::time::Duration;
-
 use super::Reader;
 use super::read::{Arity, split_lines};
 use super::tree::Stmt;
 use crate::origin::{FieldPath, Item};
 use crate::schema::{instance, sync_group};
-use crate::{InstanceNotify, NotifyCommand, SyncGroup};
+use crate::{InstanceNotify, SyncGroup};
 
 pub(super) const SYNC_GROUP_ARITY: Arity = &[
     ("group", 0),
@@ -96,36 +94,8 @@ impl Reader<'_> {
 
     /// `notify_master "/path/script args"` of a group: a `[[notify.command]]`.
     fn group_notify_script(&mut self, k: &Stmt, g: usize, sg: &mut SyncGroup) {
-        self.no_block(k);
-        let key = k.key.text.as_str();
-        let Some(first) = k.args.first() else {
-            self.err(k.key.at, format!("`{key}` needs a script"));
-            return;
-        };
-        let text: Vec<&str> = k.args.iter().map(|w| w.text.as_str()).collect();
-        let argv = match super::script::split_script(&text.join(" ")) {
-            Ok(a) if !a.is_empty() => a,
-            Ok(_) => return self.err(first.at, format!("{key}: empty")),
-            Err(why) => return self.err(first.at, format!("{key}: {why}")),
-        };
-        let name = format!("{}-{key}", sg.name);
-        let c = self.commands.len();
-        self.origins
-            .place(FieldPath::item(Item::NotifyCommand(c)), first.at);
-        self.commands.push(NotifyCommand {
-            name: name.clone(),
-            command: argv,
-            timeout: Duration::from_secs(10),
-        });
-        let (slot, schema_key) = match key {
-            "notify_master" => (&mut sg.notify.master, &instance::NOTIFY_MASTER),
-            "notify_backup" => (&mut sg.notify.backup, &instance::NOTIFY_BACKUP),
-            "notify_fault" => (&mut sg.notify.fault, &instance::NOTIFY_FAULT),
-            "notify_stop" => (&mut sg.notify.stop, &instance::NOTIFY_STOP),
-            _ => (&mut sg.notify.any, &instance::NOTIFY),
-        };
-        *slot = Some(name);
-        self.place(Item::SyncGroup(g), schema_key, first.at, key);
+        let name = sg.name.clone();
+        self.notify_command(k, Item::SyncGroup(g), &name, &mut sg.notify);
     }
 
     /// Group `g`'s `track_*` blocks, given to each member that exists

@@ -765,19 +765,30 @@ impl Validator<'_, '_> {
 
     /// An instance's `smtp_alert` and `notify_*` keys.
     fn instance_notify(&mut self, i: usize, inst: &InstanceConfig, n: &Notify, commands: &[&str]) {
-        let item = Item::Instance(i);
-        if inst.notify.smtp_alert == Some(true) && n.email.is_empty() {
+        self.notify_keys(Item::Instance(i), &inst.notify, n, commands);
+    }
+
+    /// The `smtp_alert` and `notify_*` keys of an instance or a sync group
+    /// (`item`): mail needs `[notify]`'s `email`, each name a command.
+    pub(crate) fn notify_keys(
+        &mut self,
+        item: Item,
+        own: &crate::InstanceNotify,
+        n: &Notify,
+        commands: &[&str],
+    ) {
+        if own.smtp_alert == Some(true) && n.email.is_empty() {
             self.say(
                 FieldPath::key(item, &instance::SMTP_ALERT),
                 "[notify] has no `email` to send to",
             );
         }
         let refs = [
-            (&instance::NOTIFY_MASTER, &inst.notify.master),
-            (&instance::NOTIFY_BACKUP, &inst.notify.backup),
-            (&instance::NOTIFY_FAULT, &inst.notify.fault),
-            (&instance::NOTIFY_STOP, &inst.notify.stop),
-            (&instance::NOTIFY, &inst.notify.any),
+            (&instance::NOTIFY_MASTER, &own.master),
+            (&instance::NOTIFY_BACKUP, &own.backup),
+            (&instance::NOTIFY_FAULT, &own.fault),
+            (&instance::NOTIFY_STOP, &own.stop),
+            (&instance::NOTIFY, &own.any),
         ];
         for (key, name) in refs {
             let Some(name) = name else { continue };

@@ -130,31 +130,6 @@ impl Validator<'_, '_> {
     }
 
     fn group_notify(&mut self, item: Item, sg: &SyncGroup, n: &Notify, commands: &[&str]) {
-        if sg.notify.smtp_alert == Some(true) && n.email.is_empty() {
-            self.say(
-                FieldPath::key(item, &instance::SMTP_ALERT),
-                "[notify] has no `email` to send to",
-            );
-        }
-        let refs = [
-            (&instance::NOTIFY_MASTER, &sg.notify.master),
-            (&instance::NOTIFY_BACKUP, &sg.notify.backup),
-            (&instance::NOTIFY_FAULT, &sg.notify.fault),
-            (&instance::NOTIFY_STOP, &sg.notify.stop),
-            (&instance::NOTIFY, &sg.notify.any),
-        ];
-        for (key, name) in refs {
-            let Some(name) = name else { continue };
-            let at = FieldPath::key(item, key);
-            if !self.good(&at) || commands.contains(&name.as_str()) {
-                continue;
-            }
-            let hint = if commands.is_empty() {
-                " (declare it as a [[notify.command]] in [notify])".to_string()
-            } else {
-                did_you_mean(name, commands)
-            };
-            self.say(at, format!("no [[notify.command]] named `{name}`{hint}"));
-        }
+        self.notify_keys(item, &sg.notify, n, commands);
     }
 }

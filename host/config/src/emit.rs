@@ -501,6 +501,11 @@ fn instance_keys(cfg: &Config, i: usize, inst: &InstanceConfig) -> Keys {
         k.text(&instance::V3_CHECKSUM, instance::NO_PSEUDO_HEADER);
     }
     k.boolean(
+        &instance::CHECK_UNICAST_SRC,
+        inst.check_unicast_src,
+        instance::CHECK_UNICAST_SRC.default_bool(),
+    );
+    k.boolean(
         &instance::CHECK_ADV_ADDR,
         inst.check_adv_addr,
         instance::CHECK_ADV_ADDR.default_bool(),

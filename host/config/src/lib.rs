@@ -386,6 +386,9 @@ pub struct InstanceConfig {
     pub unicast_src: Option<IpAddr>,
     /// Send adverts to these instead of the multicast group (when not empty).
     pub unicast_peers: Vec<IpAddr>,
+    /// With unicast peers, drop adverts from any other source (default
+    /// true; keepalived's `check_unicast_src`, which is off there).
+    pub check_unicast_src: bool,
     /// Links tracked besides `interface` itself (not repeated here): a
     /// down one means FAULT, or moves the priority by its weight.
     pub track_interfaces: Vec<TrackInterface>,
@@ -502,6 +505,11 @@ impl InstanceConfig {
             check_adv_addr: self.check_adv_addr,
             // A split-brain policy asks who else answers for the VIPs first.
             probe_before_claim: self.split_brain.is_some(),
+            allowed_sources: if self.check_unicast_src {
+                self.unicast_peers.clone()
+            } else {
+                Vec::new()
+            },
         }
     }
 

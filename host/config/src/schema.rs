@@ -626,6 +626,9 @@ pub(crate) mod instance {
         Need::Optional,
         &[keepalived("unicast_peer")],
     );
+    /// Default on, unlike keepalived's `check_unicast_src`.
+    pub(crate) const CHECK_UNICAST_SRC: Key =
+        key("check_unicast_src", Kind::Bool, Need::Default(Def::Bool(true)));
     pub(crate) const TRACK_INTERFACES: Key = aka(
         "track_interfaces",
         Kind::List(&Kind::Ifname),
@@ -715,6 +718,7 @@ pub(crate) mod instance {
             AUTH,
             UNICAST_SRC,
             UNICAST_PEERS,
+            CHECK_UNICAST_SRC,
             TRACK_INTERFACES,
             V3_CHECKSUM,
             CHECK_ADV_ADDR,

@@ -1196,6 +1196,7 @@ mod tests {
             auth: Auth::None,
             unicast_src: None,
             unicast_peers: Vec::new(),
+            check_unicast_src: true,
             track_interfaces: vec![
                 crate::TrackInterface::fault("eth0"),
                 crate::TrackInterface::fault("eth1"),

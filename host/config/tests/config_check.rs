@@ -254,6 +254,8 @@ fn defaults() {
     assert_eq!(i.auth, Auth::None);
     assert_eq!(i.unicast_src, None);
     assert!(i.unicast_peers.is_empty());
+    // Unlike keepalived: adverts from a non-peer are dropped.
+    assert!(i.check_unicast_src);
     assert!(i.track_interfaces.is_empty());
     assert_eq!(i.v3_checksum, V3Checksum::PseudoHeader);
     assert!(i.check_adv_addr);
@@ -294,6 +296,7 @@ fn every_setting_reaches_the_types() {
         "vips = [\"192.0.2.3/24 dev eth0 label eth0:1\", \"192.0.2.4\", \"192.0.2.5 dev eth1\"]",
         "unicast_src = \"192.0.2.1\"",
         "unicast_peers = [\"192.0.2.2\", \"198.51.100.2\"]",
+        "check_unicast_src = false",
         "track_interfaces = [\"eth1\", \"eth0\"]",
         "v3_checksum = \"no-pseudo-header\"",
         "check_adv_addr = false",
@@ -336,6 +339,8 @@ fn every_setting_reaches_the_types() {
     assert_eq!(i.vips[2].dev, "eth1");
     assert_eq!(i.unicast_src, Some(ip("192.0.2.1")));
     assert_eq!(i.unicast_peers, vec![ip("192.0.2.2"), ip("198.51.100.2")]);
+    assert!(!i.check_unicast_src);
+    assert!(i.vrrp_config(ip("192.0.2.1")).allowed_sources.is_empty());
     // The instance's own interface is always tracked: not repeated.
     assert_eq!(i.track_interfaces, vec![config::TrackInterface::fault("eth1")]);
     assert_eq!(i.v3_checksum, V3Checksum::NoPseudoHeader);

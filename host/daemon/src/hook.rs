@@ -83,7 +83,7 @@ fn hook_notice(n: &Notice) -> Option<HookNotice> {
             Kind::DaemonStop => NoticeKind::DaemonStop,
             Kind::Reload => NoticeKind::Reload,
             Kind::Test => NoticeKind::Test,
-            Kind::SplitBrain | Kind::Heartbeat | Kind::SyncGroup => return None,
+            Kind::SplitBrain | Kind::Heartbeat | Kind::SyncGroup | Kind::Spoof => return None,
         },
         router_id: n.router_id.clone(),
         at_unix_ms: n.at_unix_ms,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use baton_config::{Route, Vip};
 
 pub use crate::brain::{Decision, PathNews, ProbePurpose, VipAnswer};
+pub use crate::spoof::{SuspectKind, SuspectNews};
 pub use baton_notify::Job;
 use baton_vrrp::{Family, Reason, State};
 
@@ -413,6 +414,12 @@ pub enum Event {
         instance: String,
         news: PathNews,
     },
+    /// A source sends adverts that lie (not a peer, failing
+    /// authentication, replayed) or, unknown, outranks the Master.
+    Spoof {
+        instance: String,
+        news: SuspectNews,
+    },
     /// A route or macvlan operation failed (`what`: "adding route ..").
     NetFailed {
         instance: String,
@@ -449,7 +456,7 @@ impl Event {
             | Event::SocketFailed { .. }
             | Event::ReloadFailed { .. }
             | Event::NetFailed { .. } => Level::Error,
-            Event::Notify { .. } | Event::ClaimRefused { .. } => Level::Warn,
+            Event::Notify { .. } | Event::ClaimRefused { .. } | Event::Spoof { .. } => Level::Warn,
             Event::Path { news, .. } => {
                 if news.silent {
                     Level::Warn
@@ -598,6 +605,7 @@ impl fmt::Display for Event {
             Event::ClaimRefused { instance, reason } => {
                 write!(f, "instance {instance}: stays Backup, does not claim: {reason}")
             }
+            Event::Spoof { instance, news } => write!(f, "instance {instance}: {news}"),
             Event::Path { instance, news } => match news.silent_for {
                 Some(d) if news.silent => write!(
                     f,

@@ -20,6 +20,7 @@ use crate::effect::{
     AnswerFacts, BrainRun, CheckKey, CheckResult, Effect, Event, FaultCause, InstanceFacts, InstanceId,
     PeerFacts, ProbePurpose, SocketKey, VipOp, WeightSource,
 };
+use crate::spoof::{SuspectKind, Suspects};
 use crate::vips::{ADD_ATTEMPTS_BEFORE_FAULT, VipRequest, VipSet};
 
 /// How long an instance whose VIPs cannot be added stays in FAULT before it
@@ -86,6 +87,8 @@ pub struct NodeInstance {
     pub removed: bool,
     /// Its peers, who answers for its VIPs, its split-brain decisions.
     pub brain: Brain,
+    /// Sources of lying adverts.
+    pub suspects: Suspects,
     /// Its `[[instance.heartbeat]]` paths.
     pub heartbeat: Vec<HeartbeatPath>,
 }
@@ -145,6 +148,7 @@ impl NodeInstance {
             counters: NodeCounters::default(),
             removed: false,
             brain: Brain::new(&cfg.unicast_peers),
+            suspects: Suspects::default(),
             heartbeat: Vec::new(),
             cfg,
         }
@@ -174,9 +178,55 @@ impl NodeInstance {
         self.heartbeat = paths;
     }
 
+    /// An advert from `src` on `interface` (already through the codec):
+    /// the protocol core checks and takes it; a liar's advert is dropped
+    /// there and its source becomes a suspect, an honest one is heard.
+    pub fn receive(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        advert: &Advert,
+        interface: &str,
+        multicast: bool,
+        out: &mut VecDeque<Effect>,
+    ) {
+        let master = match self.vrrp.state() {
+            State::Master => Some(self.vrrp.effective_priority()),
+            _ => self.vrrp.master().map(|m| m.priority),
+        };
+        let quiet = crate::spoof::forget_after(self.vrrp.master_down_interval());
+        self.suspects.expire(now, quiet);
+        let news = match self.vrrp.handle_packet(now, src, advert) {
+            Ok(()) => {
+                self.heard(now, src, advert, interface, multicast, out);
+                // Only where anyone may speak can a stranger be a liar.
+                let open =
+                    self.vrrp.config().allowed_sources.is_empty() && !self.vrrp.config().auth.authenticates();
+                open.then(|| self.suspects.accepted(now, src, advert.priority, master))
+                    .flatten()
+            }
+            Err(reason) => match SuspectKind::of_drop(reason) {
+                Some(_) => self.suspects.dropped(now, src, reason, advert.priority),
+                None => {
+                    // A misconfigured peer is still a peer heard.
+                    if advert.vrid == self.cfg.vrid && src != self.primary {
+                        self.heard(now, src, advert, interface, multicast, out);
+                    }
+                    None
+                }
+            },
+        };
+        if let Some(news) = news {
+            out.push_back(Effect::Event(Event::Spoof {
+                instance: self.cfg.name.clone(),
+                news,
+            }));
+        }
+    }
+
     /// An advert of peer `src` came on `interface`: the peer and its paths
     /// are remembered; a path that went silent or came back is an event.
-    pub fn heard(
+    fn heard(
         &mut self,
         now: Instant,
         src: IpAddr,

@@ -37,6 +37,7 @@ mod node;
 mod notices;
 pub mod reload;
 pub mod sim;
+pub mod spoof;
 pub mod status;
 pub mod sync;
 mod timers;
@@ -44,8 +45,8 @@ pub mod vips;
 
 pub use effect::{
     AnswerFacts, BrainRun, CheckKey, CheckResult, CheckRun, Decision, Effect, Event, FaultCause,
-    InstanceFacts, InstanceId, Job, Level, LogLevel, PeerFacts, ProbePurpose, RunId, SocketKey, VipAnswer,
-    VipOp, VmacSpec, WeightSource,
+    InstanceFacts, InstanceId, Job, Level, LogLevel, PeerFacts, ProbePurpose, RunId, SocketKey, SuspectKind,
+    SuspectNews, VipAnswer, VipOp, VmacSpec, WeightSource,
 };
 pub use node::{Node, PresentAddr, Primaries};
 pub use reload::{Change, InstancePlan, ReloadPlan};

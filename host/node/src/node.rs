@@ -588,17 +588,14 @@ impl Node {
         match wire::parse(payload, meta, &opts) {
             Ok(advert) => {
                 let multicast = self.sockets.get(socket).is_some_and(|s| s.multicast);
-                if advert.vrid == inst.cfg.vrid && meta.src != inst.primary {
-                    inst.heard(
-                        now,
-                        meta.src,
-                        &advert,
-                        &socket.interface,
-                        multicast,
-                        &mut self.effects,
-                    );
-                }
-                inst.vrrp.handle_packet(now, meta.src, &advert);
+                inst.receive(
+                    now,
+                    meta.src,
+                    &advert,
+                    &socket.interface,
+                    multicast,
+                    &mut self.effects,
+                );
                 inst.drain(now, &mut self.effects);
                 let id = inst.id;
                 self.touch(id);
@@ -646,8 +643,7 @@ impl Node {
         };
         match wire::parse(payload, meta, &opts) {
             Ok(advert) => {
-                inst.heard(now, primary, &advert, &socket.interface, false, &mut self.effects);
-                inst.vrrp.handle_packet(now, primary, &advert);
+                inst.receive(now, primary, &advert, &socket.interface, false, &mut self.effects);
                 inst.drain(now, &mut self.effects);
                 self.touch(id);
                 self.settle_sync(now);

@@ -108,6 +108,14 @@ impl Node {
                 n.reason = Some(ev.to_string());
                 Some(n)
             }
+            Event::Spoof { instance, news } => {
+                let mut n = Notice::new(Kind::Spoof, rid, at);
+                n.instance = Some(instance.clone());
+                n.detail = Some(format!("{} from {}", news.kind.as_str(), news.source));
+                n.reason = Some(news.to_string());
+                n.effective_priority = Some(news.priority);
+                Some(n)
+            }
             Event::SyncGroup { group, from, to } => {
                 let mut n = Notice::new(Kind::SyncGroup, rid, at);
                 n.instance = Some(group.clone());

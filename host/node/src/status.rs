@@ -136,6 +136,9 @@ pub struct InstanceStatus {
     /// With a split-brain policy: the evidence and the last decision.
     #[serde(default)]
     pub split_brain: Option<SplitBrainStatus>,
+    /// Sources of lying adverts seen lately (see [`crate::spoof`]).
+    #[serde(default)]
+    pub suspects: Vec<SuspectStatus>,
     /// The links it tracks (its own interface first, unless
     /// `track_primary = false`), each as the host has it.
     #[serde(default)]
@@ -173,6 +176,19 @@ pub struct PathStatus {
     /// Nothing for a Master_Down_Interval while another path delivered.
     #[serde(default)]
     pub silent: bool,
+}
+
+/// A source of lying adverts.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct SuspectStatus {
+    pub source: String,
+    /// `not_a_peer`, `auth_failed`, `replayed` or `unknown_outranks`.
+    pub kind: String,
+    /// What its last advert claimed.
+    pub priority: u8,
+    pub adverts: u64,
+    pub first_seen_ms_ago: u64,
+    pub last_seen_ms_ago: u64,
 }
 
 /// An instance's split-brain state.
@@ -400,6 +416,7 @@ impl Status {
                     }
                 );
             }
+            render_suspects(&mut s, i);
             if let Some(b) = &i.split_brain {
                 let answered: Vec<String> = b
                     .answers
@@ -526,6 +543,39 @@ impl Status {
 
 /// One line per sink, then the commands and the hook.
 /// `links: eth0 up, eth1 DOWN (weight -20)` and the sync group.
+fn render_suspects(s: &mut String, i: &InstanceStatus) {
+    for x in &i.suspects {
+        let _ = writeln!(
+            s,
+            "{:13}SUSPECT {} ({}): {} adverts at priority {}, first {:.1}s ago, last {:.1}s ago",
+            "",
+            x.source,
+            x.kind,
+            x.adverts,
+            x.priority,
+            x.first_seen_ms_ago as f64 / 1000.0,
+            x.last_seen_ms_ago as f64 / 1000.0
+        );
+    }
+}
+
+/// Suspects not yet forgotten (they are only expired as adverts arrive).
+fn suspects_status(inst: &NodeInstance, now: Instant) -> Vec<SuspectStatus> {
+    let quiet = crate::spoof::forget_after(inst.vrrp.master_down_interval());
+    inst.suspects
+        .iter()
+        .filter(|(_, s)| now.saturating_duration_since(s.last_seen) < quiet)
+        .map(|(a, s)| SuspectStatus {
+            source: a.to_string(),
+            kind: s.kind.as_str().to_string(),
+            priority: s.priority,
+            adverts: s.adverts,
+            first_seen_ms_ago: ago(now, s.first_seen),
+            last_seen_ms_ago: ago(now, s.last_seen),
+        })
+        .collect()
+}
+
 fn render_links(s: &mut String, i: &InstanceStatus) {
     let weighted = i.links.iter().any(|l| l.weight != 0 || !l.up);
     if weighted || i.links.len() > 1 {
@@ -757,6 +807,7 @@ impl Node {
                         .collect(),
                 })
                 .collect(),
+            suspects: suspects_status(inst, now),
             split_brain: inst.cfg.split_brain.as_ref().map(|sb| {
                 let b = &inst.brain;
                 SplitBrainStatus {

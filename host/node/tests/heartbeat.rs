@@ -3,13 +3,16 @@
 //! main-path address), a path that goes silent while another delivers is an
 //! event and shows in status, and a reload that drops the path closes it.
 
+mod common;
+
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use baton_node::{Effect, Event, Node, Primaries, SocketKey, VipOp};
+use baton_node::{Effect, Event, Node, Primaries, SocketKey};
 use baton_vrrp::wire::{self, ParseOptions};
 use baton_vrrp::{Advert, Family, RxMeta, State, V3Checksum, Version};
+use common::drain;
 
 const LB01: &str = "192.0.2.11";
 const LB02: &str = "192.0.2.12";
@@ -60,26 +63,6 @@ fn hb_socket() -> SocketKey {
         family: Family::V4,
         source: ip(HB02),
     }
-}
-
-/// Executes effects as a host that says yes to everything, returning them.
-fn drain(node: &mut Node, now: Instant) -> Vec<Effect> {
-    let mut out = Vec::new();
-    while let Some(e) = node.poll_effect() {
-        match &e {
-            Effect::OpenSocket { key, .. } => node.handle_socket_result(now, key, Ok(())),
-            Effect::AddVip { instance, vip } => {
-                node.handle_vip_result(now, *instance, vip, VipOp::Add, Ok(()))
-            }
-            Effect::RemoveVip { instance, vip } => {
-                node.handle_vip_result(now, *instance, vip, VipOp::Remove, Ok(()));
-            }
-            Effect::SetFirewall { .. } => node.handle_firewall_result(now, Ok(())),
-            _ => {}
-        }
-        out.push(e);
-    }
-    out
 }
 
 /// lb01's advert (priority 150), as it leaves `src` for `dst`.

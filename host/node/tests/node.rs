@@ -2,12 +2,14 @@
 //! result does to each tracking instance, the order of VIP changes and
 //! adverts, leftovers, firewall and socket failures, reload plans.
 
+mod common;
+
 use std::net::IpAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use baton_node::{CheckKey, CheckResult, Effect, Event, Node, PresentAddr, Primaries, VipOp};
 use baton_vrrp::State;
+use common::{cfg, drain};
 
 const BASE: &str = r#"
 router_id = "lb01"
@@ -27,40 +29,11 @@ fn instance(name: &str, vrid: u8, prio: u8, vip: &str, track: &str) -> String {
     )
 }
 
-fn cfg(text: &str) -> baton_config::Config {
-    baton_config::parse(text, Path::new("/t/node.toml")).unwrap_or_else(|d| {
-        panic!(
-            "{}",
-            d.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
-        )
-    })
-}
-
 fn primaries(c: &baton_config::Config) -> Primaries {
     c.instances
         .iter()
         .map(|i| (i.name.clone(), "192.0.2.11".parse::<IpAddr>().unwrap()))
         .collect()
-}
-
-/// Executes effects as a host that says yes to everything, returning them.
-fn drain(node: &mut Node, now: Instant) -> Vec<Effect> {
-    let mut out = Vec::new();
-    while let Some(e) = node.poll_effect() {
-        match &e {
-            Effect::OpenSocket { key, .. } => node.handle_socket_result(now, key, Ok(())),
-            Effect::AddVip { instance, vip } => {
-                node.handle_vip_result(now, *instance, vip, VipOp::Add, Ok(()))
-            }
-            Effect::RemoveVip { instance, vip } => {
-                node.handle_vip_result(now, *instance, vip, VipOp::Remove, Ok(()));
-            }
-            Effect::SetFirewall { .. } => node.handle_firewall_result(now, Ok(())),
-            _ => {}
-        }
-        out.push(e);
-    }
-    out
 }
 
 fn runs(effects: &[Effect]) -> Vec<(baton_node::RunId, CheckKey)> {

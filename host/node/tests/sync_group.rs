@@ -1,13 +1,16 @@
 //! Weighted links, `track_primary` and sync groups, each rule driven by
 //! hand: link events, timers and adverts in, states and effects out.
 
+mod common;
+
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use baton_node::{Change, Effect, Event, Node, Primaries, SocketKey, VipOp};
+use baton_node::{Change, Effect, Event, Node, Primaries, SocketKey};
 use baton_vrrp::wire::RxMeta;
 use baton_vrrp::{Advert, Family, Reason, State, V3Checksum, Version};
+use common::{drain, run_until};
 
 const ME: &str = "192.0.2.11";
 const PEER: &str = "192.0.2.12";
@@ -38,26 +41,6 @@ fn primaries(c: &baton_config::Config) -> Primaries {
     c.instances.iter().map(|i| (i.name.clone(), ip(ME))).collect()
 }
 
-/// Carries out effects as a host that says yes; returns them.
-fn drain(node: &mut Node, now: Instant) -> Vec<Effect> {
-    let mut out = Vec::new();
-    while let Some(e) = node.poll_effect() {
-        match &e {
-            Effect::OpenSocket { key, .. } => node.handle_socket_result(now, key, Ok(())),
-            Effect::AddVip { instance, vip } => {
-                node.handle_vip_result(now, *instance, vip, VipOp::Add, Ok(()))
-            }
-            Effect::RemoveVip { instance, vip } => {
-                node.handle_vip_result(now, *instance, vip, VipOp::Remove, Ok(()))
-            }
-            Effect::SetFirewall { .. } => node.handle_firewall_result(now, Ok(())),
-            _ => {}
-        }
-        out.push(e);
-    }
-    out
-}
-
 /// Started with eth0 and eth1 up.
 fn started(text: &str) -> (Node, Instant) {
     let c = cfg(text);
@@ -68,16 +51,6 @@ fn started(text: &str) -> (Node, Instant) {
     node.start(now, &[]);
     drain(&mut node, now);
     (node, now)
-}
-
-/// Runs timers until `until`, returning the effects.
-fn run_until(node: &mut Node, until: Instant) -> Vec<Effect> {
-    let mut fx = Vec::new();
-    while let Some(t) = node.poll_timeout().filter(|t| *t <= until) {
-        node.handle_timeout(t);
-        fx.extend(drain(node, t));
-    }
-    fx
 }
 
 fn state(node: &Node, name: &str) -> State {

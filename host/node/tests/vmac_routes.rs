@@ -4,11 +4,14 @@
 //! before them when giving up, excluded addresses held but not advertised,
 //! and reloads of each.
 
+mod common;
+
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use baton_node::{Effect, Node, Primaries, VipOp};
+use common::drain;
 
 fn cfg(extra: &str) -> baton_config::Config {
     let text = format!(
@@ -28,32 +31,6 @@ fn primaries(c: &baton_config::Config) -> Primaries {
         .iter()
         .map(|i| (i.name.clone(), "192.0.2.11".parse::<IpAddr>().unwrap()))
         .collect()
-}
-
-/// Executes effects as a host that says yes to everything, returning them.
-fn drain(node: &mut Node, now: Instant) -> Vec<Effect> {
-    let mut out = Vec::new();
-    while let Some(e) = node.poll_effect() {
-        match &e {
-            Effect::OpenSocket { key, .. } => node.handle_socket_result(now, key, Ok(())),
-            Effect::AddVip { instance, vip } => {
-                node.handle_vip_result(now, *instance, vip, VipOp::Add, Ok(()))
-            }
-            Effect::RemoveVip { instance, vip } => {
-                node.handle_vip_result(now, *instance, vip, VipOp::Remove, Ok(()))
-            }
-            Effect::AddRoute { instance, route } => {
-                node.handle_route_result(now, *instance, route, VipOp::Add, Ok(()))
-            }
-            Effect::RemoveRoute { instance, route } => {
-                node.handle_route_result(now, *instance, route, VipOp::Remove, Ok(()))
-            }
-            Effect::SetFirewall { .. } => node.handle_firewall_result(now, Ok(())),
-            _ => {}
-        }
-        out.push(e);
-    }
-    out
 }
 
 fn started(extra: &str) -> (Node, Instant, Vec<Effect>) {

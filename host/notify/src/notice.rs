@@ -32,13 +32,20 @@ pub enum Kind {
     /// A sync group as a whole changed state: `instance` names the group,
     /// `from` and `to` are its states.
     SyncGroup,
+    /// Adverts that lie (a source that is no peer, failing authentication,
+    /// replayed) or an unknown router outranking the Master: `detail` says
+    /// which and from where, `reason` in words.
+    Spoof,
 }
 
 impl Kind {
     /// Whether the transition-hook world has a word for it (it is not
     /// asked about the others: they go as without a hook).
     pub fn hook_knows(self) -> bool {
-        !matches!(self, Kind::SplitBrain | Kind::Heartbeat | Kind::SyncGroup)
+        !matches!(
+            self,
+            Kind::SplitBrain | Kind::Heartbeat | Kind::SyncGroup | Kind::Spoof
+        )
     }
 }
 
@@ -164,6 +171,10 @@ impl Notice {
                 } else {
                     "silent"
                 }
+            ),
+            Kind::Spoof => format!(
+                "[{r}] VRRP Instance {inst} - suspect advert: {}",
+                self.detail.as_deref().unwrap_or("-")
             ),
         }
     }

@@ -399,7 +399,7 @@ impl Notifier {
     /// notify commands.
     fn route_default(&mut self, now: Instant, notice: Notice) {
         let mails = match notice.kind {
-            Kind::Transition | Kind::SplitBrain | Kind::Heartbeat => notice
+            Kind::Transition | Kind::SplitBrain | Kind::Heartbeat | Kind::Spoof => notice
                 .instance
                 .as_ref()
                 .and_then(|i| self.instances.get(i))

@@ -37,10 +37,19 @@ pub enum DropReason {
     AddressListMismatch,
     /// Our own advert came back (multicast loop, or a peer with our address).
     SelfOriginated,
+    /// A unicast instance got an advert from a source that is none of its
+    /// peers.
+    NotAPeer,
+    /// An HMAC advert (or its absence where a key is configured) did not
+    /// verify: no trailer, an unknown key id, or a wrong MAC.
+    AuthFailed,
+    /// An authenticated advert whose sequence number is not newer than the
+    /// last one accepted from its source.
+    Replayed,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 15] = [
+    pub const ALL: [DropReason; 18] = [
         DropReason::Truncated,
         DropReason::BadIpHeader,
         DropReason::NotVrrp,
@@ -56,6 +65,9 @@ impl DropReason {
         DropReason::IntervalMismatch,
         DropReason::AddressListMismatch,
         DropReason::SelfOriginated,
+        DropReason::NotAPeer,
+        DropReason::AuthFailed,
+        DropReason::Replayed,
     ];
 
     /// Stable snake_case name, used in status output and metrics.
@@ -76,6 +88,9 @@ impl DropReason {
             DropReason::IntervalMismatch => "interval_mismatch",
             DropReason::AddressListMismatch => "address_list_mismatch",
             DropReason::SelfOriginated => "self_originated",
+            DropReason::NotAPeer => "not_a_peer",
+            DropReason::AuthFailed => "auth_failed",
+            DropReason::Replayed => "replayed",
         }
     }
 

@@ -43,6 +43,12 @@ impl Auth {
         Ok(Auth::Pass(data))
     }
 
+    /// Whether adverts must prove who sent them (HMAC; a v2 password is
+    /// readable by anyone on the wire, so it does not).
+    pub fn authenticates(&self) -> bool {
+        false
+    }
+
     fn wire(&self) -> (u8, [u8; AUTH_DATA_LEN]) {
         match self {
             Auth::None => (AUTH_NONE, [0; AUTH_DATA_LEN]),
@@ -78,6 +84,10 @@ pub struct Config {
     /// VIPs ([`Action::ProbeVips`]) and wait for [`Command::Claim`] (Baton's
     /// split-brain extension; RFC 5227-style conflict detection).
     pub probe_before_claim: bool,
+    /// Accept adverts only from these sources (empty: from any): a unicast
+    /// instance's peers, so that an on-link spoofer is dropped as
+    /// [`DropReason::NotAPeer`] (keepalived's `check_unicast_src`).
+    pub allowed_sources: Vec<IpAddr>,
 }
 
 impl Config {
@@ -97,6 +107,7 @@ impl Config {
             v3_ipv4_checksum: V3Checksum::PseudoHeader,
             check_adv_addr: true,
             probe_before_claim: false,
+            allowed_sources: Vec::new(),
         }
     }
 
@@ -680,11 +691,11 @@ impl Instance {
 
     /// An advert received for this instance's VRID from `src` (already through
     /// [`crate::wire::parse`]). Checks what only the instance can check, then
-    /// runs the state's receive rules.
-    pub fn handle_packet(&mut self, now: Instant, src: IpAddr, advert: &Advert) {
+    /// runs the state's receive rules. A drop is counted and returned.
+    pub fn handle_packet(&mut self, now: Instant, src: IpAddr, advert: &Advert) -> Result<(), DropReason> {
         if let Err(reason) = self.check(src, advert) {
             self.counters.drops.count(reason);
-            return;
+            return Err(reason);
         }
         self.counters.adverts_rx += 1;
         if advert.priority == PRIORITY_RESIGN {
@@ -695,6 +706,7 @@ impl Instance {
             State::Backup => self.backup_rx(now, src, advert),
             State::Master => self.master_rx(now, src, advert),
         }
+        Ok(())
     }
 
     /// Counts a packet for this instance that failed before it could be
@@ -753,6 +765,9 @@ impl Instance {
         }
         if src == self.cfg.primary_addr {
             return Err(DropReason::SelfOriginated);
+        }
+        if !self.cfg.allowed_sources.is_empty() && !self.cfg.allowed_sources.contains(&src) {
+            return Err(DropReason::NotAPeer);
         }
         if self.cfg.version == Version::V2 {
             let (auth_type, auth_data) = self.cfg.auth.wire();

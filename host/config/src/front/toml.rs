@@ -874,6 +874,7 @@ impl<'t> Reader<'t> {
                 unicast_peers.push(a);
             }
         }
+        let check_unicast_src = self.boolean(&tb, &instance::CHECK_UNICAST_SRC);
         let track_interfaces = self.track_interfaces(&tb);
         let track_primary = self.boolean(&tb, &instance::TRACK_PRIMARY);
         let v3_checksum = self.v3_checksum(&tb);
@@ -924,6 +925,7 @@ impl<'t> Reader<'t> {
             auth,
             unicast_src,
             unicast_peers,
+            check_unicast_src,
             track_interfaces,
             v3_checksum,
             check_adv_addr,

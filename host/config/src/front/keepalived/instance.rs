@@ -92,6 +92,7 @@ impl Reader<'_> {
             auth: Auth::None,
             unicast_src: None,
             unicast_peers: Vec::new(),
+            check_unicast_src: true,
             track_interfaces: Vec::new(),
             v3_checksum: V3Checksum::PseudoHeader,
             check_adv_addr: !self.globals.skip_check_adv_addr,
@@ -223,6 +224,7 @@ impl Reader<'_> {
                 self.flag(k);
                 inst.check_adv_addr = false;
             }
+            // Baton's default already; keepalived's is off.
             "check_unicast_src" => self.flag(k),
             "dont_track_primary" => {
                 self.flag(k);

@@ -86,7 +86,7 @@ fn an_advert_during_the_probe_wins_over_the_claim() {
     i.handle_timeout(t0 + MDI);
     drain(&mut i);
     let t1 = t0 + MDI + Duration::from_millis(5);
-    i.handle_packet(t1, ip(11), &advert(150));
+    i.handle_packet(t1, ip(11), &advert(150)).expect("taken");
     i.handle_command(t1 + Duration::from_millis(15), Command::Claim { clear: true });
     assert_eq!(i.state(), State::Backup, "the Master heard meanwhile decides");
 }
@@ -195,7 +195,8 @@ fn an_accepted_master_advert_ends_the_wish() {
     );
     i.handle_timeout(t0 + MDI);
     assert!(i.wants_master());
-    i.handle_packet(t0 + MDI + Duration::from_millis(1), ip(200), &advert(200));
+    i.handle_packet(t0 + MDI + Duration::from_millis(1), ip(200), &advert(200))
+        .expect("taken");
     assert!(!i.wants_master(), "a higher-priority Master is alive");
     i.handle_command(
         t0 + MDI + Duration::from_millis(2),

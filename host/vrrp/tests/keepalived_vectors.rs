@@ -190,11 +190,13 @@ fn keepalived_adverts_drive_a_backup_instance() {
     let t0 = Instant::now();
     inst.handle_command(t0, Command::Start);
     let t1 = t0 + Duration::from_millis(500);
-    inst.handle_packet(t1, meta.src, &advert);
+    inst.handle_packet(t1, meta.src, &advert)
+        .expect("keepalived's advert is taken");
     assert_eq!(inst.master().map(|m| (m.addr, m.priority)), Some((meta.src, 150)));
     assert_eq!(inst.poll_timeout(), Some(t1 + inst.master_down_interval()));
     let t2 = t1 + Duration::from_millis(1000);
-    inst.handle_packet(t2, meta0.src, &resign);
+    inst.handle_packet(t2, meta0.src, &resign)
+        .expect("keepalived's resignation is taken");
     let skew = Duration::from_micros(609_375);
     assert_eq!(inst.poll_timeout(), Some(t2 + skew));
     inst.handle_timeout(t2 + skew);
@@ -208,7 +210,10 @@ fn keepalived_adverts_drive_a_backup_instance() {
     let mut inst = Instance::new(wrong).unwrap();
     inst.handle_command(t0, Command::Start);
     let before = inst.poll_timeout();
-    inst.handle_packet(t1, meta.src, &advert);
+    assert_eq!(
+        inst.handle_packet(t1, meta.src, &advert),
+        Err(DropReason::AuthMismatch)
+    );
     assert_eq!(inst.poll_timeout(), before);
     assert_eq!(inst.counters().drops.get(DropReason::AuthMismatch), 1);
     assert_eq!(inst.counters().adverts_rx, 0);

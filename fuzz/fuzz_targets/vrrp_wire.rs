@@ -38,6 +38,8 @@ fuzz_target!(|data: &[u8]| {
         } else {
             V3Checksum::PseudoHeader
         },
+        // The TTL byte's low bit, when it is no TTL: a trailer may follow.
+        hmac_trailer: sel & 0x08 == 0 && ttl_byte & 0x01 != 0,
     };
     let fix = sel & 0x40 != 0;
     let (mut src, mut dst) = if v6 {

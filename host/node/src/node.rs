@@ -584,6 +584,7 @@ impl Node {
         };
         let opts = ParseOptions {
             v3_ipv4_checksum: inst.cfg.v3_checksum,
+            hmac_trailer: inst.cfg.auth.authenticates(),
         };
         match wire::parse(payload, meta, &opts) {
             Ok(advert) => {
@@ -640,6 +641,7 @@ impl Node {
         };
         let opts = ParseOptions {
             v3_ipv4_checksum: inst.cfg.v3_checksum,
+            hmac_trailer: inst.cfg.auth.authenticates(),
         };
         match wire::parse(payload, meta, &opts) {
             Ok(advert) => {

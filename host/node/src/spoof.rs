@@ -34,7 +34,12 @@ impl SuspectKind {
     pub fn of_drop(reason: DropReason) -> Option<SuspectKind> {
         match reason {
             DropReason::NotAPeer => Some(SuspectKind::NotAPeer),
-            DropReason::AuthMismatch | DropReason::AuthFailed => Some(SuspectKind::AuthFailed),
+            DropReason::AuthMismatch
+            | DropReason::AuthMissing
+            | DropReason::AuthMalformed
+            | DropReason::AuthStale
+            | DropReason::AuthUnknownKey
+            | DropReason::AuthBadHmac => Some(SuspectKind::AuthFailed),
             DropReason::Replayed => Some(SuspectKind::Replayed),
             _ => None,
         }

@@ -40,16 +40,23 @@ pub enum DropReason {
     /// A unicast instance got an advert from a source that is none of its
     /// peers.
     NotAPeer,
-    /// An HMAC advert (or its absence where a key is configured) did not
-    /// verify: no trailer, an unknown key id, or a wrong MAC.
-    AuthFailed,
+    /// HMAC (`auth.type = "hmac"`, enforce mode): the advert has no trailer.
+    AuthMissing,
+    /// HMAC: a trailer of an unknown type, or with reserved bits set.
+    AuthMalformed,
+    /// HMAC: the trailer's time is outside the window (time mode).
+    AuthStale,
+    /// HMAC: signed with a key id we do not have.
+    AuthUnknownKey,
+    /// HMAC: the tag does not verify (forged, altered, or another key).
+    AuthBadHmac,
     /// An authenticated advert whose sequence number is not newer than the
     /// last one accepted from its source.
     Replayed,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 18] = [
+    pub const ALL: [DropReason; 22] = [
         DropReason::Truncated,
         DropReason::BadIpHeader,
         DropReason::NotVrrp,
@@ -66,7 +73,11 @@ impl DropReason {
         DropReason::AddressListMismatch,
         DropReason::SelfOriginated,
         DropReason::NotAPeer,
-        DropReason::AuthFailed,
+        DropReason::AuthMissing,
+        DropReason::AuthMalformed,
+        DropReason::AuthStale,
+        DropReason::AuthUnknownKey,
+        DropReason::AuthBadHmac,
         DropReason::Replayed,
     ];
 
@@ -89,7 +100,11 @@ impl DropReason {
             DropReason::AddressListMismatch => "address_list_mismatch",
             DropReason::SelfOriginated => "self_originated",
             DropReason::NotAPeer => "not_a_peer",
-            DropReason::AuthFailed => "auth_failed",
+            DropReason::AuthMissing => "auth_missing",
+            DropReason::AuthMalformed => "auth_malformed",
+            DropReason::AuthStale => "auth_stale",
+            DropReason::AuthUnknownKey => "auth_unknown_key",
+            DropReason::AuthBadHmac => "auth_bad_hmac",
             DropReason::Replayed => "replayed",
         }
     }

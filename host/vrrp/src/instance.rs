@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use crate::DropReason;
+use crate::auth::Hmac;
 use crate::counters::Counters;
 use crate::wire::{
     AUTH_DATA_LEN, AUTH_NONE, AUTH_PASS, Advert, Family, V3_MAX_INTERVAL_CS, V3Checksum, Version,
@@ -29,6 +30,9 @@ pub enum Auth {
     None,
     /// Up to 8 octets, zero padded on the wire.
     Pass([u8; AUTH_DATA_LEN]),
+    /// HMAC-SHA256 trailers ([`crate::auth`]), v2 and v3; v2 sends Auth
+    /// Type 0. The trailer is the node's to write and check.
+    Hmac(Hmac),
 }
 
 impl Auth {
@@ -46,12 +50,20 @@ impl Auth {
     /// Whether adverts must prove who sent them (HMAC; a v2 password is
     /// readable by anyone on the wire, so it does not).
     pub fn authenticates(&self) -> bool {
-        false
+        matches!(self, Auth::Hmac(_))
+    }
+
+    /// The HMAC settings, if any.
+    pub fn hmac(&self) -> Option<&Hmac> {
+        match self {
+            Auth::Hmac(h) => Some(h),
+            _ => None,
+        }
     }
 
     fn wire(&self) -> (u8, [u8; AUTH_DATA_LEN]) {
         match self {
-            Auth::None => (AUTH_NONE, [0; AUTH_DATA_LEN]),
+            Auth::None | Auth::Hmac(_) => (AUTH_NONE, [0; AUTH_DATA_LEN]),
             Auth::Pass(d) => (AUTH_PASS, *d),
         }
     }
@@ -150,10 +162,13 @@ impl Config {
                 {
                     return Err(ConfigError::Interval(self.version, i));
                 }
-                if self.auth != Auth::None {
+                if matches!(self.auth, Auth::Pass(_)) {
                     return Err(ConfigError::V3Auth);
                 }
             }
+        }
+        if let Auth::Hmac(h) = &self.auth {
+            h.validate().map_err(ConfigError::Hmac)?;
         }
         Ok(())
     }
@@ -177,6 +192,7 @@ pub enum ConfigError {
     MixedFamilies,
     V2Ipv6,
     V3Auth,
+    Hmac(String),
     Interval(Version, Duration),
     BadPassword(usize),
     /// A reconfiguration changed the VRID or the family.
@@ -198,6 +214,7 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::V2Ipv6 => write!(f, "VRRPv2 is IPv4 only; use version 3 for IPv6"),
             ConfigError::V3Auth => write!(f, "VRRPv3 has no authentication (RFC 9568 §9)"),
+            ConfigError::Hmac(e) => write!(f, "auth (hmac): {e}"),
             ConfigError::Interval(Version::V2, d) => {
                 write!(f, "advert interval {d:?}: VRRPv2 takes whole seconds 1..=255")
             }

@@ -7,12 +7,14 @@
 //! is passed in and what to do comes out, so every rule is testable on its own
 //! and the daemon (host/daemon) decides how to do it.
 
+pub mod auth;
 pub mod counters;
 pub mod instance;
 pub mod sim;
 pub mod track;
 pub mod wire;
 
+pub use auth::{AntiReplay, Hmac, HmacKey, HmacMode, HmacState, Trailer};
 pub use counters::{Counters, DropCounters, DropReason};
 pub use instance::{
     Action, Auth, CLAIM_TIMEOUT, Command, Config, ConfigError, Instance, MasterInfo, Reason, State,

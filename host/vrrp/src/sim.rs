@@ -506,6 +506,7 @@ impl Sim {
         };
         let opts = ParseOptions {
             v3_ipv4_checksum: self.nodes[id].cfg.v3_ipv4_checksum,
+            ..ParseOptions::default()
         };
         let advert = match wire::parse(&d.bytes, &meta, &opts) {
             Ok(a) => a,

@@ -9,6 +9,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::DropReason;
+use crate::auth::{Hmac, HmacState, TRAILER_LEN, Trailer};
 
 /// IP protocol number of VRRP (RFC 9568 §5.1.1.3, §5.1.2.3).
 pub const IPPROTO_VRRP: u8 = 112;
@@ -93,14 +94,27 @@ pub enum V3Checksum {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParseOptions {
     pub v3_ipv4_checksum: V3Checksum,
+    /// An HMAC trailer ([`crate::auth`]) may follow the message: it is
+    /// found by length alone, so only instances with a key look for one.
+    pub hmac_trailer: bool,
 }
 
 impl Default for ParseOptions {
     fn default() -> Self {
         ParseOptions {
             v3_ipv4_checksum: V3Checksum::PseudoHeader,
+            hmac_trailer: false,
         }
     }
+}
+
+/// A parsed payload: the advert, and its HMAC trailer if one followed the
+/// message's first `msg_len` bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parsed {
+    pub advert: Advert,
+    pub trailer: Option<Trailer>,
+    pub msg_len: usize,
 }
 
 /// What the IP layer tells about a received VRRP payload.
@@ -140,6 +154,8 @@ pub enum EmitError {
         version: Version,
         interval: u16,
     },
+    /// The HMAC settings name no signing key.
+    NoKey,
 }
 
 impl std::fmt::Display for EmitError {
@@ -156,6 +172,7 @@ impl std::fmt::Display for EmitError {
                     version.number()
                 )
             }
+            EmitError::NoKey => write!(f, "no HMAC key to sign with"),
         }
     }
 }
@@ -190,6 +207,38 @@ impl Advert {
     /// Writes the VRRP payload (header, addresses, v2 auth data) with its checksum.
     /// `src`/`dst` are the IP addresses it will be sent with (v3 pseudo-header).
     pub fn emit(&self, src: IpAddr, dst: IpAddr, v3_ipv4: V3Checksum) -> Result<Vec<u8>, EmitError> {
+        let mut out = self.message(src, dst)?;
+        let sum = vrrp_checksum(self.version, &out, src, dst, v3_ipv4);
+        out[6..8].copy_from_slice(&sum.to_be_bytes());
+        Ok(out)
+    }
+
+    /// The payload with an HMAC trailer signed by `cfg`'s active key with
+    /// sequence number `seq`; the checksum covers the message over IPv4,
+    /// everything over IPv6.
+    pub fn emit_signed(
+        &self,
+        src: IpAddr,
+        dst: IpAddr,
+        v3_ipv4: V3Checksum,
+        cfg: &Hmac,
+        seq: u64,
+    ) -> Result<Vec<u8>, EmitError> {
+        let mut out = self.message(src, dst)?;
+        let msg_len = out.len();
+        let t = HmacState::trailer(cfg, self.version, self.vrid, src, &out, seq).ok_or(EmitError::NoKey)?;
+        t.write(&mut out);
+        let summed = match Family::of(&src) {
+            Family::V4 => &out[..msg_len],
+            Family::V6 => &out[..],
+        };
+        let sum = vrrp_checksum(self.version, summed, src, dst, v3_ipv4);
+        out[6..8].copy_from_slice(&sum.to_be_bytes());
+        Ok(out)
+    }
+
+    /// The message (header, addresses, v2 auth data), checksum zero.
+    fn message(&self, src: IpAddr, dst: IpAddr) -> Result<Vec<u8>, EmitError> {
         let family = self.family().ok_or(EmitError::NoAddresses)?;
         if self.addrs.len() > 255 {
             return Err(EmitError::TooManyAddresses(self.addrs.len()));
@@ -232,8 +281,6 @@ impl Advert {
         if self.version == Version::V2 {
             out.extend_from_slice(&self.auth_data);
         }
-        let sum = vrrp_checksum(self.version, &out, src, dst, v3_ipv4);
-        out[6..8].copy_from_slice(&sum.to_be_bytes());
         Ok(out)
     }
 }
@@ -242,6 +289,13 @@ impl Advert {
 /// the checks that need no instance). Instance checks (VRID served, auth, v2
 /// interval, address list) are made by the instance.
 pub fn parse(payload: &[u8], meta: &RxMeta, opts: &ParseOptions) -> Result<Advert, DropReason> {
+    parse_ext(payload, meta, opts).map(|p| p.advert)
+}
+
+/// [`parse`], keeping the HMAC trailer when `opts.hmac_trailer` lets one
+/// follow. Its checksum covers the message alone over IPv4 and the whole
+/// payload over IPv6 (keepalived's `auth_hmac`).
+pub fn parse_ext(payload: &[u8], meta: &RxMeta, opts: &ParseOptions) -> Result<Parsed, DropReason> {
     // §7.1: "MUST verify that the IP TTL is 255".
     if meta.ttl != VRRP_TTL {
         return Err(DropReason::BadTtl);
@@ -276,9 +330,19 @@ pub fn parse(payload: &[u8], meta: &RxMeta, opts: &ParseOptions) -> Result<Adver
             DropReason::BadAddressCount
         });
     }
-    if payload.len() > expected {
+    let trailer = if opts.hmac_trailer && payload.len() == expected + TRAILER_LEN {
+        let mut t = [0u8; TRAILER_LEN];
+        t.copy_from_slice(&payload[expected..]);
+        Some(Trailer::from_bytes(&t))
+    } else if payload.len() > expected {
         return Err(DropReason::BadAddressCount);
-    }
+    } else {
+        None
+    };
+    let summed = match family {
+        Family::V4 => &payload[..expected],
+        Family::V6 => payload,
+    };
     let (interval, auth_type) = match version {
         Version::V2 => (u16::from(payload[5]), payload[4]),
         Version::V3 => (
@@ -289,7 +353,7 @@ pub fn parse(payload: &[u8], meta: &RxMeta, opts: &ParseOptions) -> Result<Adver
     if interval == 0 {
         return Err(DropReason::BadInterval);
     }
-    if vrrp_checksum(version, payload, meta.src, meta.dst, opts.v3_ipv4_checksum) != 0 {
+    if vrrp_checksum(version, summed, meta.src, meta.dst, opts.v3_ipv4_checksum) != 0 {
         return Err(DropReason::BadChecksum);
     }
     let addr_bytes = &payload[HEADER_LEN..HEADER_LEN + count * family.addr_len()];
@@ -311,7 +375,7 @@ pub fn parse(payload: &[u8], meta: &RxMeta, opts: &ParseOptions) -> Result<Adver
     if version == Version::V2 {
         auth_data.copy_from_slice(&payload[expected - AUTH_DATA_LEN..expected]);
     }
-    Ok(Advert {
+    let advert = Advert {
         version,
         vrid: payload[1],
         priority: payload[2],
@@ -319,6 +383,11 @@ pub fn parse(payload: &[u8], meta: &RxMeta, opts: &ParseOptions) -> Result<Adver
         auth_type,
         auth_data,
         addrs,
+    };
+    Ok(Parsed {
+        advert,
+        trailer,
+        msg_len: expected,
     })
 }
 
@@ -621,6 +690,7 @@ mod tests {
         let strict = ParseOptions::default();
         let compat = ParseOptions {
             v3_ipv4_checksum: V3Checksum::NoPseudoHeader,
+            ..ParseOptions::default()
         };
         assert_eq!(parse(&with, &m, &strict), Ok(a.clone()));
         assert_eq!(parse(&without, &m, &strict), Err(DropReason::BadChecksum));

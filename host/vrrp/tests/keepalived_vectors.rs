@@ -130,6 +130,7 @@ fn keepalived_v3_ipv4_checksum_includes_the_pseudo_header() {
         assert_eq!(v.v3_pseudo_header, Some(true), "{}", v.file);
         let compat = ParseOptions {
             v3_ipv4_checksum: V3Checksum::NoPseudoHeader,
+            ..ParseOptions::default()
         };
         assert_eq!(
             wire::parse_ip_packet(&bytes, &compat).map(|_| ()),

@@ -62,6 +62,7 @@ fn any_checksum_mode() -> impl Strategy<Value = V3Checksum> {
 fn opts(mode: V3Checksum) -> ParseOptions {
     ParseOptions {
         v3_ipv4_checksum: mode,
+        ..ParseOptions::default()
     }
 }
 

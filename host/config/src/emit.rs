@@ -18,7 +18,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use baton_vrrp::{Auth, V3Checksum, Version};
+use baton_vrrp::{AntiReplay, Auth, Hmac, HmacMode, V3Checksum, Version};
 
 use crate::duration::format_duration;
 use crate::origin::Item;
@@ -482,7 +482,7 @@ fn instance_keys(cfg: &Config, i: usize, inst: &InstanceConfig) -> Keys {
     k.boolean(&instance::PREEMPT, inst.preempt, instance::PREEMPT.default_bool());
     k.duration_or_default(&instance::PREEMPT_DELAY, inst.preempt_delay);
     k.boolean(&instance::ACCEPT, inst.accept, instance::ACCEPT.default_bool());
-    k.inline(Item::Auth(i), &instance::AUTH, &auth_keys(&inst.auth));
+    k.inline(Item::Auth(i), &instance::AUTH, &auth_keys(inst, &cfg.path));
     let vips: Vec<String> = inst.vips.iter().map(|v| vip(v, &inst.interface)).collect();
     k.put(&instance::VIPS, list(&vips));
     k.opt_text(
@@ -613,13 +613,38 @@ fn vip(v: &Vip, interface: &str) -> String {
     s
 }
 
-fn auth_keys(a: &Auth) -> Keys {
+fn auth_keys(inst: &InstanceConfig, cfg_path: &Path) -> Keys {
     let mut k = Keys::default();
-    if let Auth::Pass(data) = a {
-        // Zero padded to 8 bytes on the wire: the padding is no part of it.
-        let len = data.iter().rposition(|b| *b != 0).map_or(0, |n| n + 1);
-        k.text(&auth::TYPE, auth::PASS);
-        k.text(&auth::PASSWORD, &String::from_utf8_lossy(&data[..len]));
+    match &inst.auth {
+        Auth::None => {}
+        Auth::Pass(data) => {
+            // Zero padded to 8 bytes on the wire: the padding is no part of it.
+            let len = data.iter().rposition(|b| *b != 0).map_or(0, |n| n + 1);
+            k.text(&auth::TYPE, auth::PASS);
+            k.text(&auth::PASSWORD, &String::from_utf8_lossy(&data[..len]));
+        }
+        Auth::Hmac(h) => {
+            k.text(&auth::TYPE, auth::HMAC);
+            if let Some(f) = &inst.auth_key_file {
+                let dir = cfg_path.parent().unwrap_or(Path::new(""));
+                k.put(&auth::KEY_FILE, path(f, dir));
+            }
+            if h.keys.len() > 1 || h.keys.first().is_some_and(|only| only.id != h.active) {
+                k.put(&auth::ACTIVE, h.active.to_string());
+            }
+            match h.mode {
+                HmacMode::Enforce => {}
+                HmacMode::Permissive => k.text(&auth::MODE, auth::PERMISSIVE),
+                HmacMode::ReceiveOnly => k.text(&auth::MODE, auth::RECEIVE_ONLY),
+            }
+            if h.anti_replay == AntiReplay::Monotonic {
+                k.text(&auth::ANTI_REPLAY, auth::MONOTONIC);
+            }
+            let default = Hmac::default_window(inst.advert_interval);
+            if h.window != default {
+                k.put(&auth::TIME_WINDOW, string(&format!("{}s", h.window)));
+            }
+        }
     }
     k
 }
@@ -686,6 +711,19 @@ mod tests {
             let p = dir.join(file);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(&p, b"").unwrap();
+        }
+        for (file, keys) in [
+            (
+                "keys/vrrp.key",
+                format!("1 {}\n2 {}\n", "ab".repeat(32), "cd".repeat(32)),
+            ),
+            ("../keys/one.key", "ef".repeat(48)),
+        ] {
+            use std::os::unix::fs::PermissionsExt;
+            let p = dir.join(file);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, keys).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
         let texts = [
             include_str!("../tests/emit/every_key.toml"),

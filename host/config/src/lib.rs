@@ -155,6 +155,7 @@ mod notify;
 mod oci;
 mod origin;
 mod schema;
+pub mod secret;
 mod suggest;
 mod targets;
 mod validate;
@@ -382,6 +383,9 @@ pub struct InstanceConfig {
     /// At least one, all of one family.
     pub vips: Vec<Vip>,
     pub auth: Auth,
+    /// Where HMAC keys were read from (`auth.key_file`); read again at
+    /// every reload.
+    pub auth_key_file: Option<PathBuf>,
     /// Source address of adverts; `None`: the interface's primary address.
     pub unicast_src: Option<IpAddr>,
     /// Send adverts to these instead of the multicast group (when not empty).

@@ -824,11 +824,46 @@ pub(crate) mod auth {
 
     pub(crate) const PASS: &str = "pass";
     pub(crate) const NONE: &str = "none";
+    pub(crate) const HMAC: &str = "hmac";
     pub(crate) const TYPE: Key = aka(
         "type",
-        Kind::OneOf(&[PASS, NONE]),
-        Need::Required(" (\"pass\" or \"none\")"),
+        Kind::OneOf(&[PASS, HMAC, NONE]),
+        Need::Required(" (\"pass\", \"hmac\" or \"none\")"),
         &[it_is("auth_type")],
+    );
+    /// HMAC: the keys, root's alone (mode 0600): one hex key (id 1), or
+    /// lines `ID HEX` for several.
+    pub(crate) const KEY_FILE: Key = key("key_file", Kind::Path, Need::Optional);
+    /// HMAC: the id of the key that signs; default: the only one.
+    pub(crate) const ACTIVE: Key = aka(
+        "active",
+        Kind::Int { min: 1, max: 255 },
+        Need::Optional,
+        &[it_is("active_key")],
+    );
+    pub(crate) const ENFORCE: &str = "enforce";
+    pub(crate) const PERMISSIVE: &str = "permissive";
+    pub(crate) const RECEIVE_ONLY: &str = "receive-only";
+    pub(crate) const MODE: Key = key(
+        "mode",
+        Kind::OneOf(&[ENFORCE, PERMISSIVE, RECEIVE_ONLY]),
+        Need::Default(Def::Text(ENFORCE)),
+    );
+    pub(crate) const TIME: &str = "time";
+    pub(crate) const MONOTONIC: &str = "monotonic";
+    pub(crate) const ANTI_REPLAY: Key = key(
+        "anti_replay",
+        Kind::OneOf(&[TIME, MONOTONIC]),
+        Need::Default(Def::Text(TIME)),
+    );
+    /// Default: three advert intervals, at least 5 s.
+    pub(crate) const TIME_WINDOW: Key = key(
+        "time_window",
+        Kind::Duration {
+            min: Duration::from_secs(1),
+            max: Duration::from_secs(300),
+        },
+        Need::Optional,
     );
     /// 1 to 8 bytes (VRRPv2).
     pub(crate) const PASSWORD: Key = aka(
@@ -840,10 +875,10 @@ pub(crate) mod auth {
 
     pub(crate) const SECTION: Section = Section {
         what: "auth",
-        how: "a table such as { type = \"pass\", password = \"1111\" }",
+        how: "a table such as { type = \"hmac\", key_file = \"/etc/baton/vrrp.key\" }",
         prefix: "auth.",
         missing: Missing::Inline,
-        keys: &[TYPE, PASSWORD],
+        keys: &[TYPE, PASSWORD, KEY_FILE, ACTIVE, MODE, ANTI_REPLAY, TIME_WINDOW],
         hints: &[],
     };
 }
@@ -1198,7 +1233,7 @@ mod tests {
         );
         assert_eq!(
             auth::SECTION.missing(&auth::TYPE),
-            "auth: missing `type` (\"pass\" or \"none\")"
+            "auth: missing `type` (\"pass\", \"hmac\" or \"none\")"
         );
         assert_eq!(check::SECTION.label(&track::INTERVAL), "check.interval");
     }

@@ -1087,7 +1087,7 @@ fn auth_type_and_password_presence() {
         &base_with(&["version = 2", "auth = { type = \"PASS\", password = \"1111\" }"]),
         7,
         17,
-        "auth.type: `PASS` is not \"pass\" or \"none\" (write it in lower case: \"pass\")",
+        "auth.type: `PASS` is not \"pass\" or \"hmac\" or \"none\" (write it in lower case: \"pass\")",
     );
     one_error(
         &base_with(&["version = 2", "auth = { type = \"pass\" }"]),

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use baton_config::InstanceConfig;
 use baton_vrrp::track::{Effect as TrackEffect, TrackConfig, Tracker};
-use baton_vrrp::{Action, Advert, Command, Instance, State, Transmit};
+use baton_vrrp::wire::Parsed;
+use baton_vrrp::{Action, Advert, Command, DropReason, HmacState, Instance, State, Transmit};
 
 use crate::announce::Announcements;
 use crate::brain::{Brain, Decision, Phase, VipAnswer, mac_string};
@@ -20,6 +21,7 @@ use crate::effect::{
     AnswerFacts, BrainRun, CheckKey, CheckResult, Effect, Event, FaultCause, InstanceFacts, InstanceId,
     PeerFacts, ProbePurpose, SocketKey, VipOp, WeightSource,
 };
+use crate::notices::WallClock;
 use crate::spoof::{SuspectKind, Suspects};
 use crate::vips::{ADD_ATTEMPTS_BEFORE_FAULT, VipRequest, VipSet};
 
@@ -89,6 +91,10 @@ pub struct NodeInstance {
     pub brain: Brain,
     /// Sources of lying adverts.
     pub suspects: Suspects,
+    /// HMAC sequence numbers sent and replay marks of what was accepted.
+    pub hmac: HmacState,
+    /// The node's wall clock: HMAC sequence numbers are UTC.
+    pub(crate) wall: Option<WallClock>,
     /// Its `[[instance.heartbeat]]` paths.
     pub heartbeat: Vec<HeartbeatPath>,
 }
@@ -117,6 +123,17 @@ pub fn socket_key(cfg: &InstanceConfig, primary: IpAddr) -> SocketKey {
         family: cfg.family(),
         source: primary,
     }
+}
+
+/// Where an advert came from: the address it came from on the wire, the
+/// peer it stands for (its main-path address, for a heartbeat path), the
+/// interface, and whether it came by multicast.
+#[derive(Clone, Copy, Debug)]
+pub struct Heard<'a> {
+    pub wire_src: IpAddr,
+    pub src: IpAddr,
+    pub interface: &'a str,
+    pub multicast: bool,
 }
 
 impl NodeInstance {
@@ -149,6 +166,8 @@ impl NodeInstance {
             removed: false,
             brain: Brain::new(&cfg.unicast_peers),
             suspects: Suspects::default(),
+            hmac: HmacState::default(),
+            wall: None,
             heartbeat: Vec::new(),
             cfg,
         }
@@ -178,39 +197,42 @@ impl NodeInstance {
         self.heartbeat = paths;
     }
 
-    /// An advert from `src` on `interface` (already through the codec):
-    /// the protocol core checks and takes it; a liar's advert is dropped
-    /// there and its source becomes a suspect, an honest one is heard.
+    /// An advert (already through the codec): authenticated first when
+    /// the instance has a key, then the protocol core checks and takes it.
+    /// A liar's advert is dropped and its source becomes a suspect; an
+    /// honest one is heard.
     pub fn receive(
         &mut self,
         now: Instant,
-        src: IpAddr,
-        advert: &Advert,
-        interface: &str,
-        multicast: bool,
+        from: &Heard<'_>,
+        parsed: &Parsed,
+        payload: &[u8],
         out: &mut VecDeque<Effect>,
     ) {
+        let advert = &parsed.advert;
         let master = match self.vrrp.state() {
             State::Master => Some(self.vrrp.effective_priority()),
             _ => self.vrrp.master().map(|m| m.priority),
         };
         let quiet = crate::spoof::forget_after(self.vrrp.master_down_interval());
         self.suspects.expire(now, quiet);
-        let news = match self.vrrp.handle_packet(now, src, advert) {
+        let verdict = self
+            .authenticate(now, from, parsed, payload)
+            .and_then(|()| self.vrrp.handle_packet(now, from.src, advert));
+        let news = match verdict {
             Ok(()) => {
-                self.heard(now, src, advert, interface, multicast, out);
+                self.heard(now, from, advert, out);
                 // Only where anyone may speak can a stranger be a liar.
-                let open =
-                    self.vrrp.config().allowed_sources.is_empty() && !self.vrrp.config().auth.authenticates();
-                open.then(|| self.suspects.accepted(now, src, advert.priority, master))
+                let open = self.vrrp.config().allowed_sources.is_empty() && !self.cfg.auth.authenticates();
+                open.then(|| self.suspects.accepted(now, from.src, advert.priority, master))
                     .flatten()
             }
             Err(reason) => match SuspectKind::of_drop(reason) {
-                Some(_) => self.suspects.dropped(now, src, reason, advert.priority),
+                Some(_) => self.suspects.dropped(now, from.src, reason, advert.priority),
                 None => {
                     // A misconfigured peer is still a peer heard.
-                    if advert.vrid == self.cfg.vrid && src != self.primary {
-                        self.heard(now, src, advert, interface, multicast, out);
+                    if advert.vrid == self.cfg.vrid && from.src != self.primary {
+                        self.heard(now, from, advert, out);
                     }
                     None
                 }
@@ -224,22 +246,52 @@ impl NodeInstance {
         }
     }
 
-    /// An advert of peer `src` came on `interface`: the peer and its paths
-    /// are remembered; a path that went silent or came back is an event.
-    fn heard(
+    /// The HMAC check (none without a key): a unicast instance spends no
+    /// work on a stranger; the tag is over the address the packet came from.
+    /// A drop is counted here.
+    fn authenticate(
         &mut self,
         now: Instant,
-        src: IpAddr,
-        advert: &Advert,
-        interface: &str,
-        multicast: bool,
-        out: &mut VecDeque<Effect>,
-    ) {
+        from: &Heard<'_>,
+        parsed: &Parsed,
+        payload: &[u8],
+    ) -> Result<(), DropReason> {
+        let Some(h) = self.cfg.auth.hmac() else {
+            return Ok(());
+        };
+        let allowed = &self.vrrp.config().allowed_sources;
+        let r = if !allowed.is_empty() && !allowed.contains(&from.src) {
+            Err(DropReason::NotAPeer)
+        } else {
+            let msg = &payload[..parsed.msg_len.min(payload.len())];
+            let utc = self.utc_ns(now);
+            let (version, vrid) = (self.cfg.version, self.cfg.vrid);
+            self.hmac
+                .verify(h, version, vrid, from.wire_src, msg, parsed.trailer.as_ref(), utc)
+        };
+        if let Err(reason) = r {
+            self.vrrp.count_drop(reason);
+        }
+        r
+    }
+
+    /// UTC nanoseconds at `now` (0 before the driver told the wall clock).
+    fn utc_ns(&self, now: Instant) -> u64 {
+        self.wall.map_or(0, |w| w.unix_ms(now).saturating_mul(1_000_000))
+    }
+
+    /// An advert of peer `src` came on `interface`: the peer and its paths
+    /// are remembered; a path that went silent or came back is an event.
+    fn heard(&mut self, now: Instant, from: &Heard<'_>, advert: &Advert, out: &mut VecDeque<Effect>) {
         let silence = self.vrrp.master_down_interval();
-        for news in self
-            .brain
-            .heard(now, src, advert.priority, interface, multicast, silence)
-        {
+        for news in self.brain.heard(
+            now,
+            from.src,
+            advert.priority,
+            from.interface,
+            from.multicast,
+            silence,
+        ) {
             out.push_back(Effect::Event(Event::Path {
                 instance: self.cfg.name.clone(),
                 news,
@@ -388,7 +440,7 @@ impl NodeInstance {
                     // Priority 0 first: the Backup takes over while we still answer.
                     self.held_tx.clear();
                     while let Some(tx) = txs.pop_front() {
-                        self.send(&tx, out);
+                        self.send(now, &tx, out);
                     }
                     self.announce.stop();
                     let reqs = self.routes.set_wanted(false, now);
@@ -416,7 +468,7 @@ impl NodeInstance {
             self.held_tx.extend(txs);
         } else {
             for tx in txs {
-                self.send(&tx, out);
+                self.send(now, &tx, out);
             }
         }
     }
@@ -478,9 +530,17 @@ impl NodeInstance {
         self.request_routes(reqs, out);
     }
 
-    fn send(&mut self, tx: &Transmit, out: &mut VecDeque<Effect>) {
+    fn send(&mut self, now: Instant, tx: &Transmit, out: &mut VecDeque<Effect>) {
+        // One sequence number for every copy of this advert.
+        let hmac = self.cfg.auth.hmac().filter(|h| h.signs()).cloned();
+        let utc = self.utc_ns(now);
+        let seq = hmac.as_ref().map(|h| self.hmac.next_seq(h, utc));
+        let emit = |src: IpAddr, dst: IpAddr| match (&hmac, seq) {
+            (Some(h), Some(seq)) => tx.advert.emit_signed(src, dst, self.cfg.v3_checksum, h, seq),
+            _ => tx.advert.emit(src, dst, self.cfg.v3_checksum),
+        };
         for dst in destinations(&self.cfg) {
-            match tx.advert.emit(tx.src, dst, self.cfg.v3_checksum) {
+            match emit(tx.src, dst) {
                 Ok(packet) => out.push_back(Effect::Send {
                     instance: self.id,
                     socket: self.socket.clone(),
@@ -492,7 +552,7 @@ impl NodeInstance {
             }
         }
         for h in &self.heartbeat {
-            match tx.advert.emit(h.socket.source, h.peer, self.cfg.v3_checksum) {
+            match emit(h.socket.source, h.peer) {
                 Ok(packet) => out.push_back(Effect::Send {
                     instance: self.id,
                     socket: h.socket.clone(),
@@ -547,7 +607,7 @@ impl NodeInstance {
                 self.announce_due(now, out);
             }
             while let Some(tx) = self.held_tx.pop_front() {
-                self.send(&tx, out);
+                self.send(now, &tx, out);
             }
         }
         let reqs = self.vips.requests(now);

@@ -18,6 +18,7 @@ use crate::effect::{
     RunId, SocketKey, VipAnswer, VipOp, VmacSpec,
 };
 use crate::firewall::{self, Firewall};
+use crate::instance::Heard;
 use crate::instance::{HeartbeatPath, InstTrack, NodeInstance, socket_key, track_config};
 use crate::notices::WallClock;
 use crate::reload::{self, ReloadPlan};
@@ -295,7 +296,8 @@ impl Node {
     ) -> Result<InstanceId, String> {
         self.next_id += 1;
         let id = InstanceId(self.next_id);
-        let inst = NodeInstance::new(id, ic, primary, paths)?;
+        let mut inst = NodeInstance::new(id, ic, primary, paths)?;
+        inst.wall = self.wall;
         self.demux
             .entry(inst.cfg.advert_interface().to_string())
             .or_default()
@@ -586,17 +588,16 @@ impl Node {
             v3_ipv4_checksum: inst.cfg.v3_checksum,
             hmac_trailer: inst.cfg.auth.authenticates(),
         };
-        match wire::parse(payload, meta, &opts) {
-            Ok(advert) => {
+        match wire::parse_ext(payload, meta, &opts) {
+            Ok(parsed) => {
                 let multicast = self.sockets.get(socket).is_some_and(|s| s.multicast);
-                inst.receive(
-                    now,
-                    meta.src,
-                    &advert,
-                    &socket.interface,
+                let from = Heard {
+                    wire_src: meta.src,
+                    src: meta.src,
+                    interface: &socket.interface,
                     multicast,
-                    &mut self.effects,
-                );
+                };
+                inst.receive(now, &from, &parsed, payload, &mut self.effects);
                 inst.drain(now, &mut self.effects);
                 let id = inst.id;
                 self.touch(id);
@@ -643,9 +644,15 @@ impl Node {
             v3_ipv4_checksum: inst.cfg.v3_checksum,
             hmac_trailer: inst.cfg.auth.authenticates(),
         };
-        match wire::parse(payload, meta, &opts) {
-            Ok(advert) => {
-                inst.receive(now, primary, &advert, &socket.interface, false, &mut self.effects);
+        match wire::parse_ext(payload, meta, &opts) {
+            Ok(parsed) => {
+                let from = Heard {
+                    wire_src: meta.src,
+                    src: primary,
+                    interface: &socket.interface,
+                    multicast: false,
+                };
+                inst.receive(now, &from, &parsed, payload, &mut self.effects);
                 inst.drain(now, &mut self.effects);
                 self.touch(id);
                 self.settle_sync(now);

@@ -30,6 +30,10 @@ impl Node {
     /// stamping notices; the caller re-tells it as often as it likes.
     pub fn set_wall_clock(&mut self, now: Instant, unix_ms: u64) {
         self.wall = Some(WallClock { at: now, unix_ms });
+        // Instances sign and check HMAC sequence numbers by it.
+        for inst in self.instances.values_mut() {
+            inst.wall = self.wall;
+        }
     }
 
     pub(crate) fn unix_ms(&self, now: Instant) -> u64 {

@@ -169,3 +169,119 @@ fn a_multicast_router_heard_before_may_outrank_without_a_report() {
     assert_eq!(state(&node), State::Backup);
     assert!(spoof_events(&fx).is_empty(), "{:?}", spoof_events(&fx));
 }
+
+/// lb01 with `auth = { type = "hmac" }` and a key file in a fresh directory.
+fn lb01_hmac(extra: &str) -> (Node, baton_vrrp::Hmac, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("baton-node-hmac-{}-{}", std::process::id(), extra.len()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("vrrp.key");
+    std::fs::write(&key, "ab".repeat(32)).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let text = format!(
+        "router_id = \"lb01\"\n[[instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\nvrid = 51\npriority = 150\n\
+         advert_interval = \"100ms\"\nvips = [\"{VIP}/24\"]\nauth = {{ type = \"hmac\", key_file = \"{}\" }}\n{extra}",
+        key.display()
+    );
+    let c = baton_config::parse(&text, &dir.join("t.toml")).expect("config");
+    let hmac = c.instances[0].auth.hmac().expect("hmac").clone();
+    let node = Node::new(c.clone(), &primaries(&c, LB01)).expect("node");
+    (node, hmac, dir)
+}
+
+/// An advert from `src` at `priority`, signed with `hmac`'s active key at
+/// sequence number `seq`.
+fn signed(src: &str, priority: u8, hmac: &baton_vrrp::Hmac, seq: u64) -> (Vec<u8>, baton_vrrp::RxMeta) {
+    let (plain, meta) = advert_bytes(src, "224.0.0.18", 51, priority, 10, &[VIP]);
+    let advert = baton_vrrp::wire::parse(&plain, &meta, &Default::default()).unwrap();
+    let bytes = advert
+        .emit_signed(
+            meta.src,
+            meta.dst,
+            baton_vrrp::V3Checksum::PseudoHeader,
+            hmac,
+            seq,
+        )
+        .unwrap();
+    (bytes, meta)
+}
+
+#[test]
+fn with_hmac_forged_unsigned_and_replayed_adverts_move_nothing() {
+    let (mut node, hmac, dir) = lb01_hmac("");
+    let t0 = Instant::now();
+    node.set_wall_clock(t0, 1_782_000_000_000);
+    node.handle_link(t0, "eth0", true);
+    node.start(t0, &[]);
+    drain(&mut node, t0);
+    let t = t0 + Duration::from_secs(1);
+    let fx = run_until(&mut node, t);
+    assert_eq!(state(&node), State::Master);
+    // What lb01 sends carries a trailer its own key verifies.
+    let sent = fx
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Effect::Send { packet, .. } => Some(packet.clone()),
+            _ => None,
+        })
+        .expect("an advert");
+    assert_eq!(sent.len(), 8 + 4 + 28);
+    let meta = baton_vrrp::RxMeta {
+        src: common::ip(LB01),
+        dst: common::ip("224.0.0.18"),
+        ttl: 255,
+    };
+    let opts = baton_vrrp::ParseOptions {
+        hmac_trailer: true,
+        ..Default::default()
+    };
+    let p = baton_vrrp::wire::parse_ext(&sent, &meta, &opts).unwrap();
+    let mut rx = baton_vrrp::HmacState::default();
+    let now_ns = 1_782_000_001_000_000_000;
+    rx.verify(
+        &hmac,
+        baton_vrrp::Version::V3,
+        51,
+        meta.src,
+        &sent[..p.msg_len],
+        p.trailer.as_ref(),
+        now_ns,
+    )
+    .expect("lb01's own advert verifies");
+
+    // An unsigned advert at 254 from the attacker, then one signed with
+    // another key: dropped, counted, one suspect, still Master.
+    let (t, _) = flood(
+        &mut node,
+        t,
+        ATTACKER,
+        "224.0.0.18",
+        254,
+        Duration::from_millis(500),
+    );
+    let mut other = hmac.clone();
+    other.keys = vec![baton_vrrp::HmacKey::new(1, vec![7; 32]).unwrap()];
+    let seq = baton_vrrp::auth::clock_seq(now_ns);
+    let (b, m) = signed(ATTACKER, 254, &other, seq);
+    node.handle_packet(t, &socket("eth0", LB01), &b, &m);
+    let fx = drain(&mut node, t);
+    assert_eq!(state(&node), State::Master);
+    assert_eq!(drops(&node, "auth_missing"), 5);
+    assert_eq!(drops(&node, "auth_bad_hmac"), 1);
+    assert!(spoof_events(&fx).is_empty(), "one report per source");
+    assert_eq!(node.status(t).instances[0].suspects[0].kind, "auth_failed");
+
+    // lb02, with the key, at 200: taken. The same packet again: a replay.
+    let (b, m) = signed(LB02, 200, &hmac, seq + 5);
+    node.handle_packet(t, &socket("eth0", LB01), &b, &m);
+    drain(&mut node, t);
+    assert_eq!(state(&node), State::Backup);
+    let t = t + Duration::from_millis(50);
+    node.handle_packet(t, &socket("eth0", LB01), &b, &m);
+    let fx = drain(&mut node, t);
+    assert_eq!(drops(&node, "replayed"), 1);
+    assert_eq!(spoof_events(&fx).len(), 1);
+    assert_eq!(spoof_events(&fx)[0].1, SuspectKind::Replayed);
+    std::fs::remove_dir_all(dir).unwrap();
+}

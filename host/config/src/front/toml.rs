@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use baton_vrrp::{Auth, V3Checksum, Version};
+use baton_vrrp::{AntiReplay, Auth, Hmac, HmacMode, V3Checksum, Version};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
@@ -856,9 +856,9 @@ impl<'t> Reader<'t> {
         let preempt = self.boolean(&tb, &instance::PREEMPT);
         let preempt_delay = self.duration(&tb, &instance::PREEMPT_DELAY).unwrap_or_default();
         let accept = self.boolean(&tb, &instance::ACCEPT);
-        let auth = match self.table(&tb, &instance::AUTH, Item::Auth(i)) {
-            Some(at) => self.auth(&at),
-            None => Auth::None,
+        let (auth, auth_key_file) = match self.table(&tb, &instance::AUTH, Item::Auth(i)) {
+            Some(at) => self.auth(&at, advert_interval),
+            None => (Auth::None, None),
         };
         let unicast_src = self
             .get(&tb, &instance::UNICAST_SRC)
@@ -923,6 +923,7 @@ impl<'t> Reader<'t> {
             accept,
             vips,
             auth,
+            auth_key_file,
             unicast_src,
             unicast_peers,
             check_unicast_src,
@@ -1062,10 +1063,113 @@ impl<'t> Reader<'t> {
 
     /// An instance's `auth`. A password auth whose password is wrong is
     /// still one (a placeholder), for the rules about its version.
-    fn auth(&mut self, tb: &Table<'_, '_>) -> Auth {
-        let auth = self.auth_kind(tb);
+    fn auth(&mut self, tb: &Table<'_, '_>, advert_interval: Duration) -> (Auth, Option<PathBuf>) {
+        let kind = self.get(tb, &auth::TYPE).and_then(|v| match v.get_ref() {
+            DeValue::String(s) => Some(s.to_string()),
+            _ => None,
+        });
+        let hmac = [
+            &auth::KEY_FILE,
+            &auth::ACTIVE,
+            &auth::MODE,
+            &auth::ANTI_REPLAY,
+            &auth::TIME_WINDOW,
+        ];
+        let r = if kind.as_deref() == Some(auth::HMAC) {
+            self.hmac(tb, advert_interval)
+        } else {
+            for key in hmac {
+                if let Some(v) = self.get(tb, key) {
+                    let message = "only with type = \"hmac\"";
+                    self.wrong(tb.path(key), v.span().start, message);
+                }
+            }
+            (self.auth_kind(tb), None)
+        };
         self.close(tb);
-        auth
+        r
+    }
+
+    /// `type = "hmac"`: the keys from `key_file` (checked to be private),
+    /// the active one, the mode, the replay rules.
+    fn hmac(&mut self, tb: &Table<'_, '_>, advert_interval: Duration) -> (Auth, Option<PathBuf>) {
+        if let Some(pv) = self.get(tb, &auth::PASSWORD) {
+            self.wrong(
+                tb.path(&auth::PASSWORD),
+                pv.span().start,
+                "not used with type = \"hmac\"",
+            );
+        }
+        let file = self.path(tb, &auth::KEY_FILE);
+        let keys = match &file {
+            Some(f) => match crate::secret::read_key_file(f) {
+                Ok(k) => k,
+                Err(e) => {
+                    let at = self
+                        .get(tb, &auth::KEY_FILE)
+                        .map_or(tb.header, |v| v.span().start);
+                    self.wrong(tb.path(&auth::KEY_FILE), at, e);
+                    Vec::new()
+                }
+            },
+            None => {
+                let message = "auth: type = \"hmac\" needs a `key_file` (hex keys, mode 0600)";
+                self.fail(tb.path(&auth::KEY_FILE), tb.header, message);
+                Vec::new()
+            }
+        };
+        let active = self.int::<u8>(tb, &auth::ACTIVE);
+        let active = match (active, keys.as_slice()) {
+            (Some(a), _) => a,
+            (None, [only]) => only.id,
+            (None, []) => 1,
+            (None, _) => {
+                let message = "auth: the key file has several keys: say which signs with `active`";
+                self.fail(tb.path(&auth::ACTIVE), tb.header, message);
+                keys[0].id
+            }
+        };
+        if !keys.is_empty() && !keys.iter().any(|k| k.id == active) {
+            let at = self.get(tb, &auth::ACTIVE).map_or(tb.header, |v| v.span().start);
+            let ids: Vec<String> = keys.iter().map(|k| k.id.to_string()).collect();
+            let message = format!("key {active} is not in the key file (it has {})", ids.join(", "));
+            self.wrong(tb.path(&auth::ACTIVE), at, message);
+        }
+        let mode = match self.text(tb, &auth::MODE).as_deref() {
+            Some(auth::PERMISSIVE) => HmacMode::Permissive,
+            Some(auth::RECEIVE_ONLY) => HmacMode::ReceiveOnly,
+            Some(auth::ENFORCE) | None => HmacMode::Enforce,
+            Some(other) => {
+                let message = format!("`{other}` is not {}", auth::MODE.choices());
+                let at = self.get(tb, &auth::MODE).map_or(tb.header, |v| v.span().start);
+                self.wrong(tb.path(&auth::MODE), at, message);
+                HmacMode::Enforce
+            }
+        };
+        let anti_replay = match self.text(tb, &auth::ANTI_REPLAY).as_deref() {
+            Some(auth::MONOTONIC) => AntiReplay::Monotonic,
+            Some(auth::TIME) | None => AntiReplay::Time,
+            Some(other) => {
+                let message = format!("`{other}` is not {}", auth::ANTI_REPLAY.choices());
+                let at = self
+                    .get(tb, &auth::ANTI_REPLAY)
+                    .map_or(tb.header, |v| v.span().start);
+                self.wrong(tb.path(&auth::ANTI_REPLAY), at, message);
+                AntiReplay::Time
+            }
+        };
+        let window = match self.duration(tb, &auth::TIME_WINDOW) {
+            Some(d) => d.as_secs().clamp(1, 300) as u32,
+            None => Hmac::default_window(advert_interval),
+        };
+        let hmac = Hmac {
+            keys,
+            active,
+            mode,
+            anti_replay,
+            window,
+        };
+        (Auth::Hmac(hmac), file)
     }
 
     fn auth_kind(&mut self, tb: &Table<'_, '_>) -> Auth {
@@ -1119,7 +1223,7 @@ impl<'t> Reader<'t> {
             }
             other => {
                 let hint = match other.to_ascii_lowercase().as_str() {
-                    "pass" | "none" => {
+                    "pass" | "hmac" | "none" => {
                         format!(" (write it in lower case: \"{}\")", other.to_ascii_lowercase())
                     }
                     "ah" => " (IPsec AH is not supported)".to_string(),

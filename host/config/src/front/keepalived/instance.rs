@@ -90,6 +90,7 @@ impl Reader<'_> {
             accept: !self.globals.strict,
             vips: Vec::new(),
             auth: Auth::None,
+            auth_key_file: None,
             unicast_src: None,
             unicast_peers: Vec::new(),
             check_unicast_src: true,

@@ -125,7 +125,7 @@ impl Writer<'_> {
     }
 
     fn instance(&mut self, cfg: &Config, i: usize, inst: &InstanceConfig) {
-        let keys = instance_keys(cfg, i, inst);
+        let keys = instance_keys(cfg, i, inst, self.dir);
         self.table(Item::Instance(i), "[[instance]]", &keys);
         for (j, t) in inst.tracks.iter().enumerate() {
             self.table(Item::Track(i, j), "[[instance.track]]", &track_keys(t));
@@ -464,7 +464,7 @@ fn hook_keys(h: &Hook, dir: &Path) -> Keys {
     k
 }
 
-fn instance_keys(cfg: &Config, i: usize, inst: &InstanceConfig) -> Keys {
+fn instance_keys(cfg: &Config, i: usize, inst: &InstanceConfig, dir: &Path) -> Keys {
     let mut k = Keys::default();
     k.text(&instance::NAME, &inst.name);
     k.text(&instance::INTERFACE, &inst.interface);
@@ -482,7 +482,7 @@ fn instance_keys(cfg: &Config, i: usize, inst: &InstanceConfig) -> Keys {
     k.boolean(&instance::PREEMPT, inst.preempt, instance::PREEMPT.default_bool());
     k.duration_or_default(&instance::PREEMPT_DELAY, inst.preempt_delay);
     k.boolean(&instance::ACCEPT, inst.accept, instance::ACCEPT.default_bool());
-    k.inline(Item::Auth(i), &instance::AUTH, &auth_keys(inst, &cfg.path));
+    k.inline(Item::Auth(i), &instance::AUTH, &auth_keys(inst, dir));
     let vips: Vec<String> = inst.vips.iter().map(|v| vip(v, &inst.interface)).collect();
     k.put(&instance::VIPS, list(&vips));
     k.opt_text(
@@ -613,7 +613,7 @@ fn vip(v: &Vip, interface: &str) -> String {
     s
 }
 
-fn auth_keys(inst: &InstanceConfig, cfg_path: &Path) -> Keys {
+fn auth_keys(inst: &InstanceConfig, dir: &Path) -> Keys {
     let mut k = Keys::default();
     match &inst.auth {
         Auth::None => {}
@@ -626,7 +626,6 @@ fn auth_keys(inst: &InstanceConfig, cfg_path: &Path) -> Keys {
         Auth::Hmac(h) => {
             k.text(&auth::TYPE, auth::HMAC);
             if let Some(f) = &inst.auth_key_file {
-                let dir = cfg_path.parent().unwrap_or(Path::new(""));
                 k.put(&auth::KEY_FILE, path(f, dir));
             }
             if h.keys.len() > 1 || h.keys.first().is_some_and(|only| only.id != h.active) {
@@ -697,34 +696,14 @@ mod tests {
     use super::*;
     use crate::schema::{Kind, Section};
 
+    include!("../tests/emit/files.rs");
+
     /// The every-key configs, in a fresh directory with the files they name.
     fn every_key(name: &str) -> Vec<Config> {
         let root = std::env::temp_dir().join(format!("baton-emit-unit-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let dir = root.join("conf");
-        for file in [
-            "policies/web.wasm",
-            "hooks/route.wasm",
-            "builtin:odd.wasm",
-            "../ca.pem",
-        ] {
-            let p = dir.join(file);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(&p, b"").unwrap();
-        }
-        for (file, keys) in [
-            (
-                "keys/vrrp.key",
-                format!("1 {}\n2 {}\n", "ab".repeat(32), "cd".repeat(32)),
-            ),
-            ("../keys/one.key", "ef".repeat(48)),
-        ] {
-            use std::os::unix::fs::PermissionsExt;
-            let p = dir.join(file);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(&p, keys).unwrap();
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
+        write_every_key_files(&dir);
         let texts = [
             include_str!("../tests/emit/every_key.toml"),
             include_str!("../tests/emit/ipv6.toml"),

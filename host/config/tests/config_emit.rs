@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use baton_config::{self as config, Config, to_toml};
 
+include!("emit/files.rs");
+
 const EVERY_KEY: &str = include_str!("emit/every_key.toml");
 const IPV6: &str = include_str!("emit/ipv6.toml");
 
@@ -47,16 +49,7 @@ fn scratch(name: &str) -> Scratch {
     let root = std::env::temp_dir().join(format!("baton-emit-{}-{name}", std::process::id()));
     let _ = fs::remove_dir_all(&root);
     let dir = root.join("conf");
-    for file in [
-        "policies/web.wasm",
-        "hooks/route.wasm",
-        "builtin:odd.wasm",
-        "../ca.pem",
-    ] {
-        let p = dir.join(file);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(&p, b"not read by the config").unwrap();
-    }
+    write_every_key_files(&dir);
     Scratch { root, dir }
 }
 

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use baton_config::InstanceConfig;
+use baton_vrrp::auth::Msg;
 use baton_vrrp::track::{Effect as TrackEffect, TrackConfig, Tracker};
 use baton_vrrp::wire::Parsed;
 use baton_vrrp::{Action, Advert, Command, DropReason, HmacState, Instance, State, Transmit};
@@ -265,9 +266,13 @@ impl NodeInstance {
         } else {
             let msg = &payload[..parsed.msg_len.min(payload.len())];
             let utc = self.utc_ns(now);
-            let (version, vrid) = (self.cfg.version, self.cfg.vrid);
-            self.hmac
-                .verify(h, version, vrid, from.wire_src, msg, parsed.trailer.as_ref(), utc)
+            let m = Msg {
+                version: self.cfg.version,
+                vrid: self.cfg.vrid,
+                src: from.wire_src,
+                bytes: msg,
+            };
+            self.hmac.verify(h, &m, parsed.trailer.as_ref(), utc)
         };
         if let Err(reason) = r {
             self.vrrp.count_drop(reason);

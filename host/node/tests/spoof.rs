@@ -239,16 +239,14 @@ fn with_hmac_forged_unsigned_and_replayed_adverts_move_nothing() {
     let p = baton_vrrp::wire::parse_ext(&sent, &meta, &opts).unwrap();
     let mut rx = baton_vrrp::HmacState::default();
     let now_ns = 1_782_000_001_000_000_000;
-    rx.verify(
-        &hmac,
-        baton_vrrp::Version::V3,
-        51,
-        meta.src,
-        &sent[..p.msg_len],
-        p.trailer.as_ref(),
-        now_ns,
-    )
-    .expect("lb01's own advert verifies");
+    let m = baton_vrrp::auth::Msg {
+        version: baton_vrrp::Version::V3,
+        vrid: 51,
+        src: meta.src,
+        bytes: &sent[..p.msg_len],
+    };
+    rx.verify(&hmac, &m, p.trailer.as_ref(), now_ns)
+        .expect("lb01's own advert verifies");
 
     // An unsigned advert at 254 from the attacker, then one signed with
     // another key: dropped, counted, one suspect, still Master.

@@ -65,7 +65,7 @@ impl HmacKey {
         let t = text.trim();
         let t = t.strip_prefix("hex:").unwrap_or(t);
         let digits: Vec<u8> = t.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        if digits.len() % 2 != 0 {
+        if !digits.len().is_multiple_of(2) {
             return Err(format!(
                 "key {id}: an odd number of hex digits ({})",
                 digits.len()
@@ -229,6 +229,16 @@ impl Trailer {
     }
 }
 
+/// A message as it was sent: by whom, for which virtual router, and its
+/// bytes (header, addresses, v2 auth data; no trailer).
+#[derive(Clone, Copy, Debug)]
+pub struct Msg<'a> {
+    pub version: Version,
+    pub vrid: u8,
+    pub src: IpAddr,
+    pub bytes: &'a [u8],
+}
+
 /// The input's pseudo-header: family, version, VRID, 0, the source
 /// address padded to 16 bytes.
 fn pseudo_header(version: Version, vrid: u8, src: IpAddr) -> [u8; 20] {
@@ -248,8 +258,9 @@ fn pseudo_header(version: Version, vrid: u8, src: IpAddr) -> [u8; 20] {
     p
 }
 
-fn feed(mac: &mut HmacImpl<Sha256>, version: Version, vrid: u8, src: IpAddr, msg: &[u8], prefix: &[u8; 12]) {
-    mac.update(&pseudo_header(version, vrid, src));
+fn feed(mac: &mut HmacImpl<Sha256>, m: &Msg<'_>, prefix: &[u8; 12]) {
+    let msg = m.bytes;
+    mac.update(&pseudo_header(m.version, m.vrid, m.src));
     // The message with its checksum (bytes 6 and 7) read as zero.
     let cut = msg.len().min(6);
     mac.update(&msg[..cut]);
@@ -263,18 +274,10 @@ fn feed(mac: &mut HmacImpl<Sha256>, version: Version, vrid: u8, src: IpAddr, msg
     mac.update(&[0u8; TAG_LEN]);
 }
 
-/// The tag of a message `msg` (header, addresses, v2 auth data) sent from
-/// `src` with a trailer whose first 12 bytes are `prefix`.
-pub fn tag(
-    key: &HmacKey,
-    version: Version,
-    vrid: u8,
-    src: IpAddr,
-    msg: &[u8],
-    prefix: &[u8; 12],
-) -> [u8; TAG_LEN] {
+/// The tag of message `m` with a trailer whose first 12 bytes are `prefix`.
+pub fn tag(key: &HmacKey, m: &Msg<'_>, prefix: &[u8; 12]) -> [u8; TAG_LEN] {
     let mut mac = key.mac();
-    feed(&mut mac, version, vrid, src, msg, prefix);
+    feed(&mut mac, m, prefix);
     let full = mac.finalize().into_bytes();
     let mut t = [0u8; TAG_LEN];
     t.copy_from_slice(&full[..TAG_LEN]);
@@ -282,9 +285,9 @@ pub fn tag(
 }
 
 /// Whether `tag` is right, compared in constant time.
-fn tag_ok(key: &HmacKey, version: Version, vrid: u8, src: IpAddr, msg: &[u8], t: &Trailer) -> bool {
+fn tag_ok(key: &HmacKey, m: &Msg<'_>, t: &Trailer) -> bool {
     let mut mac = key.mac();
-    feed(&mut mac, version, vrid, src, msg, &t.prefix());
+    feed(&mut mac, m, &t.prefix());
     mac.verify_truncated_left(&t.tag).is_ok()
 }
 
@@ -335,16 +338,9 @@ impl HmacState {
         seq
     }
 
-    /// The trailer for `msg` sent from `src` with sequence number `seq`,
-    /// signed by the active key.
-    pub fn trailer(
-        cfg: &Hmac,
-        version: Version,
-        vrid: u8,
-        src: IpAddr,
-        msg: &[u8],
-        seq: u64,
-    ) -> Option<Trailer> {
+    /// The trailer for `m` with sequence number `seq`, signed by the
+    /// active key.
+    pub fn trailer(cfg: &Hmac, m: &Msg<'_>, seq: u64) -> Option<Trailer> {
         let key = cfg.key(cfg.active)?;
         let mut t = Trailer {
             ext_type: EXT_HMAC_SHA256_128,
@@ -353,7 +349,7 @@ impl HmacState {
             seq,
             tag: [0; TAG_LEN],
         };
-        t.tag = tag(key, version, vrid, src, msg, &t.prefix());
+        t.tag = tag(key, m, &t.prefix());
         Some(t)
     }
 
@@ -362,13 +358,11 @@ impl HmacState {
     pub fn verify(
         &mut self,
         cfg: &Hmac,
-        version: Version,
-        vrid: u8,
-        src: IpAddr,
-        msg: &[u8],
+        m: &Msg<'_>,
         trailer: Option<&Trailer>,
         unix_ns: u64,
     ) -> Result<(), DropReason> {
+        let src = m.src;
         let Some(t) = trailer else {
             return match cfg.mode {
                 HmacMode::Enforce => Err(DropReason::AuthMissing),
@@ -387,7 +381,7 @@ impl HmacState {
         let Some(key) = cfg.key(t.key_id) else {
             return Err(DropReason::AuthUnknownKey);
         };
-        if !tag_ok(key, version, vrid, src, msg, t) {
+        if !tag_ok(key, m, t) {
             return Err(DropReason::AuthBadHmac);
         }
         let at = self.marks.iter().position(|(a, _)| *a == src);
@@ -467,55 +461,52 @@ mod tests {
         assert_eq!(s.next_seq(&h, back), clock_seq(back));
     }
 
+    fn m(bytes: &[u8]) -> Msg<'_> {
+        Msg {
+            version: Version::V3,
+            vrid: 51,
+            src: "192.0.2.11".parse().unwrap(),
+            bytes,
+        }
+    }
+
     fn verify_all(s: &mut HmacState, h: &Hmac, msg: &[u8], t: &Trailer, now: u64) -> Result<(), DropReason> {
-        s.verify(
-            h,
-            Version::V3,
-            51,
-            "192.0.2.11".parse().unwrap(),
-            msg,
-            Some(t),
-            now,
-        )
+        s.verify(h, &m(msg), Some(t), now)
     }
 
     #[test]
     fn the_receiver_refuses_forgeries_strangers_stale_and_replayed_adverts() {
-        let src: IpAddr = "192.0.2.11".parse().unwrap();
         let msg = [0x31, 51, 150, 1, 0, 100, 0x12, 0x34, 192, 0, 2, 3];
         let h = Hmac::with_key(key(1), Duration::from_secs(1));
         let now = 1_782_000_000_000_000_000u64;
         let mut tx = HmacState::default();
         let seq = tx.next_seq(&h, now);
-        let t = HmacState::trailer(&h, Version::V3, 51, src, &msg, seq).unwrap();
+        let t = HmacState::trailer(&h, &m(&msg), seq).unwrap();
         let mut rx = HmacState::default();
         assert_eq!(verify_all(&mut rx, &h, &msg, &t, now), Ok(()));
         assert_eq!(verify_all(&mut rx, &h, &msg, &t, now), Err(DropReason::Replayed));
         // The checksum is not covered: another copy's checksum still verifies.
         let mut other = msg;
         other[6] = 0xff;
-        let t2 = HmacState::trailer(&h, Version::V3, 51, src, &msg, tx.next_seq(&h, now)).unwrap();
+        let t2 = HmacState::trailer(&h, &m(&msg), tx.next_seq(&h, now)).unwrap();
         assert_eq!(verify_all(&mut rx, &h, &other, &t2, now), Ok(()));
         // Anything else is.
         let mut forged = msg;
         forged[2] = 254;
-        let t3 = HmacState::trailer(&h, Version::V3, 51, src, &msg, tx.next_seq(&h, now)).unwrap();
+        let t3 = HmacState::trailer(&h, &m(&msg), tx.next_seq(&h, now)).unwrap();
         assert_eq!(
             verify_all(&mut rx, &h, &forged, &t3, now),
             Err(DropReason::AuthBadHmac)
         );
         let stranger = Hmac::with_key(HmacKey::new(1, vec![9; 32]).unwrap(), Duration::from_secs(1));
-        let t4 = HmacState::trailer(&stranger, Version::V3, 51, src, &msg, tx.next_seq(&h, now)).unwrap();
+        let t4 = HmacState::trailer(&stranger, &m(&msg), tx.next_seq(&h, now)).unwrap();
         assert_eq!(
             verify_all(&mut rx, &h, &msg, &t4, now),
             Err(DropReason::AuthBadHmac)
         );
         let t5 = HmacState::trailer(
             &Hmac::with_key(key(7), Duration::from_secs(1)),
-            Version::V3,
-            51,
-            src,
-            &msg,
+            &m(&msg),
             tx.next_seq(&h, now),
         )
         .unwrap();
@@ -524,7 +515,7 @@ mod tests {
             Err(DropReason::AuthUnknownKey)
         );
         let late = now + 6 * 1_000_000_000;
-        let t6 = HmacState::trailer(&h, Version::V3, 51, src, &msg, tx.next_seq(&h, now)).unwrap();
+        let t6 = HmacState::trailer(&h, &m(&msg), tx.next_seq(&h, now)).unwrap();
         assert_eq!(
             verify_all(&mut rx, &h, &msg, &t6, late),
             Err(DropReason::AuthStale)
@@ -535,23 +526,16 @@ mod tests {
             verify_all(&mut rx, &h, &msg, &bad, now),
             Err(DropReason::AuthMalformed)
         );
-        assert_eq!(
-            rx.verify(&h, Version::V3, 51, src, &msg, None, now),
-            Err(DropReason::AuthMissing)
-        );
+        assert_eq!(rx.verify(&h, &m(&msg), None, now), Err(DropReason::AuthMissing));
         let permissive = Hmac {
             mode: HmacMode::Permissive,
             ..h.clone()
         };
-        assert_eq!(
-            rx.verify(&permissive, Version::V3, 51, src, &msg, None, now),
-            Ok(())
-        );
+        assert_eq!(rx.verify(&permissive, &m(&msg), None, now), Ok(()));
     }
 
     #[test]
     fn during_a_rotation_both_keys_verify() {
-        let src: IpAddr = "192.0.2.11".parse().unwrap();
         let msg = [0x31, 51, 150, 1, 0, 100, 0, 0, 192, 0, 2, 3];
         let now = 1_782_000_000_000_000_000u64;
         let both = Hmac {
@@ -562,8 +546,8 @@ mod tests {
         let old = Hmac::with_key(key(1), Duration::from_secs(1));
         let new = Hmac::with_key(key(2), Duration::from_secs(1));
         let mut rx = HmacState::default();
-        let a = HmacState::trailer(&old, Version::V3, 51, src, &msg, clock_seq(now)).unwrap();
-        let b = HmacState::trailer(&new, Version::V3, 51, src, &msg, clock_seq(now) + 1).unwrap();
+        let a = HmacState::trailer(&old, &m(&msg), clock_seq(now)).unwrap();
+        let b = HmacState::trailer(&new, &m(&msg), clock_seq(now) + 1).unwrap();
         assert_eq!(verify_all(&mut rx, &both, &msg, &a, now), Ok(()));
         assert_eq!(verify_all(&mut rx, &both, &msg, &b, now), Ok(()));
     }

@@ -9,7 +9,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::DropReason;
-use crate::auth::{Hmac, HmacState, TRAILER_LEN, Trailer};
+use crate::auth::{Hmac, HmacState, Msg, TRAILER_LEN, Trailer};
 
 /// IP protocol number of VRRP (RFC 9568 §5.1.1.3, §5.1.2.3).
 pub const IPPROTO_VRRP: u8 = 112;
@@ -226,7 +226,13 @@ impl Advert {
     ) -> Result<Vec<u8>, EmitError> {
         let mut out = self.message(src, dst)?;
         let msg_len = out.len();
-        let t = HmacState::trailer(cfg, self.version, self.vrid, src, &out, seq).ok_or(EmitError::NoKey)?;
+        let m = Msg {
+            version: self.version,
+            vrid: self.vrid,
+            src,
+            bytes: &out,
+        };
+        let t = HmacState::trailer(cfg, &m, seq).ok_or(EmitError::NoKey)?;
         t.write(&mut out);
         let summed = match Family::of(&src) {
             Family::V4 => &out[..msg_len],

@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use baton_vrrp::auth::{HmacState, clock_seq};
+use baton_vrrp::auth::{HmacState, Msg, clock_seq};
 use baton_vrrp::wire::{self, ParseOptions, RxMeta};
 use baton_vrrp::{Advert, AntiReplay, DropReason, Hmac, HmacKey, HmacMode, V3Checksum, Version};
 use serde_json::Value;
@@ -121,15 +121,20 @@ fn every_vector_parses_verifies_and_is_refused_altered_or_replayed() {
         let msg = &c.payload[..p.msg_len];
         let now = unix_ns(c.seq);
         let mut rx = HmacState::default();
-        let (ver, vrid) = (c.advert.version, c.advert.vrid);
+        let m = |src: IpAddr, bytes| Msg {
+            version: c.advert.version,
+            vrid: c.advert.vrid,
+            src,
+            bytes,
+        };
         assert_eq!(
-            rx.verify(&c.hmac, ver, vrid, c.src, msg, Some(&t), now),
+            rx.verify(&c.hmac, &m(c.src, msg), Some(&t), now),
             Ok(()),
             "{}",
             c.name
         );
         assert_eq!(
-            rx.verify(&c.hmac, ver, vrid, c.src, msg, Some(&t), now),
+            rx.verify(&c.hmac, &m(c.src, msg), Some(&t), now),
             Err(DropReason::Replayed),
             "{}",
             c.name
@@ -138,7 +143,7 @@ fn every_vector_parses_verifies_and_is_refused_altered_or_replayed() {
         let mut altered = msg.to_vec();
         altered[2] ^= 1;
         assert_eq!(
-            HmacState::default().verify(&c.hmac, ver, vrid, c.src, &altered, Some(&t), now),
+            HmacState::default().verify(&c.hmac, &m(c.src, &altered), Some(&t), now),
             Err(DropReason::AuthBadHmac),
             "{}",
             c.name
@@ -149,7 +154,7 @@ fn every_vector_parses_verifies_and_is_refused_altered_or_replayed() {
             IpAddr::V6(_) => "fe80::66".parse().unwrap(),
         };
         assert_eq!(
-            HmacState::default().verify(&c.hmac, ver, vrid, other, msg, Some(&t), now),
+            HmacState::default().verify(&c.hmac, &m(other, msg), Some(&t), now),
             Err(DropReason::AuthBadHmac),
             "{}",
             c.name

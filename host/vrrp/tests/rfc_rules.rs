@@ -120,7 +120,7 @@ fn pass(p: &str) -> Auth {
 /// The wire form of a v2 auth config.
 fn auth_wire(a: &Auth) -> (u8, [u8; 8]) {
     match a {
-        Auth::None => (0, [0; 8]),
+        Auth::None | Auth::Hmac(_) => (0, [0; 8]),
         Auth::Pass(d) => (1, *d),
     }
 }

@@ -714,6 +714,34 @@ pub fn load_with(path: &Path, opts: &LoadOptions) -> Result<Config, Vec<Diagnost
     load_placed(path, opts).map(|p| p.config)
 }
 
+/// [`load_with`] for `baton run` and its reloads: every file read (the
+/// main one and keepalived.conf's includes) must be root's or the running
+/// user's, and no one else may write it: a config runs commands and names
+/// keys. (Key files are checked to be private as they are read.)
+pub fn load_for_run(path: &Path, opts: &LoadOptions) -> Result<Config, Vec<Diagnostic>> {
+    let placed = load_placed(path, opts)?;
+    let problems: Vec<Diagnostic> = placed
+        .files
+        .iter()
+        .filter_map(|f| {
+            secret::check_owner_and_mode(f, "config file", false)
+                .err()
+                .map(|e| (f, e))
+        })
+        .map(|(f, message)| Diagnostic {
+            path: f.clone(),
+            line: 1,
+            col: 1,
+            message,
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(placed.config)
+    } else {
+        Err(problems)
+    }
+}
+
 /// A config read for `baton check`: the config, where its instances' keys
 /// are, (for keepalived.conf) each instance's `state`, and the notes
 /// `baton check` prints after `FILE: ok` (message `note: ...`): each
@@ -726,6 +754,8 @@ pub struct Placed {
     /// keepalived's `state MASTER|BACKUP`, by instance name.
     pub states: std::collections::HashMap<String, String>,
     pub notes: Vec<Diagnostic>,
+    /// Every file read: the main one, then keepalived.conf's includes.
+    pub files: Vec<PathBuf>,
 }
 
 impl Placed {
@@ -770,11 +800,13 @@ pub fn load_placed(path: &Path, opts: &LoadOptions) -> Result<Placed, Vec<Diagno
             .map(|m| m.iter().map(|(k, at)| (*k, sources.locate(*at))).collect())
             .collect();
         let states = parsed.states.clone();
+        let files = sources.paths();
         return keepalived_result(parsed).map(|(config, _, notes)| Placed {
             config,
             places,
             states,
             notes,
+            files,
         });
     }
     let (result, places) = front::toml::parse_placed(&text, path);
@@ -792,6 +824,7 @@ pub fn load_placed(path: &Path, opts: &LoadOptions) -> Result<Placed, Vec<Diagno
                 .collect(),
             states: Default::default(),
             notes: Vec::new(),
+            files: vec![path.to_path_buf()],
         }),
         Err(errs) => Err(diagnostics(errs, locate)),
     }

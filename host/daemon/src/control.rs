@@ -1,5 +1,7 @@
-//! The control socket: a Unix stream socket, mode 0600 (root only), one
-//! request line in, one JSON document out.
+//! The control socket: a Unix stream socket, mode 0600 (root only) from
+//! its creation, that answers only root or the daemon's own user (checked
+//! by the peer's credentials too); one request line in, one JSON document
+//! out.
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -37,14 +39,21 @@ pub fn serve(path: &Path, to_daemon: mpsc::Sender<Request>) -> io::Result<Contro
         }
         std::fs::remove_file(path)?;
     }
-    let listener = UnixListener::bind(path)
-        .map_err(|e| io::Error::new(e.kind(), format!("binding {}: {e}", path.display())))?;
+    // No moment in which others could connect: the umask covers the bind.
+    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
+    let bound = UnixListener::bind(path);
+    nix::sys::stat::umask(old);
+    let listener = bound.map_err(|e| io::Error::new(e.kind(), format!("binding {}: {e}", path.display())))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
+            if let Err(e) = allowed(&stream) {
+                tracing::warn!("control socket: {e}");
+                continue;
+            }
             let tx = to_daemon.clone();
             tokio::spawn(async move {
                 if let Err(e) = handle(stream, tx).await {
@@ -67,6 +76,20 @@ pub struct ControlSocket {
 impl Drop for ControlSocket {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Only root and the user the daemon runs as may ask.
+fn allowed(stream: &UnixStream) -> io::Result<()> {
+    let cred = stream.peer_cred()?;
+    let me = nix::unistd::geteuid().as_raw();
+    if cred.uid() == 0 || cred.uid() == me {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("refused a client of uid {} (pid {:?})", cred.uid(), cred.pid()),
+        ))
     }
 }
 

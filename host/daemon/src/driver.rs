@@ -268,7 +268,7 @@ fn begin_reload(io: &Io, engine: &PolicyEngine, tx: &mpsc::UnboundedSender<Reloa
     let engine = engine.clone();
     let tx = tx.clone();
     tokio::task::spawn_blocking(move || {
-        let loaded = match crate::config::load_with(&path, &opts) {
+        let loaded = match crate::config::load_for_run(&path, &opts) {
             Ok(cfg) => {
                 let loaded = checks::load_components(&engine, &cfg);
                 Ok((Box::new(cfg), loaded))

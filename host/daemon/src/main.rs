@@ -130,7 +130,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Run { config, socket, read } => {
-            let cfg = match baton::config::load_with(&config, &read.options()) {
+            let cfg = match baton::config::load_for_run(&config, &read.options()) {
                 Ok(c) => c,
                 Err(diags) => {
                     for d in diags {

@@ -66,6 +66,17 @@ impl Sources {
         self.files.len() - 1
     }
 
+    /// The files read (the main one first), each once.
+    pub(crate) fn paths(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        for f in &self.files {
+            if !out.contains(&f.path) {
+                out.push(f.path.clone());
+            }
+        }
+        out
+    }
+
     pub(crate) fn get(&self, index: usize) -> &Source {
         &self.files[index]
     }

@@ -189,7 +189,12 @@ pub enum Scope {
 /// # Panics
 /// If the template cannot be emitted (no VIP, interval out of range).
 pub fn build(t: &Template, kind: Kind) -> Vec<u8> {
-    let dst = IpAddr::V4(MCAST_V4);
+    build_to(t, kind, MCAST_V4)
+}
+
+/// [`build`] for destination `to` (a node's own address: unicast).
+pub fn build_to(t: &Template, kind: Kind, to: Ipv4Addr) -> Vec<u8> {
+    let dst = IpAddr::V4(to);
     let src = IpAddr::V4(t.src);
     let emit = |a: &Advert| {
         a.emit(src, dst, t.v3_checksum)
@@ -254,7 +259,7 @@ pub fn build(t: &Template, kind: Kind) -> Vec<u8> {
         ttl,
         protocol: IPPROTO_VRRP,
         src: t.src,
-        dst: MCAST_V4,
+        dst: to,
     };
     let mut out = Vec::with_capacity(20 + payload.len());
     hdr.emit(payload.len(), &mut out);
@@ -345,6 +350,128 @@ impl Injector {
             rate,
             Some(duration),
         )
+    }
+
+    /// Sends the template, valid, to each of `dsts` (the group, or nodes'
+    /// own addresses) once per `every`, for `duration`: a well-formed lie.
+    pub fn spoof(&self, dsts: &[Ipv4Addr], every: Duration, duration: Duration) -> io::Result<InjectReport> {
+        let packets: Vec<(Ipv4Addr, Vec<u8>)> = dsts
+            .iter()
+            .map(|d| (*d, build_to(&self.template, Kind::Valid, *d)))
+            .collect();
+        self.send_packets(packets, every, duration)
+    }
+
+    /// Sends whole IPv4 packets (as captured: header included, to the
+    /// destination they carry) one round per `every` for `duration`, each
+    /// round sending the next packet of `packets` (cycling).
+    pub fn replay(
+        &self,
+        packets: Vec<Vec<u8>>,
+        every: Duration,
+        duration: Duration,
+    ) -> io::Result<InjectReport> {
+        let tagged: Vec<(Ipv4Addr, Vec<u8>)> = packets
+            .into_iter()
+            .filter(|p| p.len() >= 20)
+            .map(|p| (Ipv4Addr::new(p[16], p[17], p[18], p[19]), p))
+            .collect();
+        let n = tagged.len().max(1);
+        let netns = self.netns.clone();
+        let h = std::thread::Builder::new()
+            .name("baton-e2e-replay".into())
+            .spawn(move || -> io::Result<InjectReport> {
+                enter_netns(&netns)?;
+                let sock = open_socket()?;
+                let mut report = InjectReport::default();
+                let start = Instant::now();
+                let mut round = 0usize;
+                while start.elapsed() < duration && !tagged.is_empty() {
+                    let (dst, p) = &tagged[round % n];
+                    let addr = SockAddr::from(SocketAddr::V4(SocketAddrV4::new(*dst, 0)));
+                    match sock.send_to(p, &addr) {
+                        Ok(_) => *report.sent.entry(Kind::Valid).or_default() += 1,
+                        Err(_) => *report.errors.entry(Kind::Valid).or_default() += 1,
+                    }
+                    round += 1;
+                    let next = every * u32::try_from(round).unwrap_or(u32::MAX);
+                    std::thread::sleep(next.saturating_sub(start.elapsed()));
+                }
+                report.elapsed = start.elapsed();
+                Ok(report)
+            })?;
+        h.join().map_err(|_| io::Error::other("replay thread panicked"))?
+    }
+
+    fn send_packets(
+        &self,
+        packets: Vec<(Ipv4Addr, Vec<u8>)>,
+        every: Duration,
+        duration: Duration,
+    ) -> io::Result<InjectReport> {
+        let netns = self.netns.clone();
+        let h = std::thread::Builder::new().name("baton-e2e-spoof".into()).spawn(
+            move || -> io::Result<InjectReport> {
+                enter_netns(&netns)?;
+                let sock = open_socket()?;
+                let mut report = InjectReport::default();
+                let start = Instant::now();
+                let mut round = 0u32;
+                while start.elapsed() < duration {
+                    for (dst, p) in &packets {
+                        let addr = SockAddr::from(SocketAddr::V4(SocketAddrV4::new(*dst, 0)));
+                        match sock.send_to(p, &addr) {
+                            Ok(_) => *report.sent.entry(Kind::Valid).or_default() += 1,
+                            Err(_) => *report.errors.entry(Kind::Valid).or_default() += 1,
+                        }
+                    }
+                    round += 1;
+                    std::thread::sleep((every * round).saturating_sub(start.elapsed()));
+                }
+                report.elapsed = start.elapsed();
+                Ok(report)
+            },
+        )?;
+        h.join().map_err(|_| io::Error::other("spoof thread panicked"))?
+    }
+
+    /// Captures, for `duration`, the whole IPv4 VRRP packets `from` sends
+    /// (as an on-link attacker sees them on the group).
+    pub fn capture(&self, from: Ipv4Addr, duration: Duration) -> io::Result<Vec<Vec<u8>>> {
+        let netns = self.netns.clone();
+        let h = std::thread::Builder::new()
+            .name("baton-e2e-capture".into())
+            .spawn(move || -> io::Result<Vec<Vec<u8>>> {
+                enter_netns(&netns)?;
+                let rx = Socket::new(
+                    Domain::IPV4,
+                    Type::RAW,
+                    Some(Protocol::from(i32::from(IPPROTO_VRRP))),
+                )?;
+                rx.bind_device(Some(b"eth0"))?;
+                let index = nix::net::if_::if_nametoindex("eth0").map_err(io::Error::from)?;
+                rx.join_multicast_v4_n(&MCAST_V4, &socket2::InterfaceIndexOrAddress::Index(index))?;
+                let rx = std::net::UdpSocket::from(rx);
+                let deadline = Instant::now() + duration;
+                let mut out = Vec::new();
+                let mut buf = [0u8; 2048];
+                while let Some(left) = deadline
+                    .checked_duration_since(Instant::now())
+                    .filter(|d| !d.is_zero())
+                {
+                    rx.set_read_timeout(Some(left))?;
+                    match rx.recv(&mut buf) {
+                        Ok(n) if n >= 20 && buf[12..16] == from.octets() => out.push(buf[..n].to_vec()),
+                        Ok(_) => {}
+                        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(out)
+            })?;
+        h.join()
+            .map_err(|_| io::Error::other("capture thread panicked"))?
     }
 
     /// Waits (up to `timeout`) for an advert from `from` on the group, then

@@ -301,7 +301,7 @@ fn takeover_under_replay(lab: &Lab, mut a: BatonNode<'_>, b: &BatonNode<'_>) -> 
     assert!(captured.len() >= 8, "captured {}", captured.len());
     a.kill();
     let killed = Instant::now();
-    let replay = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         let h = s.spawn(|| spy.replay(captured, ADVERT, ATTACK));
         // The crashed lb01 left its VIP configured: lb02's own word counts.
         wait_for(lab, &[b], "lb02 master", ATTACK + Duration::from_secs(3), || {
@@ -310,8 +310,7 @@ fn takeover_under_replay(lab: &Lab, mut a: BatonNode<'_>, b: &BatonNode<'_>) -> 
         let took = killed.elapsed();
         h.join().expect("replay thread").expect("replay");
         took
-    });
-    replay
+    })
 }
 
 #[test]

@@ -71,6 +71,19 @@
 //! auth = { type = "pass", password = "1111" }
 //! ```
 //!
+//! Adverts that prove who sent them (HMAC-SHA256, keepalived's `auth_hmac`
+//! wire format, v2 and v3), and unicast peers that are the only sources
+//! heard:
+//!
+//! ```toml
+//! [[instance]]
+//! # ...
+//! unicast_peers = ["192.0.2.12"]   # others are dropped (check_unicast_src = true, the default)
+//! auth = { type = "hmac", key_file = "/etc/baton/vrrp.key" }   # mode 0600: one hex key, or lines `ID HEX`
+//! # with several keys: active = 2; mode = "enforce" | "permissive" | "receive-only";
+//! # anti_replay = "time" | "monotonic"; time_window = "5s"
+//! ```
+//!
 //! Health checks are WebAssembly policies, tracked by instances:
 //!
 //! ```toml

@@ -166,6 +166,11 @@ fn mistakes_keepalived_runs_on_after_are_errors_at_their_place() {
             "vrrp_isntance VI_1 {\n}\n",
             "1:1: `vrrp_isntance` is no keyword of the top level (did you mean `vrrp_instance`?)",
         ),
+        // keepalived 2.4's HMAC block: Baton's TOML has it.
+        (
+            "vrrp_instance VI_1 {\n  auth_hmac {\n    key 1 hex:00\n  }\n}\n",
+            "2:3: `auth_hmac` is not read from keepalived.conf yet: give the instance Baton's auth = { type = \"hmac\"",
+        ),
         // LVS.
         (
             "virtual_server 192.0.2.100 80 {\n}\n",

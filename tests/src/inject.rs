@@ -355,84 +355,63 @@ impl Injector {
     /// Sends the template, valid, to each of `dsts` (the group, or nodes'
     /// own addresses) once per `every`, for `duration`: a well-formed lie.
     pub fn spoof(&self, dsts: &[Ipv4Addr], every: Duration, duration: Duration) -> io::Result<InjectReport> {
-        let packets: Vec<(Ipv4Addr, Vec<u8>)> = dsts
+        let round: Vec<(Ipv4Addr, Vec<u8>)> = dsts
             .iter()
             .map(|d| (*d, build_to(&self.template, Kind::Valid, *d)))
             .collect();
-        self.send_packets(packets, every, duration)
+        self.rounds(vec![round], every, duration)
     }
 
     /// Sends whole IPv4 packets (as captured: header included, to the
-    /// destination they carry) one round per `every` for `duration`, each
-    /// round sending the next packet of `packets` (cycling).
+    /// destination they carry), the next one of `packets` (cycling) once per
+    /// `every`, for `duration`.
     pub fn replay(
         &self,
         packets: Vec<Vec<u8>>,
         every: Duration,
         duration: Duration,
     ) -> io::Result<InjectReport> {
-        let tagged: Vec<(Ipv4Addr, Vec<u8>)> = packets
+        let rounds = packets
             .into_iter()
             .filter(|p| p.len() >= 20)
-            .map(|p| (Ipv4Addr::new(p[16], p[17], p[18], p[19]), p))
+            .map(|p| vec![(Ipv4Addr::new(p[16], p[17], p[18], p[19]), p)])
             .collect();
-        let n = tagged.len().max(1);
+        self.rounds(rounds, every, duration)
+    }
+
+    /// One round of packets (destination, whole IPv4 packet) per `every`,
+    /// cycling through `rounds`, for `duration`.
+    fn rounds(
+        &self,
+        rounds: Vec<Vec<(Ipv4Addr, Vec<u8>)>>,
+        every: Duration,
+        duration: Duration,
+    ) -> io::Result<InjectReport> {
         let netns = self.netns.clone();
         let h = std::thread::Builder::new()
-            .name("baton-e2e-replay".into())
+            .name("baton-e2e-rounds".into())
             .spawn(move || -> io::Result<InjectReport> {
                 enter_netns(&netns)?;
                 let sock = open_socket()?;
                 let mut report = InjectReport::default();
                 let start = Instant::now();
-                let mut round = 0usize;
-                while start.elapsed() < duration && !tagged.is_empty() {
-                    let (dst, p) = &tagged[round % n];
-                    let addr = SockAddr::from(SocketAddr::V4(SocketAddrV4::new(*dst, 0)));
-                    match sock.send_to(p, &addr) {
-                        Ok(_) => *report.sent.entry(Kind::Valid).or_default() += 1,
-                        Err(_) => *report.errors.entry(Kind::Valid).or_default() += 1,
-                    }
-                    round += 1;
-                    let next = every * u32::try_from(round).unwrap_or(u32::MAX);
-                    std::thread::sleep(next.saturating_sub(start.elapsed()));
-                }
-                report.elapsed = start.elapsed();
-                Ok(report)
-            })?;
-        h.join().map_err(|_| io::Error::other("replay thread panicked"))?
-    }
-
-    fn send_packets(
-        &self,
-        packets: Vec<(Ipv4Addr, Vec<u8>)>,
-        every: Duration,
-        duration: Duration,
-    ) -> io::Result<InjectReport> {
-        let netns = self.netns.clone();
-        let h = std::thread::Builder::new().name("baton-e2e-spoof".into()).spawn(
-            move || -> io::Result<InjectReport> {
-                enter_netns(&netns)?;
-                let sock = open_socket()?;
-                let mut report = InjectReport::default();
-                let start = Instant::now();
-                let mut round = 0u32;
-                while start.elapsed() < duration {
-                    for (dst, p) in &packets {
+                let mut n = 0u32;
+                while start.elapsed() < duration && !rounds.is_empty() {
+                    for (dst, p) in &rounds[n as usize % rounds.len()] {
                         let addr = SockAddr::from(SocketAddr::V4(SocketAddrV4::new(*dst, 0)));
                         match sock.send_to(p, &addr) {
                             Ok(_) => *report.sent.entry(Kind::Valid).or_default() += 1,
                             Err(_) => *report.errors.entry(Kind::Valid).or_default() += 1,
                         }
                     }
-                    round += 1;
-                    std::thread::sleep((every * round).saturating_sub(start.elapsed()));
+                    n += 1;
+                    std::thread::sleep((every * n).saturating_sub(start.elapsed()));
                 }
                 report.elapsed = start.elapsed();
                 Ok(report)
-            },
-        )?;
-        h.join().map_err(|_| io::Error::other("spoof thread panicked"))?
+            })?;
+        h.join()
+            .map_err(|_| io::Error::other("injector thread panicked"))?
     }
 
     /// Captures, for `duration`, the whole IPv4 VRRP packets `from` sends
@@ -443,15 +422,7 @@ impl Injector {
             .name("baton-e2e-capture".into())
             .spawn(move || -> io::Result<Vec<Vec<u8>>> {
                 enter_netns(&netns)?;
-                let rx = Socket::new(
-                    Domain::IPV4,
-                    Type::RAW,
-                    Some(Protocol::from(i32::from(IPPROTO_VRRP))),
-                )?;
-                rx.bind_device(Some(b"eth0"))?;
-                let index = nix::net::if_::if_nametoindex("eth0").map_err(io::Error::from)?;
-                rx.join_multicast_v4_n(&MCAST_V4, &socket2::InterfaceIndexOrAddress::Index(index))?;
-                let rx = std::net::UdpSocket::from(rx);
+                let rx = group_listener()?;
                 let deadline = Instant::now() + duration;
                 let mut out = Vec::new();
                 let mut buf = [0u8; 2048];
@@ -490,20 +461,11 @@ impl Injector {
             .name("baton-e2e-inject".into())
             .spawn(move || -> io::Result<Instant> {
                 enter_netns(&netns)?;
-                let rx = Socket::new(
-                    Domain::IPV4,
-                    Type::RAW,
-                    Some(Protocol::from(i32::from(IPPROTO_VRRP))),
-                )?;
-                rx.bind_device(Some(b"eth0"))?;
-                let index = nix::net::if_::if_nametoindex("eth0").map_err(io::Error::from)?;
-                rx.join_multicast_v4_n(&MCAST_V4, &socket2::InterfaceIndexOrAddress::Index(index))?;
+                let rx = group_listener()?;
                 let tx = open_socket()?;
                 let pkt = build(&t, kind);
                 let addr = SockAddr::from(SocketAddr::V4(SocketAddrV4::new(MCAST_V4, 0)));
                 let deadline = Instant::now() + timeout;
-                // A raw socket is a datagram socket: std's UdpSocket reads it as it is.
-                let rx = std::net::UdpSocket::from(rx);
                 let mut buf = [0u8; 2048];
                 loop {
                     let left = deadline.saturating_duration_since(Instant::now());
@@ -554,6 +516,21 @@ impl Injector {
         h.join()
             .map_err(|_| io::Error::other("injector thread panicked"))?
     }
+}
+
+/// A raw VRRP socket on eth0 that has joined the group: every advert on
+/// the LAN, whole IPv4 packets. (A raw socket is a datagram socket: std's
+/// UdpSocket reads it as it is.)
+fn group_listener() -> io::Result<std::net::UdpSocket> {
+    let rx = Socket::new(
+        Domain::IPV4,
+        Type::RAW,
+        Some(Protocol::from(i32::from(IPPROTO_VRRP))),
+    )?;
+    rx.bind_device(Some(b"eth0"))?;
+    let index = nix::net::if_::if_nametoindex("eth0").map_err(io::Error::from)?;
+    rx.join_multicast_v4_n(&MCAST_V4, &socket2::InterfaceIndexOrAddress::Index(index))?;
+    Ok(std::net::UdpSocket::from(rx))
 }
 
 fn open_socket() -> io::Result<Socket> {

@@ -134,6 +134,15 @@ fn pair<'a>(lab: &'a Lab, a: &str, b: &str) -> (BatonNode<'a>, BatonNode<'a>) {
     (a, b)
 }
 
+/// The pair with one key each (the same), as `pair`.
+fn signed_pair<'a>(lab: &'a Lab, ka: &Path, kb: &Path) -> (BatonNode<'a>, BatonNode<'a>) {
+    pair(
+        lab,
+        &config("lb01", 150, &hmac(ka, None)),
+        &config("lb02", 100, &hmac(kb, None)),
+    )
+}
+
 fn webhook(lab: &Lab) -> WebhookServer {
     WebhookServer::start(
         lab,
@@ -241,13 +250,8 @@ fn with_hmac_on_multicast_a_spoofer_moves_no_vip() {
     let _serial = serial();
     let lab = new_lab();
     let _hook = webhook(&lab);
-    let ka = key_file(&lab, "lb01", K1);
-    let kb = key_file(&lab, "lb02", K1);
-    let (a, b) = pair(
-        &lab,
-        &config("lb01", 150, &hmac(&ka, None)),
-        &config("lb02", 100, &hmac(&kb, None)),
-    );
+    let (ka, kb) = (key_file(&lab, "lb01", K1), key_file(&lab, "lb02", K1));
+    let (a, b) = signed_pair(&lab, &ka, &kb);
     let nodes = [&a, &b];
     // From the attacker's address, then claiming to be lb02.
     let o = under_attack(&lab, &a, &b, || {
@@ -320,13 +324,8 @@ fn replayed_adverts_are_refused() {
     }
     let _serial = serial();
     let lab = new_lab();
-    let ka = key_file(&lab, "lb01", K1);
-    let kb = key_file(&lab, "lb02", K1);
-    let (a, b) = pair(
-        &lab,
-        &config("lb01", 150, &hmac(&ka, None)),
-        &config("lb02", 100, &hmac(&kb, None)),
-    );
+    let (ka, kb) = (key_file(&lab, "lb01", K1), key_file(&lab, "lb02", K1));
+    let (a, b) = signed_pair(&lab, &ka, &kb);
     let signed = takeover_under_replay(&lab, a, &b);
     let replayed = drops(&b, "replayed");
     let floor = mdi(ADVERT, 100);
@@ -363,13 +362,8 @@ fn keys_rotate_without_a_transition() {
     }
     let _serial = serial();
     let lab = new_lab();
-    let ka = key_file(&lab, "lb01", K1);
-    let kb = key_file(&lab, "lb02", K1);
-    let (a, b) = pair(
-        &lab,
-        &config("lb01", 150, &hmac(&ka, None)),
-        &config("lb02", 100, &hmac(&kb, None)),
-    );
+    let (ka, kb) = (key_file(&lab, "lb01", K1), key_file(&lab, "lb02", K1));
+    let (a, b) = signed_pair(&lab, &ka, &kb);
     let nodes = [&a, &b];
     let before = (transitions(&a), transitions(&b));
     let rx = b.instance("VI_1").counters.adverts_rx;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use baton_node::{Effect, Event, Node, Primaries, SocketKey};
 use baton_vrrp::wire::{self, ParseOptions};
-use baton_vrrp::{Advert, Family, RxMeta, State, V3Checksum, Version};
+use baton_vrrp::{Advert, RxMeta, State, V3Checksum, Version};
 use common::drain;
 
 const LB01: &str = "192.0.2.11";
@@ -50,19 +50,11 @@ fn primaries() -> Primaries {
 }
 
 fn main_socket() -> SocketKey {
-    SocketKey {
-        interface: "eth0".into(),
-        family: Family::V4,
-        source: ip(LB02),
-    }
+    common::socket("eth0", LB02)
 }
 
 fn hb_socket() -> SocketKey {
-    SocketKey {
-        interface: "hb0".into(),
-        family: Family::V4,
-        source: ip(HB02),
-    }
+    common::socket("hb0", HB02)
 }
 
 /// lb01's advert (priority 150), as it leaves `src` for `dst`.

@@ -515,15 +515,7 @@ fn instance_keys(cfg: &Config, i: usize, inst: &InstanceConfig, dir: &Path) -> K
         &instance::GARP,
         &garp_keys(&inst.garp, &cfg.garp),
     );
-    if let Some(alert) = inst.notify.smtp_alert {
-        k.put(&instance::SMTP_ALERT, alert.to_string());
-    }
-    let n = &inst.notify;
-    k.opt_text(&instance::NOTIFY_MASTER, n.master.as_deref());
-    k.opt_text(&instance::NOTIFY_BACKUP, n.backup.as_deref());
-    k.opt_text(&instance::NOTIFY_FAULT, n.fault.as_deref());
-    k.opt_text(&instance::NOTIFY_STOP, n.stop.as_deref());
-    k.opt_text(&instance::NOTIFY, n.any.as_deref());
+    notify_keys_of(&mut k, &inst.notify);
     k.boolean(
         &instance::TRACK_PRIMARY,
         inst.track_primary,
@@ -565,19 +557,23 @@ fn track_interfaces(links: &[TrackInterface]) -> String {
     format!("[{}]", items.join(", "))
 }
 
-fn sync_group_keys(sg: &SyncGroup) -> Keys {
-    let mut k = Keys::default();
-    k.text(&sync_group::NAME, &sg.name);
-    k.put(&sync_group::INSTANCES, list(&sg.instances));
-    if let Some(alert) = sg.notify.smtp_alert {
+/// `smtp_alert` and the `notify_*` names, of an instance or a sync group.
+fn notify_keys_of(k: &mut Keys, n: &crate::InstanceNotify) {
+    if let Some(alert) = n.smtp_alert {
         k.put(&instance::SMTP_ALERT, alert.to_string());
     }
-    let n = &sg.notify;
     k.opt_text(&instance::NOTIFY_MASTER, n.master.as_deref());
     k.opt_text(&instance::NOTIFY_BACKUP, n.backup.as_deref());
     k.opt_text(&instance::NOTIFY_FAULT, n.fault.as_deref());
     k.opt_text(&instance::NOTIFY_STOP, n.stop.as_deref());
     k.opt_text(&instance::NOTIFY, n.any.as_deref());
+}
+
+fn sync_group_keys(sg: &SyncGroup) -> Keys {
+    let mut k = Keys::default();
+    k.text(&sync_group::NAME, &sg.name);
+    k.put(&sync_group::INSTANCES, list(&sg.instances));
+    notify_keys_of(&mut k, &sg.notify);
     k.boolean(
         &sync_group::TRACKING_WEIGHT,
         sg.tracking_weight,

@@ -69,11 +69,7 @@ impl Reader<'_> {
     pub(super) fn instance(&mut self, s: &Stmt) {
         let i = self.instances.len();
         let item = Item::Instance(i);
-        self.origins.place(FieldPath::item(item), s.key.at);
-        let name = self.one_name(s).unwrap_or_default();
-        if let Some(w) = s.arg(0) {
-            self.place(item, &instance::NAME, w.at, "vrrp_instance");
-        }
+        let name = self.named(s, item, &instance::NAME);
         let mut inst = InstanceConfig {
             name,
             interface: String::new(),
@@ -133,6 +129,17 @@ impl Reader<'_> {
     }
 
     /// Records where a key of an item is and what the text calls it.
+    /// A named block (`vrrp_instance NAME {`): where its item is, and its
+    /// name, placed as `key` under keepalived's word for the block.
+    pub(super) fn named(&mut self, s: &Stmt, item: Item, key: &Key) -> String {
+        self.origins.place(FieldPath::item(item), s.key.at);
+        let name = self.one_name(s).unwrap_or_default();
+        if let Some(w) = s.arg(0) {
+            self.place(item, key, w.at, &s.key.text);
+        }
+        name
+    }
+
     pub(super) fn place(&mut self, item: Item, key: &Key, at: usize, name: &str) {
         let path = FieldPath::key(item, key);
         self.origins.place(path.clone(), at);

@@ -35,11 +35,7 @@ impl Reader<'_> {
     pub(super) fn sync_group(&mut self, s: &Stmt) {
         let g = self.sync_groups.len();
         let item = Item::SyncGroup(g);
-        self.origins.place(FieldPath::item(item), s.key.at);
-        let name = self.one_name(s).unwrap_or_default();
-        if let Some(w) = s.arg(0) {
-            self.place(item, &sync_group::NAME, w.at, "vrrp_sync_group");
-        }
+        let name = self.named(s, item, &sync_group::NAME);
         let mut sg = SyncGroup {
             name,
             instances: Vec::new(),

@@ -974,20 +974,27 @@ pub fn check_files_with(
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let mut placed = Vec::new();
-    for path in paths {
-        match load_placed(path, opts) {
+    for arg in paths {
+        // `FILE@ID`: one keepalived.conf shared by the nodes, read as each.
+        let (path, id) = split_config_id(arg);
+        let mut opts = opts.clone();
+        if id.is_some() {
+            opts.config_id = id;
+        }
+        let path = &path;
+        match load_placed(path, &opts) {
             Ok(p) => {
                 let errs = more(&p.config);
                 if !errs.is_empty() {
                     all_ok = false;
                     let mut err = stderr.lock();
                     for e in errs {
-                        let _ = writeln!(err, "{}: {e}", path.display());
+                        let _ = writeln!(err, "{}: {e}", arg.display());
                     }
                     continue;
                 }
                 let mut out = stdout.lock();
-                let _ = writeln!(out, "{}: ok", path.display());
+                let _ = writeln!(out, "{}: ok", arg.display());
                 for n in &p.notes {
                     let _ = writeln!(out, "{n}");
                 }
@@ -1011,6 +1018,21 @@ pub fn check_files_with(
         }
     }
     all_ok
+}
+
+/// `FILE@ID` (when no file is named so): the file, read with config id
+/// `ID` (keepalived's `-i`).
+pub fn split_config_id(arg: &Path) -> (PathBuf, Option<String>) {
+    if arg.exists() {
+        return (arg.to_path_buf(), None);
+    }
+    let s = arg.to_string_lossy();
+    match s.rsplit_once('@') {
+        Some((file, id)) if !file.is_empty() && !id.is_empty() && !id.contains('/') => {
+            (PathBuf::from(file), Some(id.to_string()))
+        }
+        _ => (arg.to_path_buf(), None),
+    }
 }
 
 /// The host name, for `router_id`'s default.

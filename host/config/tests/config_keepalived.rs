@@ -736,3 +736,37 @@ fn vrrp_startup_delay_is_the_startup_delay() {
     ));
     assert!(errs.iter().any(|e| e.starts_with("2:24: ")), "{errs:?}");
 }
+
+/// One keepalived.conf for both nodes (`@lb01` / `@lb02` lines, as
+/// keepalived's `-i`): `baton check FILE@lb01 FILE@lb02` reads it as each
+/// node and checks the pair; a wrong priority split fails the pair.
+#[test]
+fn one_shared_file_is_checked_as_each_node() {
+    let dir = std::env::temp_dir().join(format!("baton-shared-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = |lb01: u8, lb02: u8| {
+        format!(
+            "vrrp_instance VI_1 {{\n@lb01 state MASTER\n@lb02 state BACKUP\n    interface eth0\n    virtual_router_id 50\n\
+             @lb01 priority {lb01}\n@lb02 priority {lb02}\n    virtual_ipaddress {{\n        192.0.2.3\n    }}\n}}\n"
+        )
+    };
+    let path = dir.join("keepalived.conf");
+    let args = |p: &std::path::Path| {
+        [p.join("@lb01"), p.join("@lb02")]
+            .map(|a| std::path::PathBuf::from(a.to_string_lossy().replace("/@", "@")))
+    };
+    std::fs::write(&path, text(150, 100)).unwrap();
+    assert_eq!(
+        baton_config::split_config_id(&args(&path)[0]),
+        (path.clone(), Some("lb01".to_string()))
+    );
+    assert!(baton_config::check_files(&args(&path), &LoadOptions::default()));
+    // The MASTER below its BACKUP: each file is good, the pair is not.
+    std::fs::write(&path, text(100, 150)).unwrap();
+    assert!(!baton_config::check_files(&args(&path), &LoadOptions::default()));
+    // A file whose name has an `@` is that file.
+    let odd = dir.join("ka@lb01");
+    std::fs::write(&odd, text(150, 100)).unwrap();
+    assert_eq!(baton_config::split_config_id(&odd), (odd.clone(), None));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -30,8 +30,10 @@ enum Cmd {
         read: ReadArgs,
     },
     /// Validate config files (TOML or keepalived.conf); print every error
-    /// as FILE:LINE:COL.
+    /// as FILE:LINE:COL. With several, check them as the nodes of one LAN.
     Check {
+        /// `FILE`, or `FILE@ID` for one keepalived.conf shared by the nodes,
+        /// read with config id ID (`ka.conf@lb01 ka.conf@lb02`).
         #[arg(required = true)]
         files: Vec<PathBuf>,
         #[command(flatten)]

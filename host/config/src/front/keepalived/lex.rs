@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::source::{Files, Sources, expand_braces};
+use super::source::{Files, MAX_PATTERNS, Sources, expand_braces};
 
 /// A character and where it came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -418,7 +418,15 @@ impl Lexer<'_> {
             .map(Path::to_path_buf)
             .unwrap_or_default();
         let mut matched = Vec::new();
-        for alt in expand_braces(&pattern.text) {
+        let Some(alternatives) = expand_braces(&pattern.text) else {
+            let msg = format!(
+                "include `{}`: its braces expand to more than {MAX_PATTERNS} patterns",
+                pattern.text
+            );
+            self.error(pattern.at, msg);
+            return true;
+        };
+        for alt in alternatives {
             let full = normalize(&if Path::new(&alt).is_absolute() {
                 PathBuf::from(&alt)
             } else {

@@ -105,12 +105,24 @@ impl Sources {
     }
 }
 
+/// Most patterns one `include` may expand to: `{a,b}` repeated doubles
+/// them each time.
+pub(crate) const MAX_PATTERNS: usize = 256;
+
 /// Expands csh-style braces: `a{b,c{d,e}}f` gives `abf`, `acdf`, `acef`. A
 /// brace without a comma, or unbalanced, is kept as it is (glob() does so).
-pub(crate) fn expand_braces(pattern: &str) -> Vec<String> {
+/// `None` past [`MAX_PATTERNS`].
+pub(crate) fn expand_braces(pattern: &str) -> Option<Vec<String>> {
+    let mut budget = MAX_PATTERNS;
+    expand(pattern, &mut budget)
+}
+
+fn expand(pattern: &str, budget: &mut usize) -> Option<Vec<String>> {
+    // Every call is at least one pattern's work.
+    *budget = budget.checked_sub(1)?;
     let bytes = pattern.as_bytes();
     let Some(open) = bytes.iter().position(|&b| b == b'{') else {
-        return vec![pattern.to_string()];
+        return Some(vec![pattern.to_string()]);
     };
     let mut depth = 0;
     let mut commas = Vec::new();
@@ -132,10 +144,12 @@ pub(crate) fn expand_braces(pattern: &str) -> Vec<String> {
     let (head, rest) = pattern.split_at(open);
     let Some(close) = close.filter(|_| !commas.is_empty()) else {
         // Not an alternation: keep this brace, expand what follows it.
-        return expand_braces(&rest[1..])
-            .into_iter()
-            .map(|t| format!("{head}{{{t}"))
-            .collect();
+        return Some(
+            expand(&rest[1..], budget)?
+                .into_iter()
+                .map(|t| format!("{head}{{{t}"))
+                .collect(),
+        );
     };
     let tail = &pattern[close + 1..];
     let mut bounds = vec![open];
@@ -144,11 +158,11 @@ pub(crate) fn expand_braces(pattern: &str) -> Vec<String> {
     let mut out = Vec::new();
     for w in bounds.windows(2) {
         let alt = &pattern[w[0] + 1..w[1]];
-        for t in expand_braces(&format!("{alt}{tail}")) {
+        for t in expand(&format!("{alt}{tail}"), budget)? {
             out.push(format!("{head}{t}"));
         }
     }
-    out
+    Some(out)
 }
 
 #[cfg(test)]
@@ -170,16 +184,23 @@ mod tests {
 
     #[test]
     fn braces_expand_like_csh() {
-        assert_eq!(expand_braces("a{b,c}d"), ["abd", "acd"]);
+        assert_eq!(expand_braces("a{b,c}d").unwrap(), ["abd", "acd"]);
         assert_eq!(
-            expand_braces("{foo/{,cat,dog},bar}"),
+            expand_braces("{foo/{,cat,dog},bar}").unwrap(),
             ["foo/", "foo/cat", "foo/dog", "bar"]
         );
-        assert_eq!(expand_braces("x{1,2}{a,b}"), ["x1a", "x1b", "x2a", "x2b"]);
-        assert_eq!(expand_braces("plain"), ["plain"]);
-        assert_eq!(expand_braces("a{b}c"), ["a{b}c"]);
-        assert_eq!(expand_braces("a{b,c"), ["a{b,c"]);
-        assert_eq!(expand_braces("{}{x,y}"), ["{}x", "{}y"]);
+        assert_eq!(
+            expand_braces("x{1,2}{a,b}").unwrap(),
+            ["x1a", "x1b", "x2a", "x2b"]
+        );
+        assert_eq!(expand_braces("plain").unwrap(), ["plain"]);
+        assert_eq!(expand_braces("a{b}c").unwrap(), ["a{b}c"]);
+        assert_eq!(expand_braces("a{b,c").unwrap(), ["a{b,c"]);
+        assert_eq!(expand_braces("{}{x,y}").unwrap(), ["{}x", "{}y"]);
+        // Doubling at each `{a,b}`: refused past the budget, not after 2^25.
+        assert_eq!(expand_braces(&"{a,b}".repeat(7)).map(|v| v.len()), Some(128));
+        assert_eq!(expand_braces(&"{a,b}".repeat(25)), None);
+        assert!(expand_braces(&"{".repeat(4000)).is_none());
     }
 }
 

@@ -407,3 +407,47 @@ fn keys_rotate_without_a_transition() {
     check!(&nodes, heard + 3 >= sent, "lb02 heard {heard} of about {sent}");
     check!(&nodes, lab.holders(ip(VIP4)) == ["lb01"], "holders");
 }
+
+/// `baton run` refuses a config others may write, and a key file others may
+/// read; `baton check` says the same of the key file (no root needed).
+#[test]
+fn run_refuses_files_others_may_write_or_read() {
+    let dir = std::env::temp_dir().join(format!("baton-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let key = dir.join("vrrp.key");
+    std::fs::write(&key, K1).expect("key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let conf = dir.join("baton.toml");
+    let text = config("lb01", 150, &hmac(&key, None)).replace(
+        "router_id = \"lb01\"",
+        &format!(
+            "router_id = \"lb01\"\nsocket = \"{}\"",
+            dir.join("b.sock").display()
+        ),
+    );
+    std::fs::write(&conf, text).expect("conf");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(baton_e2e::baton_bin())
+            .args(args)
+            .output()
+            .expect("baton");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let conf_s = conf.to_string_lossy().into_owned();
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let (code, err) = run(&["run", "--config", &conf_s]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("has mode 0666: others may write it"), "{err}");
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let (code, err) = run(&["check", &conf_s]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("vrrp.key has mode 0640: others may read or write it"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}

@@ -18,6 +18,8 @@
 //!   it lasts.
 //! * Key rotation: a second key added, made active on one node then the
 //!   other, the first removed: four reloads, no transition, no drop.
+//! * Files: `baton run` refuses a config others may write, `baton check` a
+//!   key file others may read (this one needs no root).
 //!
 //! They need root; without it they print "SKIPPED (needs root)" and pass,
 //! except under CI=true where they fail.

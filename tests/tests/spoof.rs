@@ -47,7 +47,14 @@ fn addr(s: &str) -> Ipv4Addr {
 
 /// lb0N's config: VI_1 with `extra` lines, notices to the client's webhook.
 fn config(host: &str, priority: u8, extra: &[String]) -> String {
-    let mut spec = InstanceSpec::new("VI_1", 51, priority, &format!("{VIP4}/24"));
+    with_spec(
+        host,
+        InstanceSpec::new("VI_1", 51, priority, &format!("{VIP4}/24")),
+        extra,
+    )
+}
+
+fn with_spec(host: &str, mut spec: InstanceSpec, extra: &[String]) -> String {
     for e in extra {
         spec = spec.extra(e);
     }
@@ -452,4 +459,49 @@ fn run_refuses_files_others_may_write_or_read() {
         "{err}"
     );
     std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+/// VRRPv2 (the seed's 1 s adverts) with HMAC: Auth Type 0 and the trailer
+/// after the auth data; the pair elects, hears each other with no drop, and
+/// fails over on lb01's stop.
+#[test]
+fn vrrpv2_with_hmac_elects_and_fails_over() {
+    if !require_root("vrrpv2_with_hmac_elects_and_fails_over") {
+        return;
+    }
+    let _serial = serial();
+    let lab = new_lab();
+    let (ka, kb) = (key_file(&lab, "lb01", K1), key_file(&lab, "lb02", K1));
+    let v2 = |host: &str, prio: u8, key: &Path| {
+        let spec = InstanceSpec::new("VI_1", 51, prio, &format!("{VIP4}/24"))
+            .version(2)
+            .advert_interval("1s");
+        with_spec(host, spec, &hmac(key, None))
+    };
+    let (mut a, b) = pair(&lab, &v2("lb01", 150, &ka), &v2("lb02", 100, &kb));
+    std::thread::sleep(Duration::from_secs(2));
+    let ib = b.instance("VI_1");
+    check!(
+        &[&a, &b],
+        ib.counters.adverts_rx >= 2 && ib.counters.drops.is_empty(),
+        "{ib:#?}"
+    );
+    let t = Instant::now();
+    // The stop notice has no webhook to reach: the stop waits for it, the
+    // resignation does not.
+    let took = std::thread::scope(|s| {
+        s.spawn(|| a.stop_within(Duration::from_secs(8)));
+        wait_for(&lab, &[&b], "lb02 master", Duration::from_secs(3), || {
+            lab.holders(ip(VIP4)) == ["lb02"]
+        })
+    });
+    note(&format!(
+        "*** VRRPv2 1 s with HMAC: lb02 held the VIP {:.0} ms after lb01's stop began",
+        ms(took)
+    ));
+    check!(
+        &[&b],
+        took < Duration::from_millis(1200),
+        "took {took:?} (from {t:?})"
+    );
 }

@@ -18,6 +18,7 @@
 //!   it lasts.
 //! * Key rotation: a second key added, made active on one node then the
 //!   other, the first removed: four reloads, no transition, no drop.
+//! * VRRPv2 with HMAC (the seed's 1 s adverts): elects, no drop, fails over.
 //! * Files: `baton run` refuses a config others may write, `baton check` a
 //!   key file others may read (this one needs no root).
 //!

@@ -341,7 +341,11 @@ impl Reader<'_> {
                 // a script killed at it is reported as timed out, not cut
                 // off with the evaluation.
                 check_timeout = script_timeout + (script_timeout / 10).max(Duration::from_millis(100));
-                let user = t.user.clone().or_else(|| self.globals.script_user.clone());
+                let user = t
+                    .user
+                    .clone()
+                    .or_else(|| self.globals.script_user.clone())
+                    .or_else(default_script_user);
                 (format!("{name}-script"), script_timeout, user)
             } else {
                 (format!("{name}-remedy"), Duration::from_secs(10), None)
@@ -637,6 +641,16 @@ pub(super) fn split_script(text: &str) -> Result<Vec<String>, String> {
     }
     out.extend(word);
     Ok(out)
+}
+
+/// keepalived's default without `script_user`: the user `keepalived_script`
+/// when the system has one, else root (`None`).
+fn default_script_user() -> Option<(String, Option<String>)> {
+    const NAME: &str = "keepalived_script";
+    nix::unistd::User::from_name(NAME)
+        .ok()
+        .flatten()
+        .map(|_| (NAME.to_string(), None))
 }
 
 #[cfg(test)]

@@ -130,7 +130,12 @@ fn the_seed_s_scripts_become_builtin_checks_and_a_split_brain_policy() {
     // which gives VI_1's VIP up too: both instances go to FAULT.
     for i in &lb01.instances {
         let t: Vec<_> = i.tracks.iter().map(|t| (t.name(), t.weight)).collect();
-        assert_eq!(t, [("check_web", 0)], "{}: the script stops keepalived: FAULT", i.name);
+        assert_eq!(
+            t,
+            [("check_web", 0)],
+            "{}: the script stops keepalived: FAULT",
+            i.name
+        );
     }
     let lb02 = load("seed-split-brain/lb02.conf", "lb02");
     // VI_2 tracks check_brain.sh, which watches 192.0.2.3: VI_1's VIP.

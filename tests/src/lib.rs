@@ -63,6 +63,45 @@ pub fn baton_bin() -> PathBuf {
     .clone()
 }
 
+/// The directory of the lab's helper programs (`baton-lab-init`,
+/// `baton-lab-httpd`), for [`baton_lab::LabSpec::isolated`]:
+/// `BATON_LAB_HELPERS` if set, else built once per process with `cargo build
+/// -p baton-lab --bins` and taken from `<target>/debug`.
+///
+/// # Panics
+/// If the build fails.
+pub fn lab_helpers() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(p) = std::env::var_os("BATON_LAB_HELPERS") {
+            return PathBuf::from(p);
+        }
+        let cargo = std::env::var_os("CARGO")
+            .map(PathBuf::from)
+            .or_else(|| option_env!("CARGO").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("cargo"));
+        let status = Command::new(cargo)
+            .current_dir(workspace_root())
+            .args(["build", "-p", "baton-lab", "--bins"])
+            .status()
+            .unwrap_or_else(|e| panic!("running cargo build -p baton-lab --bins: {e}"));
+        assert!(
+            status.success(),
+            "cargo build -p baton-lab --bins failed: {status}"
+        );
+        let dir = target_dir().join("debug");
+        for bin in ["baton-lab-init", "baton-lab-httpd"] {
+            assert!(
+                dir.join(bin).exists(),
+                "{} does not exist after the build",
+                dir.join(bin).display()
+            );
+        }
+        dir
+    })
+    .clone()
+}
+
 /// Whether this process runs as root.
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()

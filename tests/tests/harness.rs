@@ -571,3 +571,140 @@ fn keepalived_v2_clean_stop_and_master_return() {
         back.report
     );
 }
+
+/// An isolated lab (LabSpec::isolated): two nodes with services.
+fn isolated_lab() -> Lab {
+    let lab = Lab::new(LabSpec::new(2).isolated(&baton_e2e::lab_helpers())).expect("building the lab");
+    for h in ["lb01", "lb02"] {
+        lab.install_services(h).expect("services");
+    }
+    lab
+}
+
+fn nginx_count(lab: &Lab, host: &str) -> usize {
+    lab.count_processes(host, "nginx").expect("ps -C nginx")
+}
+
+/// Each node sees its own processes only: `ps -C nginx` on lb01 counts
+/// lb01's nginx, not lb02's; a killed nginx is reaped at once (no zombie for
+/// `ps -C` to count); a broken nginx does not start again; the fake nginx
+/// serves HTTP 200 on the node's own address.
+#[test]
+fn isolated_nodes_see_only_their_own_processes() {
+    if !require_root("isolated_nodes_see_only_their_own_processes") {
+        return;
+    }
+    let lab = isolated_lab();
+    for h in ["lb01", "lb02"] {
+        let out = lab.systemctl(h, &["start", "nginx"]).expect("systemctl");
+        assert!(
+            out.status.success(),
+            "{h}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(lab.is_isolated(h));
+    }
+    assert!(!lab.is_isolated(lab::CLIENT));
+    assert_eq!((nginx_count(&lab, "lb01"), nginx_count(&lab, "lb02")), (1, 1));
+    // PID 1 of each node is its init, and the node's own pids start there.
+    let ps = lab
+        .exec_ok("lb01", &["ps", "-e", "-o", "pid=,comm="])
+        .expect("ps");
+    let ps = String::from_utf8_lossy(&ps.stdout).to_string();
+    assert!(ps.lines().any(|l| l.trim() == "1 baton-lab-init"), "{ps}");
+    let lb01: SocketAddr = (lab.ipv4("lb01"), 80).into();
+    assert!(
+        client_get(&lab, lb01).contains("lb01"),
+        "lb01's nginx answers as lb01"
+    );
+
+    lab.set_service_broken("lb01", "nginx", true).expect("break");
+    lab.kill_processes("lb01", "nginx", lab::Signal::SIGKILL)
+        .expect("pkill");
+    let gone = lab::wait_until(Duration::from_millis(500), Duration::from_millis(5), || {
+        nginx_count(&lab, "lb01") == 0
+    });
+    assert!(gone, "lb01's killed nginx is still counted (a zombie?)");
+    assert_eq!(nginx_count(&lab, "lb02"), 1, "lb02's nginx went with lb01's");
+    let out = lab.systemctl("lb01", &["start", "nginx"]).expect("systemctl");
+    assert!(!out.status.success(), "a broken nginx started");
+    assert_eq!(nginx_count(&lab, "lb01"), 0);
+    lab.set_service_broken("lb01", "nginx", false).expect("mend");
+    let out = lab.systemctl("lb01", &["start", "nginx"]).expect("systemctl");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(nginx_count(&lab, "lb01"), 1);
+    let log = lab.systemctl_log("lb01");
+    assert_eq!(
+        log.lines().filter(|l| l.ends_with("nginx: started")).count(),
+        2,
+        "{log}"
+    );
+    assert!(log.contains("nginx: broken, not started"), "{log}");
+}
+
+/// What the client gets from `addr` (curl from the client namespace).
+fn client_get(lab: &Lab, addr: SocketAddr) -> String {
+    let url = format!("http://{addr}/");
+    let out = lab
+        .exec(lab::CLIENT, &["curl", "-s", "-m", "2", &url])
+        .expect("curl");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// A LabProcess on an isolated node behaves as on a plain one: a signal
+/// reaches the program, stop waits for its real exit and returns its status,
+/// a kill leaves no process or zombie of it behind, and the lab's teardown
+/// ends the nodes' PID namespaces.
+#[test]
+fn an_isolated_process_is_signalled_stopped_and_killed_as_before() {
+    if !require_root("an_isolated_process_is_signalled_stopped_and_killed_as_before") {
+        return;
+    }
+    let lab = isolated_lab();
+    let log = lab.dir().join("trap.log");
+    let script = "trap 'echo got HUP' HUP; trap 'sleep 0.3; echo bye; exit 5' TERM; \
+                  while :; do sleep 0.05; done";
+    let mut p = lab::LabProcess::start(&lab, "lb01", &["sh", "-c", script], &log).expect("start");
+    std::thread::sleep(Duration::from_millis(200));
+    p.signal(lab::Signal::SIGHUP).expect("HUP");
+    assert!(p.wait_log("got HUP", Duration::from_secs(2)), "{}", p.log());
+    let t = Instant::now();
+    let status = p.stop().expect("stop");
+    assert_eq!(status.code(), Some(5), "{status}");
+    // The trap's 0.3 s sleep ran before stop returned, and its last word was written.
+    assert!(t.elapsed() >= Duration::from_millis(300), "{:?}", t.elapsed());
+    assert!(p.log().contains("bye"), "{}", p.log());
+
+    let mut p =
+        lab::LabProcess::start(&lab, "lb02", &["sh", "-c", "sleep 1717 & sleep 1717"], &log).expect("start");
+    assert!(lab::wait_until(
+        Duration::from_secs(2),
+        Duration::from_millis(5),
+        || { lab.count_processes("lb02", "sleep").unwrap_or(0) == 2 }
+    ));
+    p.kill().expect("kill");
+    assert_eq!(
+        lab.count_processes("lb02", "sleep").expect("ps"),
+        0,
+        "a sleep (or its zombie) is left"
+    );
+    let sleeping = std::process::Command::new("ps")
+        .args(["-C", "sleep", "-o", "pid=,stat=,args="])
+        .output()
+        .expect("ps");
+    let left = String::from_utf8_lossy(&sleeping.stdout);
+    assert!(!left.contains("sleep 1717"), "left in the root namespace: {left}");
+
+    let prefix = lab.prefix().to_string();
+    drop(lab);
+    assert!(lab::list_netns(&prefix).is_empty());
+    let inits = std::process::Command::new("pgrep")
+        .args(["-f", &format!("baton-lab-init hold --private-tmp .*{prefix}")])
+        .output()
+        .expect("pgrep");
+    assert!(
+        inits.stdout.is_empty(),
+        "holders left: {}",
+        String::from_utf8_lossy(&inits.stdout)
+    );
+}

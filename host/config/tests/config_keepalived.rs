@@ -126,17 +126,27 @@ fn the_seed_s_scripts_become_builtin_checks_and_a_split_brain_policy() {
     assert_eq!(web.config.get("name").map(String::as_str), Some("nginx"));
     let remedy = lb01.remedy(&web.config["remedy"]).unwrap();
     assert_eq!(remedy.command, ["systemctl", "start", "nginx"]);
-    let tracked: Vec<_> = lb01.instances.iter().flat_map(|i| &i.tracks).collect();
-    assert!(
-        tracked.iter().all(|t| t.weight == 0),
-        "the script stops keepalived: FAULT"
-    );
+    // Only VI_2 tracks it in the file, but the script stops keepalived,
+    // which gives VI_1's VIP up too: both instances go to FAULT.
+    for i in &lb01.instances {
+        let t: Vec<_> = i.tracks.iter().map(|t| (t.name(), t.weight)).collect();
+        assert_eq!(
+            t,
+            [("check_web", 0)],
+            "{}: the script stops keepalived: FAULT",
+            i.name
+        );
+    }
     let lb02 = load("seed-split-brain/lb02.conf", "lb02");
-    let sb = lb02
+    // VI_2 tracks check_brain.sh, which watches 192.0.2.3: VI_1's VIP.
+    let with: Vec<_> = lb02
         .instances
         .iter()
-        .find_map(|i| i.split_brain.as_ref())
-        .expect("a split-brain policy");
+        .filter(|i| i.split_brain.is_some())
+        .map(|i| i.name.as_str())
+        .collect();
+    assert_eq!(with, ["VI_1"]);
+    let sb = lb02.instances[0].split_brain.as_ref().unwrap();
     let p = lb02.policy(&sb.policy).unwrap();
     assert_eq!(
         p.source,

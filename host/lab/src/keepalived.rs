@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::io;
 use std::net::IpAddr;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -169,9 +170,27 @@ impl Keepalived {
     /// Writes `conf` to a directory of the lab's and starts
     /// `keepalived -n -l -D -G -P -f CONF -p PID -r VRRP_PID` in `host`.
     pub fn start(lab: &Lab, host: &str, conf: &str) -> io::Result<Keepalived> {
+        Keepalived::start_with_files(lab, host, conf, &[])
+    }
+
+    /// [`Keepalived::start`], with `files` (the scripts a config names as
+    /// `${_PWD}/check_web.sh`) copied next to keepalived.conf first, root's
+    /// and mode 0755 as `enable_script_security` wants.
+    pub fn start_with_files(lab: &Lab, host: &str, conf: &str, files: &[&Path]) -> io::Result<Keepalived> {
         let n = SEQ.fetch_add(1, Ordering::Relaxed);
         let dir = lab.dir().join(format!("keepalived-{host}-{n}"));
         std::fs::create_dir_all(&dir)?;
+        for f in files {
+            let name = f.file_name().ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{}: no file name", f.display()),
+                )
+            })?;
+            let to = dir.join(name);
+            std::fs::copy(f, &to)?;
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755))?;
+        }
         let conf_path = dir.join("keepalived.conf");
         std::fs::write(&conf_path, conf)?;
         let p = |f: &str| dir.join(f).to_string_lossy().into_owned();

@@ -18,6 +18,16 @@
 //! | `lbNN`     | 192.0.2.(10+N)/24 | 2001:db8::(10+N)/64  |
 //! | `client`   | 192.0.2.200/24    | 2001:db8::200/64     |
 //!
+//! ([`LabSpec::node_base`] moves the nodes: 4 gives the seed's lb01 .5 and
+//! lb02 .6.) [`Lab::add_lan`] adds a second LAN (the seed's eth1), a bridge
+//! of its own in the switch namespace.
+//!
+//! Isolation (opt-in, [`LabSpec::isolated`]): each node also gets a PID
+//! namespace, a /proc and a /tmp of its own (see `pidns.rs`), so that `ps -C
+//! nginx` on lb01 does not see lb02's nginx; [`Lab::install_services`] then
+//! gives a node the seed's services: a fake nginx and a `systemctl` for it
+//! and for the node daemon (`services.rs`).
+//!
 //! Only documentation ranges (192.0.2.0/24, 198.51.100.0/24, 2001:db8::/32)
 //! are ever configured, and the root namespace is never touched. Every
 //! namespace name starts with a per-run prefix `bt<pid>x<counter>-`, and
@@ -31,9 +41,11 @@
 
 mod keepalived;
 mod netns;
+mod pidns;
 mod probe;
 mod process;
 mod server;
+mod services;
 
 pub use keepalived::{KaInstance, KaScript, Keepalived, keepalived_conf, keepalived_conf_multi};
 pub use netns::{enter_netns, netns_path};
@@ -45,7 +57,7 @@ pub use probe::{
 pub use process::LabProcess;
 pub use server::HttpServer;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
@@ -84,21 +96,43 @@ pub struct LabSpec {
     pub nodes: usize,
     /// Whether to create the `client` host (192.0.2.200).
     pub client: bool,
+    /// Node N's addresses are 192.0.2.(node_base + N) and
+    /// 2001:db8::(node_base + N): 10 (lb01 is .11) unless changed; the
+    /// nodes must stay below the client's .200.
+    pub node_base: u8,
+    /// The directory of the lab's helper programs (`baton-lab-init`,
+    /// `baton-lab-httpd`: cargo's target/debug). When set, every node runs
+    /// in a PID namespace of its own and can get host services.
+    pub helpers: Option<PathBuf>,
 }
 
 impl Default for LabSpec {
     fn default() -> Self {
-        LabSpec {
-            nodes: 2,
-            client: true,
-        }
+        LabSpec::new(2)
     }
 }
 
 impl LabSpec {
     /// `nodes` nodes and a client.
     pub fn new(nodes: usize) -> Self {
-        LabSpec { nodes, client: true }
+        LabSpec {
+            nodes,
+            client: true,
+            node_base: 10,
+            helpers: None,
+        }
+    }
+
+    /// Node N at 192.0.2.(base + N).
+    pub fn node_base(mut self, base: u8) -> Self {
+        self.node_base = base;
+        self
+    }
+
+    /// A PID namespace per node, made by the helpers in `helpers`.
+    pub fn isolated(mut self, helpers: &Path) -> Self {
+        self.helpers = Some(helpers.to_path_buf());
+        self
     }
 }
 
@@ -113,6 +147,8 @@ struct Host {
     netns: String,
     v4: Ipv4Addr,
     v6: Ipv6Addr,
+    /// PID 1 of the host's PID namespace, when isolated.
+    init: Option<u32>,
 }
 
 /// A running lab. Dropping it kills every process inside its namespaces and
@@ -125,6 +161,12 @@ pub struct Lab {
     dir: PathBuf,
     /// Process group ids of what [`Lab::spawn`] started.
     children: Mutex<Vec<u32>>,
+    /// Where the helpers are, for an isolated lab.
+    helpers: Option<PathBuf>,
+    /// The holders of the nodes' PID namespaces.
+    inits: Mutex<Vec<Child>>,
+    /// Hosts with services: the directory put first on their PATH.
+    services: Mutex<HashMap<String, PathBuf>>,
     /// Set once the lab is torn down, so Drop does not do it twice.
     torn_down: bool,
 }
@@ -136,6 +178,12 @@ impl Lab {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "LabSpec.nodes must be 1..=99",
+            ));
+        }
+        if usize::from(spec.node_base) + spec.nodes >= 200 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "LabSpec.node_base + nodes must stay below the client's 192.0.2.200",
             ));
         }
         // Once per process: remove what crashed runs (dead pids) left behind.
@@ -155,13 +203,14 @@ impl Lab {
         let mut hosts = Vec::new();
         for i in 1..=spec.nodes {
             let name = node_name(i);
-            let last = u8::try_from(10 + i).unwrap_or(u8::MAX);
+            let n = usize::from(spec.node_base) + i;
             hosts.push(Host {
                 netns: format!("{prefix}{name}"),
                 name,
-                v4: Ipv4Addr::new(192, 0, 2, last),
+                v4: Ipv4Addr::new(192, 0, 2, u8::try_from(n).unwrap_or(u8::MAX)),
                 // 2001:db8::11 for lb01: the decimal digits read as hex, to match the IPv4 address.
-                v6: doc_v6(10 + i),
+                v6: doc_v6(n),
+                init: None,
             });
         }
         if spec.client {
@@ -170,6 +219,7 @@ impl Lab {
                 netns: format!("{prefix}{CLIENT}"),
                 v4: Ipv4Addr::new(192, 0, 2, 200),
                 v6: doc_v6(200),
+                init: None,
             });
         }
         let dir = std::env::temp_dir().join(format!("baton-lab-{prefix}"));
@@ -183,6 +233,9 @@ impl Lab {
             hosts,
             dir,
             children: Mutex::new(Vec::new()),
+            helpers: spec.helpers,
+            inits: Mutex::new(Vec::new()),
+            services: Mutex::new(HashMap::new()),
             torn_down: false,
         };
         // If this fails, dropping `lab` removes what was built so far.
@@ -248,7 +301,25 @@ impl Lab {
                 "lab links did not come up within 10 s",
             ));
         }
+        self.start_inits()
+    }
+
+    /// For an isolated lab, a PID namespace per node, held by its own init.
+    fn start_inits(&mut self) -> io::Result<()> {
+        let Some(helpers) = self.helpers.clone() else {
+            return Ok(());
+        };
+        for h in self.hosts.iter_mut().filter(|h| h.name != CLIENT) {
+            let (child, pid1) = pidns::start_init(&helpers, &h.netns, &self.dir)?;
+            self.inits.lock().unwrap_or_else(|e| e.into_inner()).push(child);
+            h.init = Some(pid1);
+        }
         Ok(())
+    }
+
+    /// Whether `host` runs in a PID namespace of its own.
+    pub fn is_isolated(&self, host: &str) -> bool {
+        self.host(host).is_ok_and(|h| h.init.is_some())
     }
 
     fn eth0_ready(&self, host: &str) -> bool {
@@ -346,11 +417,26 @@ impl Lab {
     }
 
     /// A command that runs `args` inside `host`'s namespace
-    /// (`ip netns exec NETNS args...`), in a process group of its own.
+    /// (`ip netns exec NETNS args...`), in a process group of its own. On an
+    /// isolated host it also enters the host's PID and mount namespaces
+    /// (`baton-lab-init enter`, which passes signals on and exits as `args`
+    /// does), and on a host with services the services' directory comes
+    /// first on its PATH.
     pub fn command<S: AsRef<OsStr>>(&self, host: &str, args: &[S]) -> io::Result<Command> {
         let h = self.host(host)?;
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec"]).arg(&h.netns).args(args);
+        let mut cmd = match (h.init, &self.helpers) {
+            (Some(pid1), Some(helpers)) => pidns::enter_command(helpers, pid1, args),
+            _ => {
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec"]).arg(&h.netns).args(args);
+                cmd
+            }
+        };
+        if let Some(bin) = self.services_bin(host) {
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let dirs = std::iter::once(bin).chain(std::env::split_paths(&path));
+            cmd.env("PATH", std::env::join_paths(dirs).map_err(io::Error::other)?);
+        }
         cmd.process_group(0);
         Ok(cmd)
     }
@@ -430,10 +516,7 @@ impl Lab {
 
     /// Every node that has `vip` on its eth0.
     pub fn holders(&self, vip: IpAddr) -> Vec<String> {
-        self.nodes()
-            .into_iter()
-            .filter(|h| self.addresses(h).iter().any(|(a, _)| *a == vip))
-            .collect()
+        self.holders_on("eth0", vip)
     }
 
     /// Sets eth0 of `host` down ("master link down").
@@ -473,6 +556,54 @@ impl Lab {
         ip(&["link", "add", name, "type", "veth", "peer", "name", &peer])?;
         ip(&["link", "set", &peer, "up"])?;
         self.set_link(host, name, true)
+    }
+
+    /// A second LAN: a bridge `br-NAME` in the switch namespace and, in each
+    /// of `members` (host, address with prefix length, e.g.
+    /// `("lb01", "192.0.2.133/25")`), a link `name` on it with that address,
+    /// up. Waits until every member's link has carrier. The seed's second
+    /// network on eth1 is one.
+    pub fn add_lan(&self, name: &str, members: &[(&str, &str)]) -> io::Result<()> {
+        let bridge = truncate15(&format!("br-{name}"));
+        let mut batch = format!(
+            "link add {bridge} type bridge stp_state 0 forward_delay 0 mcast_snooping 0 mcast_querier 0\n"
+        );
+        for (host, _) in members {
+            let port = truncate15(&format!("{name}-{host}"));
+            let ns = self.netns_name_checked(host)?;
+            let _ = writeln!(batch, "link add {port} type veth peer name {name} netns {ns}");
+            let _ = writeln!(batch, "link set {port} master {bridge}");
+            let _ = writeln!(batch, "link set {port} up");
+        }
+        let _ = writeln!(batch, "link set {bridge} up");
+        ip_batch(&self.switch, &batch)?;
+        for (host, addr) in members {
+            let ns = self.netns_name_checked(host)?;
+            ip_batch(&ns, &format!("addr add {addr} dev {name}\nlink set {name} up\n"))?;
+        }
+        let up = wait_until(Duration::from_secs(10), Duration::from_millis(20), || {
+            members.iter().all(|(host, _)| {
+                self.ip(host, &["-o", "link", "show", "dev", name])
+                    .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("LOWER_UP"))
+            })
+        });
+        if up {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("LAN {name} did not come up within 10 s"),
+            ))
+        }
+    }
+
+    /// Every node that has `addr` on link `dev` (the holders of a VIP on a
+    /// second LAN).
+    pub fn holders_on(&self, dev: &str, addr: IpAddr) -> Vec<String> {
+        self.nodes()
+            .into_iter()
+            .filter(|h| self.addresses_on(h, dev).iter().any(|(a, _)| *a == addr))
+            .collect()
     }
 
     /// Sets link `name` of `host` up or down (any link but eth0, whose
@@ -580,7 +711,12 @@ impl Lab {
     }
 
     fn teardown_inner(&mut self) -> io::Result<()> {
-        // The tracked children first (their whole process group), then
+        // The nodes' PID namespaces first: each init's exit kills its
+        // namespace, and the processes in it are reaped there.
+        for mut init in std::mem::take(&mut *self.inits.lock().unwrap_or_else(|e| e.into_inner())) {
+            pidns::stop_init(&mut init);
+        }
+        // Then the tracked children (their whole process group), then
         // anything else that lives in one of our namespaces.
         let in_ours: HashSet<u32> = self
             .all_netns()
@@ -634,10 +770,14 @@ fn doc_v6(n: usize) -> Ipv6Addr {
 }
 
 fn switch_port(host: &str) -> String {
-    // In the switch namespace; at most 15 bytes.
-    let mut p = format!("p-{host}");
-    p.truncate(15);
-    p
+    truncate15(&format!("p-{host}"))
+}
+
+/// A link name: at most 15 bytes.
+fn truncate15(name: &str) -> String {
+    let mut n = name.to_string();
+    n.truncate(15);
+    n
 }
 
 /// Runs a command; a non-zero exit is an error carrying its stderr.

@@ -1,5 +1,8 @@
 //! A long-running program inside a lab host, with its output in a log file:
-//! keepalived, the `baton` daemon, a service.
+//! keepalived, the `baton` daemon, a service. On an isolated host the
+//! process this holds is the `baton-lab-init enter` forwarder, which passes
+//! signals on and exits as the program does, so nothing here changes but
+//! the order of a kill (see [`LabProcess::kill`]).
 
 use std::ffi::OsStr;
 use std::io;
@@ -10,7 +13,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
-use super::{Lab, wait_until};
+use super::{Lab, pidns, wait_until};
 
 /// A program started with [`LabProcess::start`]: it leads its own process
 /// group (so its children go with it), its stdout and stderr go to a log
@@ -20,6 +23,8 @@ pub struct LabProcess {
     host: String,
     log: PathBuf,
     child: Option<Child>,
+    /// Started through a forwarder into the host's PID namespace.
+    isolated: bool,
 }
 
 impl LabProcess {
@@ -30,6 +35,7 @@ impl LabProcess {
             host: host.to_string(),
             log: log.to_path_buf(),
             child: Some(child),
+            isolated: lab.is_isolated(host),
         })
     }
 
@@ -38,7 +44,8 @@ impl LabProcess {
         &self.host
     }
 
-    /// Its pid (also its process group id); None once stopped.
+    /// Its pid (also its process group id; on an isolated host, the
+    /// forwarder's); None once stopped.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
@@ -97,8 +104,7 @@ impl LabProcess {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        let _ = killpg(pid, Signal::SIGKILL);
-        child.wait()?;
+        self.kill_group(&mut child)?;
         Err(io::Error::new(
             io::ErrorKind::TimedOut,
             format!("process did not stop within {grace:?} of SIGTERM; killed"),
@@ -110,12 +116,29 @@ impl LabProcess {
         self.stop_within(Duration::from_secs(5))
     }
 
-    /// Crash: SIGKILL to the whole process group, then reap.
+    /// Crash: SIGKILL to the whole process group, then reap. On an isolated
+    /// host the program and its group go first and the forwarder, which
+    /// reaps the program and then exits, last.
     pub fn kill(&mut self) -> io::Result<()> {
         let Some(mut child) = self.child.take() else {
             return Ok(());
         };
-        let _ = killpg(pid_of(&child)?, Signal::SIGKILL);
+        self.kill_group(&mut child)
+    }
+
+    fn kill_group(&self, child: &mut Child) -> io::Result<()> {
+        let pid = pid_of(child)?;
+        if self.isolated {
+            for member in pidns::group_members(child.id()) {
+                if let Ok(p) = i32::try_from(member) {
+                    let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+                }
+            }
+            wait_until(Duration::from_secs(1), Duration::from_millis(2), || {
+                matches!(child.try_wait(), Ok(Some(_)))
+            });
+        }
+        let _ = killpg(pid, Signal::SIGKILL);
         child.wait()?;
         Ok(())
     }

@@ -9,7 +9,7 @@ use baton_vrrp::{Auth, V3Checksum, Version};
 
 use super::Reader;
 use super::read::{Arity, split_lines};
-use super::script::Plan;
+use super::script::{Pending, Plan};
 use super::tree::Stmt;
 use crate::origin::{FieldPath, Item};
 use crate::schema::{Key, instance, track, track_interface};
@@ -509,8 +509,17 @@ impl Reader<'_> {
                 continue;
             };
             let weight = self.track_weight(line).unwrap_or(t.weight);
-            if let Some(Plan::SplitBrain { peer, port }) = &t.plan {
-                self.split_brain(i, inst, &name, peer, *port, t.interval, line.key.at);
+            if let Some(Plan::SplitBrain { peer, port, vip }) = &t.plan {
+                // Placed once every instance is read (`node_wide_scripts`).
+                self.pending.push(Pending::Brain {
+                    name: name.clone(),
+                    peer: peer.clone(),
+                    port: *port,
+                    vip: *vip,
+                    every: t.interval,
+                    by: i,
+                    at: line.key.at,
+                });
                 continue;
             }
             let Some(_) = self.check_for(&name) else { continue };
@@ -519,8 +528,9 @@ impl Reader<'_> {
                 self.note(
                     Item::Track(i, inst.tracks.len()),
                     format!(
-                        "{name}: the script stops keepalived when it fails, so the instance goes to FAULT \
-                         (its weight {weight} does not apply: stopping keepalived gives the VIP up whatever the weight)"
+                        "{name}: the script stops keepalived when it fails, so every instance of this node goes \
+                         to FAULT (its weight {weight} does not apply: stopping keepalived gives the VIPs up \
+                         whatever the weight)"
                     ),
                 );
                 0
@@ -532,7 +542,7 @@ impl Reader<'_> {
                 .place(FieldPath::item(Item::Track(i, j)), line.key.at);
             self.origins
                 .place(FieldPath::key(Item::Track(i, j), &track::CHECK), line.key.at);
-            inst.tracks.push(Track {
+            let track = Track {
                 policy: name.clone(),
                 check: Some(name),
                 interval: t.interval,
@@ -542,7 +552,71 @@ impl Reader<'_> {
                 fall: t.fall,
                 init_fail: t.init_fail,
                 config: Default::default(),
-            });
+            };
+            if faults {
+                self.pending.push(Pending::Fault {
+                    track: track.clone(),
+                    by: i,
+                    at: line.key.at,
+                });
+            }
+            inst.tracks.push(track);
+        }
+    }
+
+    /// What the seed's scripts decide for the whole node (they stop
+    /// keepalived), once every instance is read: a FAULT track goes to every
+    /// instance, and check_brain.sh to the instances holding the VIP it
+    /// watches (else to the instance that tracks it).
+    pub(super) fn node_wide_scripts(&mut self) {
+        for p in std::mem::take(&mut self.pending) {
+            match p {
+                Pending::Fault { track, by, at } => self.fault_everywhere(&track, by, at),
+                Pending::Brain {
+                    name,
+                    peer,
+                    port,
+                    vip,
+                    every,
+                    by,
+                    at,
+                } => {
+                    let holding: Vec<usize> = (0..self.instances.len())
+                        .filter(|&j| vip.is_some_and(|v| self.instances[j].vips.iter().any(|x| x.addr == v)))
+                        .collect();
+                    let targets = if holding.is_empty() { vec![by] } else { holding };
+                    for j in targets {
+                        if self.instances[j].split_brain.is_some() {
+                            continue;
+                        }
+                        let mut inst = self.instances[j].clone();
+                        let moved = (j != by).then(|| (self.instances[by].name.clone(), vip));
+                        self.split_brain(j, &mut inst, &name, &peer, port, every, at, moved);
+                        self.instances[j] = inst;
+                    }
+                }
+            }
+        }
+    }
+
+    /// `track` (a FAULT track of instance `by`) on every other instance too.
+    fn fault_everywhere(&mut self, track: &Track, by: usize, at: usize) {
+        let name = track.name().to_string();
+        for j in 0..self.instances.len() {
+            if j == by || self.instances[j].tracks.iter().any(|t| t.name() == name) {
+                continue;
+            }
+            let k = self.instances[j].tracks.len();
+            self.origins.place(FieldPath::item(Item::Track(j, k)), at);
+            self.origins
+                .place(FieldPath::key(Item::Track(j, k), &track::CHECK), at);
+            self.instances[j].tracks.push(track.clone());
+            let note = format!(
+                "{name}: tracked by {} in the file; the script stops keepalived when it fails, which gives up \
+                 this instance's VIPs too: FAULT here as well",
+                self.instances[by].name
+            );
+            self.note(Item::Track(j, k), note);
         }
     }
 
@@ -571,6 +645,8 @@ impl Reader<'_> {
         }
     }
 
+    /// `moved`: the instance that tracks the script and the VIP it watches,
+    /// when the policy goes to another instance (the one with that VIP).
     #[allow(clippy::too_many_arguments)]
     fn split_brain(
         &mut self,
@@ -581,6 +657,7 @@ impl Reader<'_> {
         port: u16,
         every: Duration,
         at: usize,
+        moved: Option<(String, Option<IpAddr>)>,
     ) {
         let p = self.policies.len();
         self.origins.place(FieldPath::item(Item::Policy(p)), at);
@@ -599,11 +676,18 @@ impl Reader<'_> {
             policy,
             interval: every,
         });
+        let here = match moved {
+            Some((by, Some(vip))) => {
+                format!(" (tracked by {by} in the file; it watches {vip}, a VIP of this instance)")
+            }
+            _ => String::new(),
+        };
         self.note(
             Item::SplitBrain(i),
             format!(
                 "{name}: the seed's check_brain.sh (stop keepalived when the peer at {peer}:{port} still serves \
-                 while this node holds the VIP) is builtin:split-brain-peer-http, which demotes instead"
+                 while this node holds the VIP) is builtin:split-brain-peer-http, which demotes this instance \
+                 instead{here}"
             ),
         );
     }

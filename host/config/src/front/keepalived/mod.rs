@@ -116,6 +116,8 @@ pub(super) struct Reader<'s> {
     sync_groups: Vec<SyncGroup>,
     /// Scripts that match no builtin run through builtin:exec.
     allow_exec: bool,
+    /// Node-wide decisions of trackers, for once every instance is read.
+    pending: Vec<script::Pending>,
     check_notes: Vec<(usize, String)>,
 }
 
@@ -136,6 +138,7 @@ impl<'s> Reader<'s> {
             instances: Vec::new(),
             sync_groups: Vec::new(),
             allow_exec: false,
+            pending: Vec::new(),
             check_notes: Vec::new(),
         }
     }
@@ -174,6 +177,7 @@ impl<'s> Reader<'s> {
         for (g, s) in groups.enumerate() {
             self.sync_group_tracks(s, g);
         }
+        self.node_wide_scripts();
         let router_id = self.globals.router_id.clone().unwrap_or_else(crate::hostname);
         let mut notify = self.globals.notify(&router_id);
         notify.commands = std::mem::take(&mut self.commands);

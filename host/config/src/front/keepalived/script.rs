@@ -8,6 +8,12 @@
 //! evaluation per interval for the node) the first time an instance tracks
 //! it, with its weight, rise and fall on each instance's track.
 //!
+//! What the seed's two scripts decide is the node's, not one instance's:
+//! they stop keepalived, which gives up every VIP of the node. So check_web.sh
+//! (a FAULT track) is tracked by every instance of the node, and
+//! check_brain.sh goes to the instance(s) holding the VIP it watches
+//! ([`Pending`], applied once every instance is read).
+//!
 //! A script that matches none of them is refused unless exec is allowed
 //! (`--allow-exec`; `baton convert` always): then it runs as keepalived ran
 //! it, a `[[remedy]]` (argv split as keepalived splits it; timeout the
@@ -15,6 +21,7 @@
 //! global_defs' `script_user`) run by builtin:exec, healthy iff it exits 0.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -23,7 +30,7 @@ use super::read::{Arity, split_lines};
 use super::tree::Stmt;
 use crate::origin::{FieldPath, Item};
 use crate::schema;
-use crate::{Builtin, Check, Policy, PolicySource, Remedy};
+use crate::{Builtin, Check, Policy, PolicySource, Remedy, Track};
 
 const SCRIPT_ARITY: Arity = &[
     ("script", usize::MAX),
@@ -59,9 +66,32 @@ pub(super) enum Plan {
         /// Failing means what stopping keepalived meant: FAULT.
         faults: bool,
     },
-    /// The seed's check_brain.sh: the tracking instance's split-brain
-    /// policy, asking the peer at this address and port.
-    SplitBrain { peer: String, port: u16 },
+    /// The seed's check_brain.sh: a split-brain policy asking the peer at
+    /// this address and port, for the instance(s) holding `vip` (the address
+    /// the script looks for in `ip addr`; None: the tracking instance).
+    SplitBrain {
+        peer: String,
+        port: u16,
+        vip: Option<IpAddr>,
+    },
+}
+
+/// A tracker whose decision is the node's, applied to the other instances
+/// once all are read.
+#[derive(Clone, Debug)]
+pub(super) enum Pending {
+    /// A FAULT track (check_web.sh) of instance `by`, for every instance.
+    Fault { track: Track, by: usize, at: usize },
+    /// check_brain.sh (tracker `name`), tracked by instance `by`.
+    Brain {
+        name: String,
+        peer: String,
+        port: u16,
+        vip: Option<IpAddr>,
+        every: Duration,
+        by: usize,
+        at: usize,
+    },
 }
 
 /// A declared tracker.
@@ -565,6 +595,7 @@ pub(super) fn shell_file_plan(body: &str) -> Option<Plan> {
         return Some(Plan::SplitBrain {
             peer: peer.to_string(),
             port: port.parse().ok()?,
+            vip: watched_vip(body),
         });
     }
     let name = body
@@ -583,6 +614,31 @@ pub(super) fn shell_file_plan(body: &str) -> Option<Plan> {
         name,
         Some(start.split_whitespace().map(str::to_string).collect()),
     ))
+}
+
+/// The address check_brain.sh looks for in `ip addr`'s output: the pattern
+/// of the `grep` that `ip add` is piped into, written out or a variable set
+/// on a line of its own (`lb01_vip=192.0.2.3` ... `grep -wF "$lb01_vip"`).
+fn watched_vip(body: &str) -> Option<IpAddr> {
+    let line = body.lines().find(|l| l.contains("ip a") && l.contains("grep"))?;
+    let after = &line[line.find("grep")? + "grep".len()..];
+    let word = after
+        .split(|c: char| c.is_whitespace() || matches!(c, '|' | '`' | ';' | ')'))
+        .find(|w| !w.is_empty() && !w.starts_with('-'))?;
+    let unquote = |w: &str| w.trim_matches(|c| c == '"' || c == '\'').to_string();
+    let word = unquote(word);
+    let value = match word.strip_prefix('$') {
+        Some(var) => {
+            let var = var.trim_start_matches('{').trim_end_matches('}');
+            let set = body
+                .lines()
+                .map(str::trim)
+                .find_map(|l| l.strip_prefix(var)?.strip_prefix('='))?;
+            unquote(set)
+        }
+        None => word,
+    };
+    value.parse().ok()
 }
 
 /// What a script that matches no builtin is best ported to, from the
@@ -745,9 +801,23 @@ mod tests {
             shell_file_plan(brain),
             Some(Plan::SplitBrain {
                 peer: "192.0.2.5".to_string(),
-                port: 80
+                port: 80,
+                vip: Some("192.0.2.3".parse().unwrap()),
             })
         );
         assert_eq!(shell_file_plan("#!/bin/sh\nexit 0\n"), None);
+    }
+
+    #[test]
+    fn the_vip_check_brain_watches_is_found() {
+        let example = include_str!("../../../../../examples/seed-split-brain/check_brain.sh");
+        assert_eq!(watched_vip(example), "192.0.2.3".parse().ok());
+        let literal = "if [ `ip addr | grep -c 192.0.2.4` -eq 1 ]; then systemctl stop keepalived; fi";
+        assert_eq!(watched_vip(literal), "192.0.2.4".parse().ok());
+        let braces = "V='192.0.2.9'\nn=$(ip a|grep ${V}|wc -l)\n";
+        assert_eq!(watched_vip(braces), "192.0.2.9".parse().ok());
+        // A variable set nowhere in the file, or no address: not known.
+        assert_eq!(watched_vip("ip add|grep \"$VIP\"|wc -l"), None);
+        assert_eq!(watched_vip("ip add|grep eth0"), None);
     }
 }

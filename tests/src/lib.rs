@@ -43,24 +43,34 @@ pub fn baton_bin() -> PathBuf {
         if let Some(p) = std::env::var_os("BATON_BIN") {
             return PathBuf::from(p);
         }
-        let cargo = std::env::var_os("CARGO")
-            .map(PathBuf::from)
-            .or_else(|| option_env!("CARGO").map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("cargo"));
-        let status = Command::new(cargo)
-            .current_dir(workspace_root())
-            .args(["build", "-p", "baton", "--bin", "baton"])
-            .status()
-            .unwrap_or_else(|e| panic!("running cargo build -p baton: {e}"));
-        assert!(
-            status.success(),
-            "cargo build -p baton --bin baton failed: {status}"
-        );
+        cargo_build(&["-p", "baton", "--bin", "baton"]);
         let bin = target_dir().join("debug").join("baton");
         assert!(bin.exists(), "{} does not exist after the build", bin.display());
         bin
     })
     .clone()
+}
+
+/// `cargo build ARGS` in the workspace, with the cargo that runs the tests.
+///
+/// # Panics
+/// If the build fails.
+fn cargo_build(args: &[&str]) {
+    let cargo = std::env::var_os("CARGO")
+        .map(PathBuf::from)
+        .or_else(|| option_env!("CARGO").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("cargo"));
+    let status = Command::new(cargo)
+        .current_dir(workspace_root())
+        .arg("build")
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("running cargo build {}: {e}", args.join(" ")));
+    assert!(
+        status.success(),
+        "cargo build {} failed: {status}",
+        args.join(" ")
+    );
 }
 
 /// The directory of the lab's helper programs (`baton-lab-init`,
@@ -76,19 +86,7 @@ pub fn lab_helpers() -> PathBuf {
         if let Some(p) = std::env::var_os("BATON_LAB_HELPERS") {
             return PathBuf::from(p);
         }
-        let cargo = std::env::var_os("CARGO")
-            .map(PathBuf::from)
-            .or_else(|| option_env!("CARGO").map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("cargo"));
-        let status = Command::new(cargo)
-            .current_dir(workspace_root())
-            .args(["build", "-p", "baton-lab", "--bins"])
-            .status()
-            .unwrap_or_else(|e| panic!("running cargo build -p baton-lab --bins: {e}"));
-        assert!(
-            status.success(),
-            "cargo build -p baton-lab --bins failed: {status}"
-        );
+        cargo_build(&["-p", "baton-lab", "--bins"]);
         let dir = target_dir().join("debug");
         for bin in ["baton-lab-init", "baton-lab-httpd"] {
             assert!(

@@ -221,7 +221,7 @@ fn keepalived_and_baton_run_the_vmac_example_the_same_way() {
     if !require_root("keepalived_and_baton_run_the_vmac_example_the_same_way") {
         return;
     }
-    let (ka, baton) = same_way("vmac");
+    let (ka, baton) = same_way_with("vmac", false);
     note(&format!(
         "*** vmac: the client's entry for the VIP before / after the failover: keepalived {:?} / {:?}, Baton {:?} / {:?}",
         ka.neigh.0, ka.neigh.1, baton.neigh.0, baton.neigh.1
@@ -232,6 +232,13 @@ fn keepalived_and_baton_run_the_vmac_example_the_same_way() {
 }
 
 fn same_way(example: &str) -> (Run, Run) {
+    same_way_with(example, true)
+}
+
+/// `keepalived_returns`: whether keepalived's own preemption must be quick
+/// too (with use_vmac here its client may still send to the old master's
+/// base MAC for an ARP round: printed, not asserted).
+fn same_way_with(example: &str, keepalived_returns: bool) -> (Run, Run) {
     let ka = run_pair(example, false);
     let baton = run_pair(example, true);
     note(&format!(
@@ -268,8 +275,9 @@ fn same_way(example: &str) -> (Run, Run) {
         ka.preempt.gap.unwrap_or_default(),
         baton.preempt.gap.unwrap_or_default(),
     );
+    let worst = if keepalived_returns { kp.max(bp) } else { bp };
     assert!(
-        kp.max(bp) < Duration::from_millis(300),
+        worst < Duration::from_millis(300),
         "{example}: preemption gaps keepalived {kp:?}, Baton {bp:?}"
     );
     (ka, baton)

@@ -58,3 +58,16 @@ fn include_braces_that_double_are_bounded() {
         "{errs:?}"
     );
 }
+
+/// Nested `~SEQ`s: the inner one made its (up to a million) values for
+/// every value of the outer one before the work budget counted any of them.
+/// (fuzz run 5: a timeout on `~SEQ(deludeN,888888, 1) { n${Nfrom_sub} ...`)
+#[test]
+fn nested_seqs_are_bounded_by_the_work_budget() {
+    let errs = errors_within_deadline("~SEQ(a,888888) ~SEQ(b,888888) x $a $b\n");
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("more than") || e.contains("too many")),
+        "{errs:?}"
+    );
+}

@@ -59,7 +59,9 @@ impl SuspectKind {
             SuspectKind::NotAPeer => "it is none of the unicast peers (dropped)",
             SuspectKind::AuthFailed => "it fails authentication (dropped)",
             SuspectKind::Replayed => "it replays an earlier advert (dropped)",
-            SuspectKind::UnknownOutranks => "a router never heard before outranks the Master (accepted)",
+            SuspectKind::UnknownOutranks => {
+                "a router never heard before outranks the Master (accepted: a new router of yours, or a spoofer)"
+            }
         }
     }
 }

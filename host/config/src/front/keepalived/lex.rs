@@ -274,10 +274,15 @@ impl Lexer<'_> {
         let spec: String = line[5..close].iter().map(|c| c.c).collect();
         let mut rest = line[close + 1..].to_vec();
         trim_start(&mut rest);
+        // Each value costs the rest of the line: nested ~SEQs must not make
+        // a million values per value of the outer one before the budget
+        // sees any of it.
+        let per_value = rest.len() + 1;
+        let left = (MAX_WORK.saturating_sub(self.work) / per_value).max(1);
         let bindings = if starts_with(&line, "~SEQ(") || starts_with(&line, "~SEQx(") {
             let hex = line.get(4).map(|c| c.c) == Some('x');
             let spec = if hex { &spec[1..] } else { &spec[..] };
-            seq_bindings(spec, hex)
+            seq_bindings(spec, hex, left.min(1_000_000))
         } else if starts_with(&line, "~LST(") {
             lst_bindings(&spec)
         } else {
@@ -290,6 +295,9 @@ impl Lexer<'_> {
                 return;
             }
         };
+        if !self.charge(at, bindings.len() * per_value) {
+            return;
+        }
         for binding in bindings {
             if self.over {
                 return;
@@ -664,7 +672,7 @@ fn seq_number(s: &str) -> Result<i64, String> {
 }
 
 /// `VAR, [START,] [STEP,] END`.
-fn seq_bindings(spec: &str, hex: bool) -> Result<Vec<Binding>, String> {
+fn seq_bindings(spec: &str, hex: bool, max: usize) -> Result<Vec<Binding>, String> {
     let parts: Vec<&str> = spec.split(',').collect();
     let var = var_name(parts[0])?;
     let nums = parts[1..]
@@ -686,8 +694,10 @@ fn seq_bindings(spec: &str, hex: bool) -> Result<Vec<Binding>, String> {
     }
     // In i128: `end - start` overflows i64 at its ends (and wrapped past this check).
     let count = (i128::from(end) - i128::from(start)) / i128::from(step) + 1;
-    if count > 1_000_000 {
-        return Err(format!("~SEQ: {count} values are too many"));
+    if count > max as i128 {
+        return Err(format!(
+            "~SEQ: {count} values are too many (the config may expand to {MAX_WORK} characters; {max} values are left)"
+        ));
     }
     let mut out = Vec::new();
     let mut n = start;

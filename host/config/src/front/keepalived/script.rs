@@ -700,13 +700,14 @@ pub(super) fn split_script(text: &str) -> Result<Vec<String>, String> {
 }
 
 /// keepalived's default without `script_user`: the user `keepalived_script`
-/// when the system has one, else root (`None`).
+/// when the system has one (in /etc/passwd), else root (`None`).
 fn default_script_user() -> Option<(String, Option<String>)> {
     const NAME: &str = "keepalived_script";
-    nix::unistd::User::from_name(NAME)
-        .ok()
-        .flatten()
-        .map(|_| (NAME.to_string(), None))
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd
+        .lines()
+        .any(|l| l.split(':').next() == Some(NAME))
+        .then(|| (NAME.to_string(), None))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use baton_node::{Effect, Event, Node, Primaries, SocketKey};
 use baton_vrrp::wire::{self, ParseOptions};
-use baton_vrrp::{Advert, RxMeta, State, V3Checksum, Version};
+use baton_vrrp::{RxMeta, State};
 use common::drain;
 
 const LB01: &str = "192.0.2.11";
@@ -59,24 +59,7 @@ fn hb_socket() -> SocketKey {
 
 /// lb01's advert (priority 150), as it leaves `src` for `dst`.
 fn advert(src: &str, dst: &str) -> (Vec<u8>, RxMeta) {
-    let a = Advert {
-        version: Version::V3,
-        vrid: 51,
-        priority: 150,
-        interval: 10,
-        auth_type: 0,
-        auth_data: [0; 8],
-        addrs: vec![ip(VIP)],
-    };
-    let meta = RxMeta {
-        src: ip(src),
-        dst: ip(dst),
-        ttl: 255,
-    };
-    let bytes = a
-        .emit(meta.src, meta.dst, V3Checksum::PseudoHeader)
-        .expect("emit");
-    (bytes, meta)
+    common::advert_bytes(src, dst, 51, 150, 10, &[VIP])
 }
 
 /// Runs the node from `from` for `d` in 10 ms steps; lb01 advertises every

@@ -198,6 +198,10 @@ impl<'a> BatonNode<'a> {
         let dir = lab.dir();
         let config = dir.join(name);
         std::fs::write(&config, text).unwrap_or_else(|e| panic!("writing {}: {e}", config.display()));
+        // Private, as a config holding a key must be (any config may be).
+        let private = std::os::unix::fs::PermissionsExt::from_mode(0o600);
+        std::fs::set_permissions(&config, private)
+            .unwrap_or_else(|e| panic!("chmod {}: {e}", config.display()));
         let mut node = BatonNode {
             lab,
             host: host.to_string(),

@@ -304,6 +304,61 @@ fn with_hmac_on_multicast_a_spoofer_moves_no_vip() {
     );
 }
 
+/// lb0N's keepalived.conf: VRRPv3 at 100 ms, `auth_hmac` with `keys`.
+fn keepalived_conf(host: &str, priority: u8, keys: &str) -> String {
+    format!(
+        "global_defs {{\n  router_id {host}\n  vrrp_version 3\n}}\n\
+         vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
+         priority {priority}\n  advert_int 0.1\n  auth_hmac {{\n{keys}  }}\n  \
+         virtual_ipaddress {{\n    {VIP4}/24\n  }}\n}}\n"
+    )
+}
+
+/// keepalived 2.4's `auth_hmac`, run from keepalived.conf: one node's key
+/// in a file, the other's inline (its keepalived.conf private); the
+/// unsigned spoofer moves nothing, and a failover still happens.
+#[test]
+fn keepalived_conf_auth_hmac_keeps_the_spoofer_out() {
+    if !require_root("keepalived_conf_auth_hmac_keeps_the_spoofer_out") {
+        return;
+    }
+    let _serial = serial();
+    let lab = new_lab();
+    let ka = key_file(&lab, "lb01", &format!("hex:{K1}\n"));
+    let mut a = BatonNode::start_file(
+        &lab,
+        "lb01",
+        "lb01.conf",
+        &keepalived_conf("lb01", 150, &format!("    key 1 file:{}\n", ka.display())),
+    );
+    let b = BatonNode::start_file(
+        &lab,
+        "lb02",
+        "lb02.conf",
+        &keepalived_conf("lb02", 100, &format!("    key 1 hex:{K1}\n")),
+    );
+    let nodes = [&a, &b];
+    wait_for(&lab, &nodes, "lb01 master", Duration::from_secs(5), || {
+        lab.holders(ip(VIP4)) == ["lb01"] && b.state("VI_1") == "backup"
+    });
+    let o = under_attack(&lab, &a, &b, everywhere(&lab, lab.ipv4("client")));
+    let (da, db) = (drops(&a, "auth_missing"), drops(&b, "auth_missing"));
+    note(&format!(
+        "*** keepalived.conf auth_hmac vs an unsigned spoofer at 254: client's longest gap {:.0} ms, \
+         no transition: {}; auth_missing drops lb01 {da} lb02 {db}",
+        ms(o.gap),
+        o.steady
+    ));
+    unmoved(&nodes, &o);
+    check!(&nodes, da >= 20 && db >= 20, "drops {da} {db}");
+    // Signed failover: lb01 stops, lb02 (which verified every advert) takes over.
+    a.stop();
+    wait_for(&lab, &[&b], "lb02 takes over", Duration::from_secs(3), || {
+        lab.holders(ip(VIP4)) == ["lb02"]
+    });
+    check!(&[&b], drops(&b, "auth_bad_hmac") == 0, "no advert of lb01 failed");
+}
+
 /// lb01's adverts captured, lb01 crashed, the adverts replayed: how long
 /// lb02 takes to hold the VIP.
 fn takeover_under_replay(lab: &Lab, mut a: BatonNode<'_>, b: &BatonNode<'_>) -> Duration {

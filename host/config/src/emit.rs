@@ -27,9 +27,9 @@ use crate::schema::{
     sync_group, top, track, track_interface, webhook,
 };
 use crate::{
-    Check, Config, DEFAULT_POLICY_CACHE, DEFAULT_SOCKET, Garp, Heartbeat, Hook, InstanceConfig, Notify,
-    NotifyCommand, Policy, PolicySource, Remedy, SmtpTls, SplitBrain, SyncGroup, Track, TrackInterface, Vip,
-    Webhook,
+    Check, Config, DEFAULT_POLICY_CACHE, DEFAULT_SOCKET, Garp, Heartbeat, Hook, InstanceConfig, KeyLine,
+    KeySource, KeyValue, Notify, NotifyCommand, Policy, PolicySource, Remedy, SmtpTls, SplitBrain, SyncGroup,
+    Track, TrackInterface, Vip, Webhook,
 };
 
 /// The config as TOML; `notes` are comments the caller attaches to items of
@@ -621,8 +621,10 @@ fn auth_keys(inst: &InstanceConfig, dir: &Path) -> Keys {
         }
         Auth::Hmac(h) => {
             k.text(&auth::TYPE, auth::HMAC);
-            if let Some(f) = &inst.auth_key_file {
-                k.put(&auth::KEY_FILE, path(f, dir));
+            match &inst.auth_keys {
+                Some(KeySource::Keyring(f)) => k.put(&auth::KEY_FILE, path(f, dir)),
+                Some(KeySource::Each(lines)) => k.put(&auth::KEYS, key_lines(lines, dir)),
+                None => {}
             }
             if h.keys.len() > 1 || h.keys.first().is_some_and(|only| only.id != h.active) {
                 k.put(&auth::ACTIVE, h.active.to_string());
@@ -642,6 +644,18 @@ fn auth_keys(inst: &InstanceConfig, dir: &Path) -> Keys {
         }
     }
     k
+}
+
+/// keepalived's `key ID VALUE` lines as TOML `keys`.
+fn key_lines(lines: &[KeyLine], dir: &Path) -> String {
+    let items: Vec<String> = lines
+        .iter()
+        .map(|l| match &l.value {
+            KeyValue::File(f) => string(&format!("{} file:{}", l.id, path_text(f, dir))),
+            KeyValue::Inline { text, .. } => string(&format!("{} {text}", l.id)),
+        })
+        .collect();
+    format!("[{}]", items.join(", "))
 }
 
 fn track_keys(t: &Track) -> Keys {

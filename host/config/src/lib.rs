@@ -82,6 +82,7 @@
 //! auth = { type = "hmac", key_file = "/etc/baton/vrrp.key" }   # mode 0600: one hex key, or lines `ID HEX`
 //! # with several keys: active = 2; mode = "enforce" | "permissive" | "receive-only";
 //! # anti_replay = "time" | "monotonic"; time_window = "5s"
+//! # keepalived's `key ID VALUE` lines instead of key_file: keys = ["1 file:/etc/keepalived/vrrp51", "2 hex:.."]
 //! ```
 //!
 //! Health checks are WebAssembly policies, tracked by instances:
@@ -396,9 +397,8 @@ pub struct InstanceConfig {
     /// At least one, all of one family.
     pub vips: Vec<Vip>,
     pub auth: Auth,
-    /// Where HMAC keys were read from (`auth.key_file`); read again at
-    /// every reload.
-    pub auth_key_file: Option<PathBuf>,
+    /// Where HMAC keys were read from; read again at every reload.
+    pub auth_keys: Option<KeySource>,
     /// Source address of adverts; `None`: the interface's primary address.
     pub unicast_src: Option<IpAddr>,
     /// Send adverts to these instead of the multicast group (when not empty).
@@ -429,6 +429,55 @@ pub struct InstanceConfig {
     pub routes: Vec<Route>,
     /// `use_vmac`: a macvlan with the virtual MAC that holds the VIPs.
     pub vmac: Option<Vmac>,
+}
+
+/// Where an instance's HMAC keys come from, to write them back and to read
+/// them again at a reload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// `key_file`: Baton's keyring (one hex key, or lines `ID HEX`).
+    Keyring(PathBuf),
+    /// keepalived's `key ID VALUE` lines (TOML `keys = ["ID VALUE", ..]`).
+    Each(Vec<KeyLine>),
+}
+
+/// One `key ID VALUE` of keepalived's `auth_hmac`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyLine {
+    pub id: u8,
+    pub value: KeyValue,
+}
+
+/// A key's VALUE: `file:PATH` (a private file holding the key), or the
+/// key itself (`hex:HEX`, or its bytes as text) in a config file that must
+/// then be private too.
+#[derive(Clone, PartialEq, Eq)]
+pub enum KeyValue {
+    File(PathBuf),
+    Inline { text: String, file: PathBuf },
+}
+
+impl std::fmt::Debug for KeyValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyValue::File(p) => write!(f, "File({p:?})"),
+            KeyValue::Inline { file, .. } => write!(f, "Inline {{ in: {file:?} }}"),
+        }
+    }
+}
+
+impl KeySource {
+    /// The config files holding a key inline: they must be private.
+    pub fn inline_in(&self) -> impl Iterator<Item = &Path> {
+        let lines = match self {
+            KeySource::Each(lines) => lines.as_slice(),
+            KeySource::Keyring(_) => &[],
+        };
+        lines.iter().filter_map(|l| match &l.value {
+            KeyValue::Inline { file, .. } => Some(file.as_path()),
+            KeyValue::File(_) => None,
+        })
+    }
 }
 
 /// One `track_interfaces` link: while it is down the instance is in FAULT
@@ -782,7 +831,33 @@ impl Placed {
 }
 
 /// [`load_with`], keeping where each instance's keys are and the notes.
+/// A file holding an HMAC key inline must be as private as a key file.
 pub fn load_placed(path: &Path, opts: &LoadOptions) -> Result<Placed, Vec<Diagnostic>> {
+    let placed = read_placed(path, opts)?;
+    let mut problems = Vec::new();
+    for (i, inst) in placed.config.instances.iter().enumerate() {
+        let inline = inst.auth_keys.iter().flat_map(KeySource::inline_in);
+        for file in inline {
+            if let Err(e) = secret::check_owner_and_mode(file, "config file", true) {
+                let (path, line, col) = placed.at(i, schema::instance::AUTH.name);
+                let message = format!("{e}: it holds an HMAC key (or give the key as file:PATH)");
+                problems.push(Diagnostic {
+                    path,
+                    line,
+                    col,
+                    message,
+                });
+            }
+        }
+    }
+    problems.dedup_by(|a, b| a.message == b.message);
+    match problems.is_empty() {
+        true => Ok(placed),
+        false => Err(problems),
+    }
+}
+
+fn read_placed(path: &Path, opts: &LoadOptions) -> Result<Placed, Vec<Diagnostic>> {
     let bytes = std::fs::read(path).map_err(|e| cannot_read(path, e))?;
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
@@ -948,6 +1023,10 @@ pub fn parse_keepalived_isolated(text: &str) -> Result<Config, Vec<Diagnostic>> 
 
         fn glob(&self, _: &str) -> Result<Vec<PathBuf>, String> {
             Ok(Vec::new())
+        }
+
+        fn read_key(&self, path: &Path) -> Result<String, String> {
+            Err(format!("key file {}: no files", path.display()))
         }
     }
     let path = Path::new("/fuzz/keepalived.conf");

@@ -834,6 +834,11 @@ pub(crate) mod auth {
     /// HMAC: the keys, root's alone (mode 0600): one hex key (id 1), or
     /// lines `ID HEX` for several.
     pub(crate) const KEY_FILE: Key = key("key_file", Kind::Path, Need::Optional);
+    /// HMAC, instead of `key_file`: keepalived's `key ID VALUE` lines as
+    /// `"ID VALUE"`, VALUE `file:PATH` (a private file holding one key,
+    /// `hex:HEX` or its bytes) or the key itself (then this config file
+    /// must be private).
+    pub(crate) const KEYS: Key = key("keys", Kind::List(&Kind::Text), Need::Optional);
     /// HMAC: the id of the key that signs; default: the only one.
     pub(crate) const ACTIVE: Key = aka(
         "active",
@@ -878,7 +883,16 @@ pub(crate) mod auth {
         how: "a table such as { type = \"hmac\", key_file = \"/etc/baton/vrrp.key\" }",
         prefix: "auth.",
         missing: Missing::Inline,
-        keys: &[TYPE, PASSWORD, KEY_FILE, ACTIVE, MODE, ANTI_REPLAY, TIME_WINDOW],
+        keys: &[
+            TYPE,
+            PASSWORD,
+            KEY_FILE,
+            KEYS,
+            ACTIVE,
+            MODE,
+            ANTI_REPLAY,
+            TIME_WINDOW,
+        ],
         hints: &[],
     };
 }

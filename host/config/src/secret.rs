@@ -8,6 +8,8 @@ use std::path::Path;
 
 use baton_vrrp::HmacKey;
 
+use crate::{KeyLine, KeyValue};
+
 /// Longest key file read: a keyring of a few 64-byte keys.
 const KEY_FILE_MAX: u64 = 16 * 1024;
 
@@ -59,16 +61,65 @@ pub fn check_owner_and_mode(path: &Path, what: &str, private: bool) -> Result<fs
 /// The keys of an HMAC key file: one hex key (id 1), or lines `ID HEX`
 /// (`#` comments and blank lines allowed). The file must be private.
 pub fn read_key_file(path: &Path) -> Result<Vec<HmacKey>, String> {
+    let text = read_private(path, KEY_FILE_MAX)?;
+    parse_keys(&text).map_err(|e| format!("key file {}: {e}", path.display()))
+}
+
+/// A private file's text, of at most `max` bytes.
+pub fn read_private(path: &Path, max: u64) -> Result<String, String> {
     let md = check_owner_and_mode(path, "key file", true)?;
-    if md.len() > KEY_FILE_MAX {
+    if md.len() > max {
         return Err(format!(
-            "key file {} is {} bytes: too large for a keyring",
+            "key file {} is {} bytes: more than the {max} a key file may hold",
             path.display(),
             md.len()
         ));
     }
-    let text = fs::read_to_string(path).map_err(|e| format!("key file {}: {e}", path.display()))?;
-    parse_keys(&text).map_err(|e| format!("key file {}: {e}", path.display()))
+    fs::read_to_string(path).map_err(|e| format!("key file {}: {e}", path.display()))
+}
+
+/// The most a keepalived key file holds: `hex:`, 64 bytes in hex, a line end.
+pub const KEEPALIVED_KEY_MAX: u64 = 138;
+
+/// keepalived's key VALUE (`key ID VALUE` of `auth_hmac`): `hex:` and hex
+/// digits, or else the key's bytes as they are written.
+pub fn keepalived_key(id: u8, value: &str) -> Result<HmacKey, String> {
+    match value.strip_prefix("hex:") {
+        Some(hex) => HmacKey::from_hex(id, hex),
+        None => HmacKey::new(id, value.as_bytes().to_vec()),
+    }
+}
+
+/// A `key ID VALUE` line's key: inline, or from its file (keepalived's
+/// syntax, one key, line ends stripped) through `read`.
+pub fn key_of(line: &KeyLine, read: &dyn Fn(&Path) -> Result<String, String>) -> Result<HmacKey, String> {
+    match &line.value {
+        KeyValue::Inline { text, .. } => keepalived_key(line.id, text),
+        KeyValue::File(path) => {
+            let text = read(path)?;
+            keepalived_key(line.id, text.trim_end_matches(['\r', '\n']))
+                .map_err(|e| format!("key file {}: {e}", path.display()))
+        }
+    }
+}
+
+/// `ID VALUE` (TOML `keys`) or keepalived's `key ID VALUE` split: the id
+/// (1 to 255) and the value, `file:PATH` relative to `dir`.
+pub fn key_line(id: &str, value: &str, dir: &Path, file: &Path) -> Result<KeyLine, String> {
+    let id = id
+        .parse::<u8>()
+        .ok()
+        .filter(|i| *i > 0)
+        .ok_or_else(|| format!("`{id}` is no key id (1 to 255)"))?;
+    let value = match value.strip_prefix("file:") {
+        Some("") => return Err(format!("key {id}: `file:` names no file")),
+        Some(p) => KeyValue::File(dir.join(p)),
+        None => KeyValue::Inline {
+            text: value.to_string(),
+            file: file.to_path_buf(),
+        },
+    };
+    Ok(KeyLine { id, value })
 }
 
 /// [`read_key_file`]'s content.

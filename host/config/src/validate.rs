@@ -1194,7 +1194,7 @@ mod tests {
                 scope: None,
             }],
             auth: Auth::None,
-            auth_key_file: None,
+            auth_keys: None,
             unicast_src: None,
             unicast_peers: Vec::new(),
             check_unicast_src: true,

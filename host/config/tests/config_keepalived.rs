@@ -176,10 +176,10 @@ fn mistakes_keepalived_runs_on_after_are_errors_at_their_place() {
             "vrrp_isntance VI_1 {\n}\n",
             "1:1: `vrrp_isntance` is no keyword of the top level (did you mean `vrrp_instance`?)",
         ),
-        // keepalived 2.4's HMAC block: Baton's TOML has it.
+        // keepalived 2.4's HMAC block, with a key keepalived would take.
         (
             "vrrp_instance VI_1 {\n  auth_hmac {\n    key 1 hex:00\n  }\n}\n",
-            "2:3: `auth_hmac` is not read from keepalived.conf yet: give the instance Baton's auth = { type = \"hmac\"",
+            "3:11: auth_hmac: key 1 has 1 bytes: a key is 32 to 64 bytes",
         ),
         // LVS.
         (

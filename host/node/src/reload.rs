@@ -98,7 +98,7 @@ pub fn diff_instance(old: &InstanceConfig, new: &InstanceConfig) -> InstancePlan
         accept,
         vips,
         auth,
-        auth_key_file,
+        auth_keys,
         unicast_src,
         unicast_peers,
         check_unicast_src,
@@ -143,10 +143,7 @@ pub fn diff_instance(old: &InstanceConfig, new: &InstanceConfig) -> InstancePlan
         (*preempt != old.preempt, Change::Preempt),
         (*preempt_delay != old.preempt_delay, Change::PreemptDelay),
         (*accept != old.accept, Change::Accept),
-        (
-            *auth != old.auth || *auth_key_file != old.auth_key_file,
-            Change::Auth,
-        ),
+        (*auth != old.auth || *auth_keys != old.auth_keys, Change::Auth),
         (*unicast_src != old.unicast_src, Change::UnicastSrc),
         (*unicast_peers != old.unicast_peers, Change::UnicastPeers),
         (

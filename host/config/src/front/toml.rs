@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use baton_vrrp::{AntiReplay, Auth, Hmac, HmacMode, V3Checksum, Version};
+use baton_vrrp::{AntiReplay, Auth, Hmac, HmacKey, HmacMode, V3Checksum, Version};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
@@ -21,9 +21,9 @@ use crate::schema::{
 };
 use crate::suggest::closest;
 use crate::{
-    BUILTIN_POLICIES, Builtin, Check, Config, Garp, Heartbeat, Hook, InstanceConfig, InstanceNotify, Notify,
-    NotifyCommand, OciRef, Policy, PolicySource, Remedy, SmtpTls, SplitBrain, SyncGroup, Track,
-    TrackInterface, Webhook, parse_sha256, parse_vip,
+    BUILTIN_POLICIES, Builtin, Check, Config, Garp, Heartbeat, Hook, InstanceConfig, InstanceNotify, KeyLine,
+    KeySource, Notify, NotifyCommand, OciRef, Policy, PolicySource, Remedy, SmtpTls, SplitBrain, SyncGroup,
+    Track, TrackInterface, Webhook, parse_sha256, parse_vip,
 };
 
 type Value<'i> = Spanned<DeValue<'i>>;
@@ -46,6 +46,7 @@ pub(crate) fn parse_placed(text: &str, path: &Path) -> (Result<Config, Vec<(usiz
     let mut fe = Reader {
         text,
         dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        file: path.to_path_buf(),
         errs: Vec::new(),
         origins: Origins::new(text),
     };
@@ -58,6 +59,8 @@ struct Reader<'t> {
     text: &'t str,
     /// The config file's directory, which relative paths are relative to.
     dir: PathBuf,
+    /// The config file (which a key written inline makes a secret).
+    file: PathBuf,
     errs: Vec<(usize, String)>,
     origins: Origins<'t>,
 }
@@ -856,7 +859,7 @@ impl<'t> Reader<'t> {
         let preempt = self.boolean(&tb, &instance::PREEMPT);
         let preempt_delay = self.duration(&tb, &instance::PREEMPT_DELAY).unwrap_or_default();
         let accept = self.boolean(&tb, &instance::ACCEPT);
-        let (auth, auth_key_file) = match self.table(&tb, &instance::AUTH, Item::Auth(i)) {
+        let (auth, auth_keys) = match self.table(&tb, &instance::AUTH, Item::Auth(i)) {
             Some(at) => self.auth(&at, advert_interval),
             None => (Auth::None, None),
         };
@@ -923,7 +926,7 @@ impl<'t> Reader<'t> {
             accept,
             vips,
             auth,
-            auth_key_file,
+            auth_keys,
             unicast_src,
             unicast_peers,
             check_unicast_src,
@@ -1063,13 +1066,14 @@ impl<'t> Reader<'t> {
 
     /// An instance's `auth`. A password auth whose password is wrong is
     /// still one (a placeholder), for the rules about its version.
-    fn auth(&mut self, tb: &Table<'_, '_>, advert_interval: Duration) -> (Auth, Option<PathBuf>) {
+    fn auth(&mut self, tb: &Table<'_, '_>, advert_interval: Duration) -> (Auth, Option<KeySource>) {
         let kind = self.get(tb, &auth::TYPE).and_then(|v| match v.get_ref() {
             DeValue::String(s) => Some(s.to_string()),
             _ => None,
         });
         let hmac = [
             &auth::KEY_FILE,
+            &auth::KEYS,
             &auth::ACTIVE,
             &auth::MODE,
             &auth::ANTI_REPLAY,
@@ -1092,7 +1096,7 @@ impl<'t> Reader<'t> {
 
     /// `type = "hmac"`: the keys from `key_file` (checked to be private),
     /// the active one, the mode, the replay rules.
-    fn hmac(&mut self, tb: &Table<'_, '_>, advert_interval: Duration) -> (Auth, Option<PathBuf>) {
+    fn hmac(&mut self, tb: &Table<'_, '_>, advert_interval: Duration) -> (Auth, Option<KeySource>) {
         if let Some(pv) = self.get(tb, &auth::PASSWORD) {
             self.wrong(
                 tb.path(&auth::PASSWORD),
@@ -1100,31 +1104,14 @@ impl<'t> Reader<'t> {
                 "not used with type = \"hmac\"",
             );
         }
-        let file = self.path(tb, &auth::KEY_FILE);
-        let keys = match &file {
-            Some(f) => match crate::secret::read_key_file(f) {
-                Ok(k) => k,
-                Err(e) => {
-                    let at = self
-                        .get(tb, &auth::KEY_FILE)
-                        .map_or(tb.header, |v| v.span().start);
-                    self.wrong(tb.path(&auth::KEY_FILE), at, e);
-                    Vec::new()
-                }
-            },
-            None => {
-                let message = "auth: type = \"hmac\" needs a `key_file` (hex keys, mode 0600)";
-                self.fail(tb.path(&auth::KEY_FILE), tb.header, message);
-                Vec::new()
-            }
-        };
+        let (keys, source) = self.hmac_keys(tb);
         let active = self.int::<u8>(tb, &auth::ACTIVE);
         let active = match (active, keys.as_slice()) {
             (Some(a), _) => a,
             (None, [only]) => only.id,
             (None, []) => 1,
             (None, _) => {
-                let message = "auth: the key file has several keys: say which signs with `active`";
+                let message = "auth: several keys: say which signs with `active`";
                 self.fail(tb.path(&auth::ACTIVE), tb.header, message);
                 keys[0].id
             }
@@ -1132,7 +1119,10 @@ impl<'t> Reader<'t> {
         if !keys.is_empty() && !keys.iter().any(|k| k.id == active) {
             let at = self.get(tb, &auth::ACTIVE).map_or(tb.header, |v| v.span().start);
             let ids: Vec<String> = keys.iter().map(|k| k.id.to_string()).collect();
-            let message = format!("key {active} is not in the key file (it has {})", ids.join(", "));
+            let message = format!(
+                "key {active} is not one of the keys (they are {})",
+                ids.join(", ")
+            );
             self.wrong(tb.path(&auth::ACTIVE), at, message);
         }
         let mode = match self.text(tb, &auth::MODE).as_deref() {
@@ -1169,7 +1159,72 @@ impl<'t> Reader<'t> {
             anti_replay,
             window,
         };
-        (Auth::Hmac(hmac), file)
+        (Auth::Hmac(hmac), source)
+    }
+
+    /// The keys of `key_file` (Baton's keyring) or of `keys` (keepalived's
+    /// `ID VALUE` lines), one of the two; each file checked to be private.
+    fn hmac_keys(&mut self, tb: &Table<'_, '_>) -> (Vec<HmacKey>, Option<KeySource>) {
+        let file = self.path(tb, &auth::KEY_FILE);
+        let mut lines: Vec<(String, usize)> = Vec::new();
+        for item in self.array(tb, &auth::KEYS, "an array of \"ID VALUE\" strings") {
+            if let Some(s) = self.str_of(item, tb.path(&auth::KEYS)) {
+                let at = item.span().start;
+                let path = FieldPath::index(tb.item, &auth::KEYS, lines.len());
+                self.origins.place(path, at);
+                lines.push((s.to_string(), at));
+            }
+        }
+        let at = |r: &mut Self, key: &Key| r.get(tb, key).map_or(tb.header, |v| v.span().start);
+        match (file, lines.is_empty()) {
+            (Some(_), false) => {
+                let message = "auth: `key_file` or `keys`, not both";
+                let here = at(self, &auth::KEYS);
+                self.wrong(tb.path(&auth::KEYS), here, message);
+                (Vec::new(), None)
+            }
+            (Some(f), true) => match crate::secret::read_key_file(&f) {
+                Ok(k) => (k, Some(KeySource::Keyring(f))),
+                Err(e) => {
+                    let here = at(self, &auth::KEY_FILE);
+                    self.wrong(tb.path(&auth::KEY_FILE), here, e);
+                    (Vec::new(), Some(KeySource::Keyring(f)))
+                }
+            },
+            (None, true) => {
+                let message = "auth: type = \"hmac\" needs a `key_file` (hex keys, mode 0600) or `keys`";
+                self.fail(tb.path(&auth::KEY_FILE), tb.header, message);
+                (Vec::new(), None)
+            }
+            (None, false) => {
+                let mut keys = Vec::new();
+                let mut each: Vec<KeyLine> = Vec::new();
+                let read = |p: &Path| crate::secret::read_private(p, crate::secret::KEEPALIVED_KEY_MAX);
+                for (n, (text, here)) in lines.iter().enumerate() {
+                    let path = FieldPath::index(tb.item, &auth::KEYS, n);
+                    let (id, value) = text.split_once(' ').unwrap_or((text, ""));
+                    let line =
+                        crate::secret::key_line(id, value.trim(), &self.dir, &self.file).and_then(|l| {
+                            match each.iter().any(|e| e.id == l.id) {
+                                true => Err(format!("key id {} is given twice", l.id)),
+                                false => Ok(l),
+                            }
+                        });
+                    match line.and_then(|l| Ok((crate::secret::key_of(&l, &read)?, l))) {
+                        Ok((k, l)) => {
+                            keys.push(k);
+                            each.push(l);
+                        }
+                        Err(e) => self.wrong(
+                            path,
+                            *here,
+                            format!("keys: {e} (\"ID file:PATH\" or \"ID hex:HEX\")"),
+                        ),
+                    }
+                }
+                (keys, Some(KeySource::Each(each)))
+            }
+        }
     }
 
     fn auth_kind(&mut self, tb: &Table<'_, '_>) -> Auth {

@@ -16,6 +16,7 @@ fn write_every_key_files(dir: &std::path::Path) {
     for (file, keys) in [
         ("keys/vrrp.key", format!("1 {}\n2 {}\n", "ab".repeat(32), "cd".repeat(32))),
         ("../keys/one.key", "ef".repeat(48)),
+        ("../keys/ka.key", format!("hex:{}\n", "01".repeat(32))),
     ] {
         let p = dir.join(file);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();

@@ -31,6 +31,7 @@ const INSTANCE_ARITY: Arity = &[
     ("accept", 0),
     ("no_accept", 0),
     ("authentication", 0),
+    ("auth_hmac", 0),
     ("virtual_ipaddress", 0),
     ("virtual_ipaddress_excluded", 0),
     ("unicast_src_ip", 1),
@@ -86,7 +87,7 @@ impl Reader<'_> {
             accept: !self.globals.strict,
             vips: Vec::new(),
             auth: Auth::None,
-            auth_key_file: None,
+            auth_keys: None,
             unicast_src: None,
             unicast_peers: Vec::new(),
             check_unicast_src: true,
@@ -121,6 +122,7 @@ impl Reader<'_> {
         }
         // After the VRID, which names it by default.
         inst.vmac = self.vmac(&stmts, i, inst.vrid);
+        self.auth_hmac(&stmts, i, &mut inst);
         inst.garp = self
             .globals
             .garp_for(inst.vips.first().is_some_and(|v| v.addr.is_ipv6()));
@@ -208,7 +210,7 @@ impl Reader<'_> {
                 inst.excluded_vips = self.vips(k, i, &inst.interface, &instance::EXCLUDED_VIPS)
             }
             "virtual_routes" => inst.routes = self.routes(k, i),
-            "use_vmac" | "vmac_xmit_base" => {}
+            "use_vmac" | "vmac_xmit_base" | "auth_hmac" => {}
             "unicast_src_ip" | "mcast_src_ip" => {
                 self.place(item, &instance::UNICAST_SRC, at, key);
                 inst.unicast_src = self.one(k).and_then(|w| self.addr(w, key));

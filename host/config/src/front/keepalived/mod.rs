@@ -16,6 +16,7 @@
 //! `baton check` notes each one at its place.
 
 mod global;
+mod hmac;
 mod instance;
 pub(crate) mod lex;
 mod read;
@@ -102,6 +103,7 @@ pub(crate) fn looks_like_keepalived(text: &str) -> bool {
 /// The draft being built and where its parts came from.
 pub(super) struct Reader<'s> {
     files: &'s dyn Files,
+    sources: &'s Sources,
     errs: Vec<(usize, String)>,
     origins: Origins<'s>,
     notes: Vec<(Item, String)>,
@@ -125,6 +127,7 @@ impl<'s> Reader<'s> {
     fn new(sources: &'s Sources, files: &'s dyn Files) -> Reader<'s> {
         Reader {
             files,
+            sources,
             errs: Vec::new(),
             origins: Origins::many(sources),
             notes: Vec::new(),

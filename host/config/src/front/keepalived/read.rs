@@ -75,15 +75,6 @@ impl Reader<'_> {
             );
             return;
         }
-        if k == "auth_hmac" {
-            // keepalived 2.4's; the wire format is Baton's too.
-            self.err(
-                s.key.at,
-                "`auth_hmac` is not read from keepalived.conf yet: give the instance Baton's \
-                 auth = { type = \"hmac\", key_file = ... } in TOML (the same wire format; `baton convert` the rest)",
-            );
-            return;
-        }
         let hint = match closest(k, &names(arity)) {
             Some(near) => format!(" (did you mean `{near}`?)"),
             None => String::new(),

@@ -16,6 +16,11 @@ pub(crate) trait Files {
     /// The files matching a glob pattern (no braces: those are expanded
     /// before), sorted.
     fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, String>;
+    /// A key file's text (`auth_hmac`'s `key ID file:PATH`): from the disk,
+    /// where it must be private.
+    fn read_key(&self, path: &Path) -> Result<String, String> {
+        crate::secret::read_private(path, crate::secret::KEEPALIVED_KEY_MAX)
+    }
 }
 
 /// The real file system.
@@ -233,5 +238,10 @@ impl Files for MemFiles {
     fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, String> {
         let pat = glob::Pattern::new(pattern).map_err(|e| format!("bad pattern: {e}"))?;
         Ok(self.0.keys().filter(|p| pat.matches_path(p)).cloned().collect())
+    }
+
+    fn read_key(&self, path: &Path) -> Result<String, String> {
+        self.read(path)
+            .map_err(|e| format!("key file {}: {e}", path.display()))
     }
 }

@@ -17,6 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use baton_e2e::baton::{BatonNode, InstanceSpec, node_config};
+use baton_e2e::scenario::ms;
 use baton_e2e::{have, note, require_root};
 use baton_lab::{self as lab, CLIENT, Lab, LabSpec};
 
@@ -426,6 +427,79 @@ fn a_reload_that_renames_the_macvlan_moves_the_vip_to_a_new_one() {
     assert_eq!(lb01.state("VI_1"), "master", "{}", logs(&lb01, &lb02));
     assert_eq!(lb02.state("VI_1"), "backup", "{}", logs(&lb01, &lb02));
     assert_eq!(client_mac(&lab).as_deref(), Some(MAC));
+    drop((lb01, lb02));
+    lab.teardown().expect("teardown");
+}
+
+/// `ip link del vrrp.51` on the master: Baton makes the macvlan again (as
+/// keepalived does), its VIP and route come back on it and the client
+/// keeps the virtual MAC; set down by hand, the same.
+#[test]
+fn a_macvlan_deleted_or_set_down_by_hand_is_made_again() {
+    if !require_root("a_macvlan_deleted_or_set_down_by_hand_is_made_again") {
+        return;
+    }
+    let lab = Lab::new(LabSpec::new(2)).expect("lab");
+    let master_on_vmac = || {
+        on_vmac(&lab, "192.0.2.3") == ["lb01"]
+            && has_route(&lab, "lb01")
+            && lab
+                .ip("lb01", &["-o", "link", "show", VMAC])
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(",UP"))
+    };
+    // keepalived with the same file, for comparison (printed).
+    if have("keepalived") {
+        let mut ka = lab::Keepalived::start(&lab, "lb01", LB01_CONF).expect("keepalived");
+        let up = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), master_on_vmac);
+        let t = std::time::Instant::now();
+        let _ = lab.ip("lb01", &["link", "del", VMAC]);
+        std::thread::sleep(Duration::from_millis(50));
+        let back = lab::wait_until(Duration::from_secs(5), Duration::from_millis(10), master_on_vmac);
+        note(&format!(
+            "*** keepalived (up: {up}), ip link del {VMAC}: {}",
+            match back {
+                true => format!(
+                    "holds the VIP on a new {VMAC} again after {:.0} ms",
+                    ms(t.elapsed())
+                ),
+                false => "not back on it within 5 s".to_string(),
+            }
+        ));
+        ka.stop().expect("stopping keepalived");
+    }
+    let (lb01, lb02) = both(&lab);
+    let logs = |a: &BatonNode<'_>, b: &BatonNode<'_>| baton_e2e::baton::logs(&[a, b]);
+    let up = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), master_on_vmac);
+    assert!(up, "lb01 did not take the VIP on {VMAC}{}", logs(&lb01, &lb02));
+    for (n, how) in [vec!["link", "del", VMAC], vec!["link", "set", VMAC, "down"]]
+        .iter()
+        .enumerate()
+    {
+        let t = std::time::Instant::now();
+        let out = lab.ip("lb01", how).expect("ip");
+        assert!(
+            out.status.success(),
+            "ip {how:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        let back = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), master_on_vmac);
+        assert!(
+            back,
+            "after ip {how:?}, lb01 did not hold the VIP on {VMAC} again{}",
+            logs(&lb01, &lb02)
+        );
+        note(&format!(
+            "*** ip {}: lb01 holds the VIP on a new {VMAC} again after {:.0} ms",
+            how.join(" "),
+            ms(t.elapsed())
+        ));
+        // Made once: its own replacement is no news to it.
+        std::thread::sleep(Duration::from_millis(300));
+        let made = lb01.log().matches("went down or away").count();
+        assert_eq!(made, n + 1, "{}", logs(&lb01, &lb02));
+        assert_eq!(client_mac(&lab).as_deref(), Some(MAC), "{}", diag(&lab));
+    }
     drop((lb01, lb02));
     lab.teardown().expect("teardown");
 }

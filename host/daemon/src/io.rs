@@ -130,15 +130,19 @@ impl Io {
     }
 
     /// Keeps the link table current; returns the link's name and state.
-    pub fn link_event(&mut self, ev: &LinkEvent) -> (String, bool) {
+    /// A link event for the node; none for the last events of a macvlan
+    /// Baton deleted itself (to make it again: the new one is known).
+    pub fn link_event(&mut self, ev: &LinkEvent) -> Option<(String, bool)> {
         match ev {
+            LinkEvent::Changed(l) if self.vmacs.deleted_by_us(l.index, false) => None,
+            LinkEvent::Removed { index, .. } if self.vmacs.deleted_by_us(*index, true) => None,
             LinkEvent::Changed(l) => {
                 self.links.insert(l.name.clone(), l.clone());
-                (l.name.clone(), l.up)
+                Some((l.name.clone(), l.up))
             }
             LinkEvent::Removed { name, .. } => {
                 self.links.remove(name);
-                (name.clone(), false)
+                Some((name.clone(), false))
             }
         }
     }

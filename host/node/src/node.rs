@@ -347,8 +347,34 @@ impl Node {
                 inst.apply_link(name, w, up, now, &mut self.effects);
             }
         }
+        if !up && before == Some(true) {
+            self.vmac_lost(now, name);
+        }
         self.settle_sync(now);
         self.touch_all();
+    }
+
+    /// One of our macvlans went down or away (by hand: `ip link del`) while
+    /// its base is up: as keepalived does, it is made again. Its socket
+    /// fails now, which faults the instances on it, and the socket's retry
+    /// makes the macvlan first and opens the socket on it again.
+    fn vmac_lost(&mut self, now: Instant, name: &str) {
+        let ours = self.instances.values().any(|i| {
+            !i.removed && VmacSpec::of(&i.cfg).is_some_and(|v| v.name == name && self.link_up(&v.base))
+        });
+        if !ours {
+            return;
+        }
+        let keys: Vec<SocketKey> = self
+            .sockets
+            .keys()
+            .filter(|k| k.interface == name)
+            .cloned()
+            .collect();
+        for key in keys {
+            let error = format!("macvlan {name} went down or away: making it again");
+            self.socket_failed(now, &key, error, 0);
+        }
     }
 
     pub(crate) fn link_up(&self, name: &str) -> bool {
@@ -697,29 +723,47 @@ impl Node {
         let Some(s) = self.sockets.get_mut(key) else {
             return;
         };
-        let fault = match r {
+        match r {
             Ok(()) => {
                 s.open = SocketOpen::Open;
-                false
+                self.socket_fault(now, key, false);
             }
             Err(error) => {
                 let streak = match &s.open {
                     SocketOpen::Failed { streak, .. } => streak + 1,
                     _ => 1,
                 };
-                let backoff = Duration::from_millis(100u64 << streak.min(8)).min(Duration::from_secs(30));
-                s.open = SocketOpen::Failed {
-                    retry_at: now + backoff,
-                    streak,
-                    error: error.clone(),
-                };
-                self.effects.push_back(Effect::Event(Event::SocketFailed {
-                    key: key.clone(),
-                    error,
-                }));
-                true
+                self.socket_failed(now, key, error, streak);
             }
+        }
+        self.settle_sync(now);
+        self.touch_all();
+    }
+
+    /// The socket is not open: tried again at once (`streak` 0) or after a
+    /// backoff that doubles with each failure in a row; its instances are
+    /// in FAULT until it is.
+    fn socket_failed(&mut self, now: Instant, key: &SocketKey, error: String, streak: u32) {
+        let Some(s) = self.sockets.get_mut(key) else {
+            return;
         };
+        let backoff = match streak {
+            0 => Duration::ZERO,
+            n => Duration::from_millis(100u64 << n.min(8)).min(Duration::from_secs(30)),
+        };
+        s.open = SocketOpen::Failed {
+            retry_at: now + backoff,
+            streak,
+            error: error.clone(),
+        };
+        self.effects.push_back(Effect::Event(Event::SocketFailed {
+            key: key.clone(),
+            error,
+        }));
+        self.socket_fault(now, key, true);
+    }
+
+    fn socket_fault(&mut self, now: Instant, key: &SocketKey, fault: bool) {
         for inst in self
             .instances
             .values_mut()
@@ -728,8 +772,6 @@ impl Node {
             let ifname = inst.cfg.interface.clone();
             inst.set_fault(FaultCause::NoSocket(ifname), fault, now, &mut self.effects);
         }
-        self.settle_sync(now);
-        self.touch_all();
     }
 
     pub fn handle_vip_result(

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use baton_node::{Effect, Node, Primaries, VipOp};
+use baton_vrrp::State;
 use common::drain;
 
 fn cfg(extra: &str) -> baton_config::Config {
@@ -50,6 +51,10 @@ fn master(extra: &str) -> (Node, Instant, Vec<Effect>) {
     node.handle_timeout(now);
     let fx = drain(&mut node, now);
     (node, now, fx)
+}
+
+fn state(node: &Node) -> State {
+    node.instance_by_name("VI_1").expect("VI_1").vrrp.state()
 }
 
 fn pos(fx: &[Effect], f: impl Fn(&Effect) -> bool) -> usize {
@@ -312,4 +317,50 @@ fn a_socket_that_failed_on_its_macvlan_is_retried_after_making_the_macvlan_again
     let create = pos(&fx, |e| matches!(e, Effect::CreateVmac { .. }));
     let open = pos(&fx, |e| matches!(e, Effect::OpenSocket { .. }));
     assert!(create < open, "{fx:#?}");
+}
+
+#[test]
+fn a_macvlan_deleted_by_hand_is_made_again_and_its_socket_reopened() {
+    let (mut node, t0, _) = master("use_vmac = true");
+    node.handle_link(t0, "vrrp.51", true);
+    let fx = drain(&mut node, t0);
+    assert!(
+        fx.iter().all(|e| !matches!(e, Effect::CreateVmac { .. })),
+        "{fx:#?}"
+    );
+    // `ip link del vrrp.51`: the instance cannot speak, so it faults...
+    let t1 = t0 + Duration::from_millis(50);
+    node.handle_link(t1, "vrrp.51", false);
+    let fx = drain(&mut node, t1);
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::Event(baton_node::Event::SocketFailed { error, .. }) if error.contains("macvlan vrrp.51 went down or away"))),
+        "{fx:#?}"
+    );
+    assert_eq!(state(&node), State::Fault);
+    // ... and at once the macvlan is made again before its socket opens.
+    let retry = node.poll_timeout().expect("a retry");
+    assert!(retry <= t1, "{retry:?}");
+    node.handle_timeout(t1);
+    let fx = drain(&mut node, t1);
+    let create = pos(&fx, |e| matches!(e, Effect::CreateVmac { .. }));
+    let open = pos(&fx, |e| matches!(e, Effect::OpenSocket { .. }));
+    assert!(create < open, "{fx:#?}");
+    // Opened again: out of FAULT.
+    let Effect::OpenSocket { key, .. } = &fx[open] else {
+        unreachable!()
+    };
+    node.handle_socket_result(t1, key, Ok(()));
+    assert_ne!(state(&node), State::Fault);
+
+    // The base going down takes its macvlans down too: nothing to make.
+    let (mut node, t0, _) = master("use_vmac = true");
+    node.handle_link(t0, "vrrp.51", true);
+    node.handle_link(t0, "eth0", false);
+    node.handle_link(t0, "vrrp.51", false);
+    node.handle_timeout(t0);
+    let fx = drain(&mut node, t0);
+    assert!(
+        fx.iter().all(|e| !matches!(e, Effect::CreateVmac { .. })),
+        "{fx:#?}"
+    );
 }

@@ -63,6 +63,9 @@ pub struct Vmacs {
     made: HashMap<String, String>,
     /// Every macvlan made -> its base, whose reports the firewall moves.
     all: std::collections::BTreeMap<String, String>,
+    /// Indices of the links this process deleted: their last events are
+    /// its own doing, not news (a macvlan replaced by one of the same name).
+    deleted: std::collections::HashSet<u32>,
 }
 
 fn sysctl_path(family: &str, ifname: &str, key: &str) -> String {
@@ -219,7 +222,8 @@ impl Vmacs {
     /// of link by that name is not ours to touch.
     async fn remove_leftover(&mut self, nl: &Netlink, name: &str) -> io::Result<()> {
         let Some(msg) = find(nl, name).await? else {
-            return Ok(());
+            // Deleted by someone else: what it changed is to be held again.
+            return self.forget(name);
         };
         if !is_macvlan(&msg) {
             return Err(io::Error::new(
@@ -249,12 +253,22 @@ impl Vmacs {
     }
 
     async fn delete_index(&mut self, nl: &Netlink, name: &str, index: u32) -> io::Result<()> {
+        self.deleted.insert(index);
         match nl.handle.link().del(index).execute().await {
             Ok(()) => {}
             Err(e) if super::errno_of(&e) == Some(nix::libc::ENODEV) => {}
             Err(e) => return Err(nl_error(e, format!("deleting link {name}"))),
         }
         self.forget(name)
+    }
+
+    /// Whether an event of link `index` comes from this process deleting
+    /// it; forgotten with its removal.
+    pub fn deleted_by_us(&mut self, index: u32, removed: bool) -> bool {
+        match removed {
+            true => self.deleted.remove(&index),
+            false => self.deleted.contains(&index),
+        }
     }
 
     fn move_reports(&self) -> io::Result<()> {

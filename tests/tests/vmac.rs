@@ -503,3 +503,53 @@ fn a_macvlan_deleted_or_set_down_by_hand_is_made_again() {
     drop((lb01, lb02));
     lab.teardown().expect("teardown");
 }
+
+fn rp_filter(lab: &Lab, host: &str, ifname: &str) -> String {
+    let path = format!("/proc/sys/net/ipv4/conf/{ifname}/rp_filter");
+    let out = lab.exec_ok(host, &["cat", &path]).expect("rp_filter");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// With strict reverse-path filtering for all interfaces (RHEL's default),
+/// the macvlan's own `rp_filter 0` counts for nothing (the kernel takes the
+/// larger of `all` and the interface's): the VIP's traffic, which arrives
+/// on the macvlan while the subnet's route is the base's, would be dropped.
+/// As keepalived does, `all` goes to 0 while a macvlan needs it, each
+/// other interface keeps its filter by getting `all`'s old value, and all
+/// is put back when Baton stops.
+#[test]
+fn a_strict_rp_filter_on_all_is_lifted_for_the_macvlan_and_put_back() {
+    if !require_root("a_strict_rp_filter_on_all_is_lifted_for_the_macvlan_and_put_back") {
+        return;
+    }
+    let lab = Lab::new(LabSpec::new(2)).expect("lab");
+    for h in ["lb01", "lb02"] {
+        lab.exec_ok(h, &["sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=1"])
+            .expect("sysctl");
+    }
+    let before = rp_filter(&lab, "lb01", "eth0");
+    let (mut lb01, lb02) = both(&lab);
+    let logs = |a: &BatonNode<'_>, b: &BatonNode<'_>| baton_e2e::baton::logs(&[a, b]);
+    let up = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
+        on_vmac(&lab, "192.0.2.3") == ["lb01"]
+    });
+    assert!(up, "lb01 did not take the VIP on {VMAC}{}", logs(&lb01, &lb02));
+    let ping = lab
+        .exec(CLIENT, &["ping", "-c", "3", "-i", "0.2", "-W", "1", "192.0.2.3"])
+        .expect("ping");
+    assert!(
+        ping.status.success(),
+        "the VIP does not answer under all.rp_filter=1: {}{}",
+        String::from_utf8_lossy(&ping.stdout),
+        logs(&lb01, &lb02)
+    );
+    assert_eq!(rp_filter(&lab, "lb01", "all"), "0");
+    // eth0 filters as strictly as before.
+    assert_eq!(rp_filter(&lab, "lb01", "eth0"), "1");
+    assert_eq!(rp_filter(&lab, "lb01", VMAC), "0");
+    lb01.stop();
+    assert_eq!(rp_filter(&lab, "lb01", "all"), "1", "{}", logs(&lb01, &lb02));
+    assert_eq!(rp_filter(&lab, "lb01", "eth0"), before);
+    drop((lb01, lb02));
+    lab.teardown().expect("teardown");
+}

@@ -55,6 +55,16 @@ struct Saved {
     users: usize,
 }
 
+/// A strict or loose `all.rp_filter` (the kernel filters by the larger of
+/// `all` and the interface's, so a macvlan's own 0 counts for nothing):
+/// its old value, and the interfaces raised to it so they filter as before,
+/// with theirs.
+#[derive(Debug)]
+struct RpHeld {
+    all: String,
+    raised: Vec<(String, String)>,
+}
+
 /// The macvlans made by this process, and what they changed on their bases.
 #[derive(Debug, Default)]
 pub struct Vmacs {
@@ -63,6 +73,8 @@ pub struct Vmacs {
     made: HashMap<String, String>,
     /// Every macvlan made -> its base, whose reports the firewall moves.
     all: std::collections::BTreeMap<String, String>,
+    /// `all.rp_filter` lifted while an IPv4 macvlan needs it.
+    rp_filter: Option<RpHeld>,
     /// Indices of the links this process deleted: their last events are
     /// its own doing, not news (a macvlan replaced by one of the same name).
     deleted: std::collections::HashSet<u32>,
@@ -149,6 +161,7 @@ impl Vmacs {
             set_sysctl("ipv4", v.name, "rp_filter", "0")?;
             set_sysctl("ipv4", v.name, "promote_secondaries", "1")?;
             self.hold_base(v.base)?;
+            self.hold_rp_filter()?;
             self.made.insert(v.name.to_string(), v.base.to_string());
         }
         let up = LinkUnspec::new_with_index(link.index).up().build();
@@ -194,6 +207,56 @@ impl Vmacs {
         set_sysctl("ipv4", base, "arp_announce", "2")?;
         self.bases.insert(base.to_string(), saved);
         Ok(())
+    }
+
+    /// As keepalived does: `all.rp_filter` to 0, every other interface
+    /// (and `default`, for those made later) raised to its old value first.
+    fn hold_rp_filter(&mut self) -> io::Result<()> {
+        if self.rp_filter.is_some() {
+            return Ok(());
+        }
+        let Some(all) = get_sysctl("ipv4", "all", "rp_filter") else {
+            return Ok(());
+        };
+        let level: u8 = all.parse().unwrap_or(0);
+        if level == 0 {
+            return Ok(());
+        }
+        let mut held = RpHeld {
+            all,
+            raised: Vec::new(),
+        };
+        let conf = std::fs::read_dir("/proc/sys/net/ipv4/conf")
+            .map_err(|e| context(e, "listing interfaces' sysctls"))?;
+        for entry in conf.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name == "all" || self.all.contains_key(&name) {
+                continue;
+            }
+            let Some(old) = get_sysctl("ipv4", &name, "rp_filter") else {
+                continue;
+            };
+            if old.parse::<u8>().unwrap_or(0) < level {
+                set_sysctl("ipv4", &name, "rp_filter", &held.all)?;
+                held.raised.push((name, old));
+            }
+        }
+        set_sysctl("ipv4", "all", "rp_filter", "0")?;
+        self.rp_filter = Some(held);
+        Ok(())
+    }
+
+    /// `all.rp_filter` and the raised interfaces as they were (those gone
+    /// took theirs with them).
+    fn release_rp_filter(&mut self) -> io::Result<()> {
+        let Some(held) = self.rp_filter.take() else {
+            return Ok(());
+        };
+        let all = set_sysctl("ipv4", "all", "rp_filter", &held.all);
+        for (name, old) in &held.raised {
+            let _ = set_sysctl("ipv4", name, "rp_filter", old);
+        }
+        all
     }
 
     fn release_base(&mut self, base: &str) -> io::Result<()> {
@@ -285,7 +348,11 @@ impl Vmacs {
             Some(base) => self.release_base(&base),
             None => Ok(()),
         };
-        fw.and(base)
+        let rp = match self.made.is_empty() {
+            true => self.release_rp_filter(),
+            false => Ok(()),
+        };
+        fw.and(base).and(rp)
     }
 }
 

@@ -55,7 +55,7 @@ pub use probe::{
     GapMeasurement, HttpProber, HttpReport, PingReport, Pinger, ProbeReport, http_get_200, measure_gap,
 };
 pub use process::LabProcess;
-pub use server::HttpServer;
+pub use server::{HttpServer, serve as serve_http};
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;

@@ -106,7 +106,9 @@ impl Drop for HttpServer {
     }
 }
 
-fn serve(mut conn: TcpStream, body: &str) -> io::Result<()> {
+/// Reads the request head, answers `200 OK` with `body` (none to a HEAD),
+/// closes: the lab's HTTP service, on a thread here and as baton-lab-httpd.
+pub fn serve(mut conn: TcpStream, body: &str) -> io::Result<()> {
     conn.set_nonblocking(false)?;
     conn.set_read_timeout(Some(Duration::from_millis(500)))?;
     conn.set_write_timeout(Some(Duration::from_millis(500)))?;
@@ -119,9 +121,11 @@ fn serve(mut conn: TcpStream, body: &str) -> io::Result<()> {
         }
         req.extend_from_slice(&buf[..n]);
     }
+    let head = req.starts_with(b"HEAD ");
     let resp = format!(
-        "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+        "HTTP/1.0 200 OK\r\nServer: baton-lab-httpd\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        body.len(),
+        if head { "" } else { body }
     );
     conn.write_all(resp.as_bytes())
 }

@@ -11,8 +11,10 @@
 //! nginx does: `systemctl start` returns once the service is up, and fails
 //! (exit 1) when an address cannot be bound.
 
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpListener};
+
+use baton_lab::serve_http as serve;
 use std::time::Duration;
 
 fn main() {
@@ -74,27 +76,4 @@ fn run() -> io::Result<()> {
 
 fn invalid(msg: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg.to_string())
-}
-
-/// Reads the request head, answers 200 (no body to a HEAD), closes.
-fn serve(mut conn: TcpStream, body: &str) -> io::Result<()> {
-    conn.set_nonblocking(false)?;
-    conn.set_read_timeout(Some(Duration::from_millis(500)))?;
-    conn.set_write_timeout(Some(Duration::from_millis(500)))?;
-    let mut req = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 16 * 1024 {
-        let n = conn.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        req.extend_from_slice(&buf[..n]);
-    }
-    let head = req.starts_with(b"HEAD ");
-    let resp = format!(
-        "HTTP/1.0 200 OK\r\nServer: baton-lab-httpd\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-        body.len(),
-        if head { "" } else { body }
-    );
-    conn.write_all(resp.as_bytes())
 }

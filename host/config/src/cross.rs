@@ -3,8 +3,10 @@
 //! the nodes of one LAN; instances in different files that share a VIP are
 //! peers of one virtual router.
 //!
-//! Errors: peers that differ in VRID, authentication, advert interval or
-//! VRRP version (their adverts would be dropped or misread); two virtual
+//! Errors: peers that differ in VRID, authentication (for HMAC: a signer's
+//! key the other lacks, or an enforcing receiver of unsigned adverts),
+//! advert interval or VRRP version (their adverts would be dropped or
+//! misread); sync groups whose members' priorities cross; two virtual
 //! routers sharing a VRID (and family) with different VIP sets; peers whose
 //! VIP families differ; a `state MASTER` whose priority does not exceed a
 //! `state BACKUP` peer's; unicast peers that do not list each other.
@@ -107,9 +109,106 @@ pub fn cross_check(nodes: &[Placed]) -> Vec<Finding> {
             }
         }
     }
+    for (a_ix, a) in nodes.iter().enumerate() {
+        for b in &nodes[a_ix + 1..] {
+            crossed_groups(&all, a, b, &mut out);
+        }
+    }
     out.sort_by(|x, y| (&x.path, x.line, x.col).cmp(&(&y.path, y.line, y.col)));
     out.dedup();
     out
+}
+
+/// Whether `from`'s adverts pass `to`'s authentication. HMAC's rollout
+/// modes may differ between nodes; what matters is that a signed advert
+/// carries a key the receiver has, and that an enforcing receiver gets
+/// signed adverts.
+fn auth_problem(from: &Inst<'_>, to: &Inst<'_>) -> Option<String> {
+    use baton_vrrp::{Auth, HmacMode};
+    let signer = match &from.cfg.auth {
+        Auth::Hmac(h) if h.signs() => Some(h),
+        _ => None,
+    };
+    match (&to.cfg.auth, signer) {
+        (Auth::Hmac(g), Some(h)) => {
+            let key = h.key(h.active)?;
+            (!g.keys.contains(key)).then(|| {
+                format!(
+                    "{} signs with key {}, which {} does not have (its adverts are dropped: unknown key or bad HMAC)",
+                    from.who(),
+                    h.active,
+                    to.who()
+                )
+            })
+        }
+        (Auth::Hmac(g), None) if g.mode == HmacMode::Enforce => Some(format!(
+            "{} requires HMAC (mode enforce) and {} sends unsigned adverts (use mode receive-only or permissive while rolling it out)",
+            to.who(),
+            from.who()
+        )),
+        (Auth::Hmac(_), None) => None,
+        (_, Some(_)) => Some(format!(
+            "{} signs its adverts (HMAC) and {} has no auth_hmac: it drops them as too long",
+            from.who(),
+            to.who()
+        )),
+        (theirs, None) => match (&from.cfg.auth, theirs) {
+            (Auth::Hmac(_), Auth::None) => None,
+            (mine, theirs) if mine != theirs => Some("authentication differs (type or password)".to_string()),
+            _ => None,
+        },
+    }
+}
+
+/// Sync groups of two nodes whose members are peers, with the higher
+/// priority on one node for one member and on the other for another: a
+/// group is Master on one node as a whole, so the nodes would take it from
+/// each other.
+fn crossed_groups(all: &[Inst<'_>], a: &Placed, b: &Placed, out: &mut Vec<Finding>) {
+    let of = |n: &Placed, name: &str| all.iter().find(|i| std::ptr::eq(i.node, n) && i.cfg.name == name);
+    for ga in &a.config.sync_groups {
+        for gb in &b.config.sync_groups {
+            let pairs: Vec<(&Inst<'_>, &Inst<'_>)> = ga
+                .instances
+                .iter()
+                .filter_map(|m| of(a, m))
+                .filter_map(|x| {
+                    let peer = gb
+                        .instances
+                        .iter()
+                        .filter_map(|m| of(b, m))
+                        .find(|y| !x.vips().is_disjoint(&y.vips()))?;
+                    Some((x, peer))
+                })
+                .collect();
+            let higher = pairs.iter().find(|(x, y)| x.cfg.priority > y.cfg.priority);
+            let lower = pairs.iter().find(|(x, y)| x.cfg.priority < y.cfg.priority);
+            if let (Some((x1, y1)), Some((x2, y2))) = (higher, lower) {
+                out.push(finding(
+                    y2,
+                    "priority",
+                    true,
+                    format!(
+                        "sync groups {} ({}) and {} ({}) cross: {} is higher on {} ({} > {}) but {} on {} ({} > {}); \
+                         a group is Master on one node as a whole, so the nodes would take it from each other \
+                         (give one node the higher priority for every member)",
+                        ga.name,
+                        x1.file,
+                        gb.name,
+                        y1.file,
+                        x1.cfg.name,
+                        x1.file,
+                        x1.cfg.priority,
+                        y1.cfg.priority,
+                        y2.cfg.name,
+                        y2.file,
+                        y2.cfg.priority,
+                        x2.cfg.priority
+                    ),
+                ));
+            }
+        }
+    }
 }
 
 fn finding(at: &Inst<'_>, key: &str, error: bool, message: String) -> Finding {
@@ -166,8 +265,8 @@ fn peers(a: &Inst<'_>, b: &Inst<'_>, out: &mut Vec<Finding>) {
             ),
         );
     }
-    if x.auth != y.auth {
-        mismatch("auth", "authentication differs (type or password)".to_string());
+    if let Some(what) = auth_problem(a, b).or_else(|| auth_problem(b, a)) {
+        mismatch("auth", what);
     }
     if a.vips() != b.vips() {
         mismatch(

@@ -240,6 +240,8 @@ fn cross(files: &[(&str, &str)]) -> Vec<String> {
         .map(|(name, text)| {
             let path = dir.join(name);
             std::fs::write(&path, text).unwrap();
+            // Private: some hold HMAC keys inline.
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
             let opts = LoadOptions {
                 config_id: Some("x".to_string()),
                 ..LoadOptions::default()
@@ -422,6 +424,71 @@ fn the_cross_node_check_reports_what_the_seed_warns_about() {
         cross(&[("a.conf", &quiet), ("b.conf", &quiet)]),
         Vec::<String>::new()
     );
+}
+
+/// HMAC between peers: modes may differ while it is rolled out, keys may
+/// not; an enforcing node needs signed adverts.
+#[test]
+fn the_cross_node_check_follows_an_hmac_rollout() {
+    let vip = "192.0.2.3";
+    let k1 = "hex:".to_string() + &"ab".repeat(32);
+    let k2 = "hex:".to_string() + &"cd".repeat(32);
+    let hmac = |key: &str, mode: &str| {
+        format!("    auth_hmac {{\n        key 1 {key}\n        mode {mode}\n    }}\n")
+    };
+    let pair = |a: &str, b: &str| {
+        cross(&[
+            ("a.conf", &ka("MASTER", 50, 150, a, vip)),
+            ("b.conf", &ka("BACKUP", 50, 100, b, vip)),
+        ])
+    };
+    // Receive-only on one node, nothing yet on the other; then permissive and enforce.
+    assert_eq!(pair(&hmac(&k1, "receive-only"), ""), Vec::<String>::new());
+    assert_eq!(
+        pair(&hmac(&k1, "permissive"), &hmac(&k1, "receive-only")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        pair(&hmac(&k1, "enforce"), &hmac(&k1, "permissive")),
+        Vec::<String>::new()
+    );
+    let got = pair("", &hmac(&k1, "enforce"));
+    assert!(
+        got.iter().any(|g| g
+            .contains("VI_1 (b.conf) requires HMAC (mode enforce) and VI_1 (a.conf) sends unsigned adverts")),
+        "{got:#?}"
+    );
+    let got = pair(&hmac(&k1, "enforce"), "");
+    assert!(
+        got.iter()
+            .any(|g| g.contains("VI_1 (a.conf) signs its adverts (HMAC) and VI_1 (b.conf) has no auth_hmac")),
+        "{got:#?}"
+    );
+    let got = pair(&hmac(&k1, "enforce"), &hmac(&k2, "enforce"));
+    assert!(
+        got.iter().any(|g| g.starts_with("b.conf:6:5: error:")
+            && g.contains("signs with key 1, which VI_1 (b.conf) does not have")),
+        "{got:#?}"
+    );
+}
+
+/// Two sync groups whose members' priorities cross between the nodes.
+#[test]
+fn the_cross_node_check_finds_crossed_sync_groups() {
+    let node = |p1: u8, p2: u8| {
+        format!(
+            "vrrp_sync_group G1 {{\n    group {{\n        VI_1\n        VI_2\n    }}\n}}\n{}{}",
+            ka("BACKUP", 50, p1, "", "192.0.2.3"),
+            ka("BACKUP", 51, p2, "", "192.0.2.4").replace("VI_1", "VI_2")
+        )
+    };
+    let got = cross(&[("a.conf", &node(150, 100)), ("b.conf", &node(100, 150))]);
+    assert!(
+        got.iter().any(|g| g.contains("error: sync groups G1 (a.conf) and G1 (b.conf) cross: VI_1 is higher on a.conf (150 > 100) but VI_2 on b.conf (150 > 100)")),
+        "{got:#?}"
+    );
+    let got = cross(&[("a.conf", &node(150, 150)), ("b.conf", &node(100, 100))]);
+    assert_eq!(got, Vec::<String>::new());
 }
 
 // ------------------------------------------------ scripts that run through builtin:exec

@@ -347,22 +347,30 @@ impl Node {
                 inst.apply_link(name, w, up, now, &mut self.effects);
             }
         }
-        if !up && before == Some(true) {
-            self.vmac_lost(now, name);
+        match (up, before) {
+            (false, Some(true)) => self.vmac_lost(now, name),
+            (true, _) => self.vmac_back(now, name),
+            _ => {}
         }
         self.settle_sync(now);
         self.touch_all();
     }
 
     /// One of our macvlans went down or away (by hand: `ip link del`) while
-    /// its base is up: as keepalived does, it is made again. Its socket
+    /// its base is up: as keepalived does, it is made again. A socket on it
     /// fails now, which faults the instances on it, and the socket's retry
-    /// makes the macvlan first and opens the socket on it again.
+    /// makes the macvlan first and opens the socket on it again. An
+    /// instance whose adverts leave from the base (`vmac_xmit_base`) is in
+    /// FAULT until the new macvlan is up, which puts its VIPs back.
     fn vmac_lost(&mut self, now: Instant, name: &str) {
-        let ours = self.instances.values().any(|i| {
-            !i.removed && VmacSpec::of(&i.cfg).is_some_and(|v| v.name == name && self.link_up(&v.base))
-        });
-        if !ours {
+        let owners: Vec<(InstanceId, VmacSpec)> = self
+            .instances
+            .values()
+            .filter(|i| !i.removed)
+            .filter_map(|i| Some((i.id, VmacSpec::of(&i.cfg)?)))
+            .filter(|(_, v)| v.name == name && self.link_up(&v.base))
+            .collect();
+        if owners.is_empty() {
             return;
         }
         let keys: Vec<SocketKey> = self
@@ -371,9 +379,44 @@ impl Node {
             .filter(|k| k.interface == name)
             .cloned()
             .collect();
-        for key in keys {
+        for key in &keys {
             let error = format!("macvlan {name} went down or away: making it again");
-            self.socket_failed(now, &key, error, 0);
+            self.socket_failed(now, key, error, 0);
+        }
+        for (id, vmac) in owners {
+            let Some(inst) = self.instances.get_mut(&id) else {
+                continue;
+            };
+            if inst.socket.interface == name {
+                continue;
+            }
+            self.effects.push_back(Effect::Event(Event::NetFailed {
+                instance: inst.cfg.name.clone(),
+                what: format!("macvlan {name}"),
+                error: "went down or away: making it again".to_string(),
+            }));
+            inst.set_fault(
+                FaultCause::LinkDown(name.to_string()),
+                true,
+                now,
+                &mut self.effects,
+            );
+            self.effects.push_back(Effect::CreateVmac { instance: id, vmac });
+        }
+    }
+
+    /// A macvlan made again is up: out of the FAULT [`Node::vmac_lost`] put
+    /// its instance in.
+    fn vmac_back(&mut self, now: Instant, name: &str) {
+        for inst in self.instances.values_mut().filter(|i| !i.removed) {
+            if VmacSpec::of(&inst.cfg).is_some_and(|v| v.name == name) {
+                inst.set_fault(
+                    FaultCause::LinkDown(name.to_string()),
+                    false,
+                    now,
+                    &mut self.effects,
+                );
+            }
         }
     }
 

@@ -364,3 +364,30 @@ fn a_macvlan_deleted_by_hand_is_made_again_and_its_socket_reopened() {
         "{fx:#?}"
     );
 }
+
+#[test]
+fn with_adverts_from_the_base_a_lost_macvlan_faults_the_instance_until_it_is_back() {
+    let (mut node, t0, _) = master("use_vmac = true\nvmac_xmit_base = true");
+    node.handle_link(t0, "vrrp.51", true);
+    drain(&mut node, t0);
+    node.handle_link(t0, "vrrp.51", false);
+    let fx = drain(&mut node, t0);
+    pos(&fx, |e| matches!(e, Effect::CreateVmac { .. }));
+    assert!(
+        fx.iter().all(|e| !matches!(e, Effect::OpenSocket { .. })),
+        "{fx:#?}"
+    );
+    assert_eq!(state(&node), State::Fault);
+    // Made again and up: Backup, then Master again with its VIPs on it.
+    node.handle_link(t0, "vrrp.51", true);
+    assert_eq!(state(&node), State::Backup);
+    let later = t0 + Duration::from_millis(400);
+    node.handle_timeout(later);
+    let fx = drain(&mut node, later);
+    assert_eq!(state(&node), State::Master);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::AddVip { vip, .. } if vip.dev == "vrrp.51")),
+        "{fx:#?}"
+    );
+}

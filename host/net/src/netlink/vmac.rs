@@ -320,7 +320,11 @@ impl Vmacs {
         match nl.handle.link().del(index).execute().await {
             Ok(()) => {}
             Err(e) if super::errno_of(&e) == Some(nix::libc::ENODEV) => {}
-            Err(e) => return Err(nl_error(e, format!("deleting link {name}"))),
+            Err(e) => {
+                // Still there: what it says next is news.
+                self.deleted.remove(&index);
+                return Err(nl_error(e, format!("deleting link {name}")));
+            }
         }
         self.forget(name)
     }

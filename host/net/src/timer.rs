@@ -73,16 +73,22 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn fires_at_the_deadline_with_sub_millisecond_precision() {
         let t = Timer::new().unwrap();
-        let mut worst = Duration::ZERO;
-        for _ in 0..20 {
+        let mut late = Vec::new();
+        for _ in 0..40 {
             let deadline = Instant::now() + Duration::from_micros(2500);
             t.sleep_until(deadline).await.unwrap();
-            let late = Instant::now().saturating_duration_since(deadline);
+            late.push(Instant::now().saturating_duration_since(deadline));
             assert!(Instant::now() >= deadline);
-            worst = worst.max(late);
         }
-        // tokio::time::sleep would be up to 1 ms late by design.
-        assert!(worst < Duration::from_millis(1), "worst lateness {worst:?}");
+        late.sort();
+        // tokio::time::sleep rounds up to its 1 ms tick: half a millisecond
+        // late on the median. The worst sample is the scheduler's (the
+        // other tests of this binary run beside it), so it is not asserted.
+        let (median, p90) = (late[20], late[36]);
+        assert!(
+            median < Duration::from_micros(300) && p90 < Duration::from_millis(1),
+            "lateness median {median:?}, 90th percentile {p90:?} (all {late:?})"
+        );
     }
 
     #[tokio::test(flavor = "current_thread")]

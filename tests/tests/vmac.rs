@@ -140,6 +140,12 @@ fn diag(lab: &Lab) -> String {
     out
 }
 
+/// Three pings from the client to the VIP.
+fn ping_vip(lab: &Lab) -> std::process::Output {
+    lab.exec(CLIENT, &["ping", "-c", "3", "-i", "0.2", "-W", "1", "192.0.2.3"])
+        .expect("ping")
+}
+
 fn both(lab: &Lab) -> (BatonNode<'_>, BatonNode<'_>) {
     let lb01 = BatonNode::start_file(lab, "lb01", "lb01.conf", LB01_CONF);
     let lb02 = BatonNode::start(lab, "lb02", &lb02_toml());
@@ -243,9 +249,7 @@ fn use_vmac_keeps_the_clients_neighbour_entry_across_a_failover_and_routes_move(
     let neigh = String::from_utf8_lossy(&neigh.stdout).to_string();
     assert!(neigh.contains(MAC), "{neigh}");
     assert_eq!(client_mac(&lab).as_deref(), Some(MAC));
-    let ping = lab
-        .exec(CLIENT, &["ping", "-c", "3", "-i", "0.2", "-W", "1", "192.0.2.3"])
-        .expect("ping");
+    let ping = ping_vip(&lab);
     assert!(
         ping.status.success(),
         "the VIP does not answer after the failover{}",
@@ -534,9 +538,7 @@ fn a_strict_rp_filter_on_all_is_lifted_for_the_macvlan_and_put_back() {
         on_vmac(&lab, "192.0.2.3") == ["lb01"]
     });
     assert!(up, "lb01 did not take the VIP on {VMAC}{}", logs(&lb01, &lb02));
-    let ping = lab
-        .exec(CLIENT, &["ping", "-c", "3", "-i", "0.2", "-W", "1", "192.0.2.3"])
-        .expect("ping");
+    let ping = ping_vip(&lab);
     assert!(
         ping.status.success(),
         "the VIP does not answer under all.rp_filter=1: {}{}",

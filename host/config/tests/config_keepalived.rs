@@ -233,7 +233,10 @@ fn the_validation_speaks_keepalived_s_names() {
 
 /// The cross-node check over files written to a temporary directory.
 fn cross(files: &[(&str, &str)]) -> Vec<String> {
-    let dir = std::env::temp_dir().join(format!("baton-cross-{}-{}", std::process::id(), files[0].1.len()));
+    // One directory per call: tests run in parallel threads of one process.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("baton-cross-{}-{call}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let placed: Vec<_> = files
         .iter()

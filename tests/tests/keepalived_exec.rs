@@ -3,11 +3,14 @@
 //! 100): the script runs through builtin:exec with keepalived's semantics
 //! (exit 0 healthy), so when lb01's script starts failing (a marker file
 //! exists) its priority drops by the weight and the VIP moves to lb02; when
-//! it passes again the VIP comes back.
+//! it passes again the VIP comes back. Without `script_user`, both
+//! keepalived 2.2.7 and Baton run the script as `keepalived_script` where
+//! the system has that user (a lab host's own /etc/passwd).
 //!
 //! Needs root; without it it prints "SKIPPED (needs root)" and passes,
 //! except under CI=true where it fails.
 
+use std::ffi::OsStr;
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -138,4 +141,108 @@ fn baton_check_refuses_the_script_without_allow_exec_and_notes_it_with() {
     );
     assert_eq!(stdout, want);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Without `script_user`, keepalived runs scripts as the user
+/// `keepalived_script` when the system has one, and so does Baton. The
+/// user is given to lab host lb01 alone: its own /etc/passwd and /etc/group,
+/// bound over the real ones in the host's private mount namespace. The same
+/// keepalived.conf is run by keepalived 2.2.7, then by Baton; the script
+/// writes the uid and gid it ran as.
+#[test]
+fn without_script_user_scripts_run_as_keepalived_script_as_with_keepalived() {
+    if !require_root("without_script_user_scripts_run_as_keepalived_script_as_with_keepalived") {
+        return;
+    }
+    let lab = Lab::new(LabSpec::new(1).isolated(&baton_e2e::lab_helpers())).expect("lab");
+    let dir = lab.dir().to_path_buf();
+    let id = free_id();
+    give_user(&lab, "lb01", "keepalived_script", id);
+    let out_dir = dir.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    std::os::unix::fs::chown(&out_dir, Some(id), Some(id)).unwrap();
+    let out = out_dir.join("ran-as");
+    let script = dir.join("whoami.sh");
+    let body = format!(
+        "#!/bin/sh\necho \"$(id -u) $(id -g)\" > '{0}.new' && mv '{0}.new' '{0}'\n",
+        out.display()
+    );
+    std::fs::write(&script, body).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let text = conf("lb01", 150, &script);
+    let want = format!("{id} {id}\n");
+    let ran_as = || {
+        let _ = std::fs::remove_file(&out);
+        lab::wait_until(Duration::from_secs(10), Duration::from_millis(20), || {
+            out.exists()
+        });
+        std::fs::read_to_string(&out).unwrap_or_default()
+    };
+
+    let mut ka = lab::Keepalived::start(&lab, "lb01", &text).expect("keepalived");
+    let got = ran_as();
+    ka.stop().expect("stopping keepalived");
+    assert_eq!(
+        got,
+        want,
+        "keepalived 2.2.7's script ran as {got:?}\n{}",
+        ka.log()
+    );
+
+    let node = BatonNode::start_file_with(&lab, "lb01", "lb01.conf", &text, &["--allow-exec"]);
+    let got = ran_as();
+    assert_eq!(got, want, "Baton's script ran as {got:?}\n{}", logs(&[&node]));
+    let track = &node.instance(INSTANCE).tracks[0];
+    assert!(track.good, "the script passes as keepalived_script: {track:?}");
+}
+
+/// A uid (and gid) that neither /etc/passwd nor /etc/group uses.
+fn free_id() -> u32 {
+    let used = |file: &str| -> Vec<u32> {
+        std::fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split(':').nth(2)?.parse().ok())
+            .collect()
+    };
+    let (users, groups) = (used("/etc/passwd"), used("/etc/group"));
+    (4321..60000)
+        .find(|id| !users.contains(id) && !groups.contains(id))
+        .expect("a free id")
+}
+
+/// Gives isolated lab host `host` a system user `name` (uid = gid = `id`)
+/// that the rest of the machine does not see.
+fn give_user(lab: &Lab, host: &str, name: &str, id: u32) {
+    for (file, line) in [
+        (
+            "passwd",
+            format!("{name}:x:{id}:{id}::/nonexistent:/usr/sbin/nologin\n"),
+        ),
+        ("group", format!("{name}:x:{id}:\n")),
+    ] {
+        let real = Path::new("/etc").join(file);
+        let copy = lab.dir().join(format!("{host}-{file}"));
+        let mut text = std::fs::read_to_string(&real).unwrap();
+        text.push_str(&line);
+        std::fs::write(&copy, text).unwrap();
+        std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+        lab.exec_ok(
+            host,
+            &[
+                OsStr::new("mount"),
+                OsStr::new("--bind"),
+                copy.as_os_str(),
+                real.as_os_str(),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("binding {} over {}: {e}", copy.display(), real.display()));
+    }
+    let out = lab.exec_ok(host, &["id", name]).expect("id in the host");
+    let seen = String::from_utf8_lossy(&out.stdout);
+    assert!(seen.starts_with(&format!("uid={id}({name})")), "{seen}");
+    assert!(
+        !std::fs::read_to_string("/etc/passwd").unwrap().contains(name),
+        "the user must stay in the lab host"
+    );
 }

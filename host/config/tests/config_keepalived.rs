@@ -179,7 +179,7 @@ fn mistakes_keepalived_runs_on_after_are_errors_at_their_place() {
         // keepalived 2.4's HMAC block, with a key keepalived would take.
         (
             "vrrp_instance VI_1 {\n  auth_hmac {\n    key 1 hex:00\n  }\n}\n",
-            "3:11: auth_hmac: key 1 has 1 bytes: a key is 32 to 64 bytes",
+            "3:11: auth_hmac: key 1 has 1 byte: a key is 32 to 64 bytes",
         ),
         // LVS.
         (

@@ -50,8 +50,9 @@ impl HmacKey {
         }
         if !(KEY_MIN..=KEY_MAX).contains(&bytes.len()) {
             return Err(format!(
-                "key {id} has {} bytes: a key is {KEY_MIN} to {KEY_MAX} bytes ({} to {} hex digits)",
+                "key {id} has {} byte{}: a key is {KEY_MIN} to {KEY_MAX} bytes ({} to {} hex digits)",
                 bytes.len(),
+                if bytes.len() == 1 { "" } else { "s" },
                 KEY_MIN * 2,
                 KEY_MAX * 2
             ));

@@ -504,6 +504,36 @@ fn a_macvlan_deleted_or_set_down_by_hand_is_made_again() {
         assert_eq!(made, n + 1, "{}", logs(&lb01, &lb02));
         assert_eq!(client_mac(&lab).as_deref(), Some(MAC), "{}", diag(&lab));
     }
+    // Deleted while its base is down, so never down while the base is up:
+    // made again when the base comes back, and lb01 takes the VIP back.
+    let ip = |args: &[&str]| {
+        let out = lab.ip("lb01", args).expect("ip");
+        assert!(
+            out.status.success(),
+            "ip {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ip(&["link", "set", "eth0", "down"]);
+    let moved = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
+        on_vmac(&lab, "192.0.2.3") == ["lb02"]
+    });
+    assert!(moved, "lb02 did not take the VIP{}", logs(&lb01, &lb02));
+    ip(&["link", "del", VMAC]);
+    std::thread::sleep(Duration::from_millis(100));
+    let t = std::time::Instant::now();
+    ip(&["link", "set", "eth0", "up"]);
+    let back = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), master_on_vmac);
+    assert!(
+        back,
+        "{VMAC} deleted while eth0 was down: lb01 did not hold the VIP on a new one after eth0 came up{}",
+        logs(&lb01, &lb02)
+    );
+    note(&format!(
+        "*** {VMAC} deleted while eth0 was down: lb01 holds the VIP on a new {VMAC} {:.0} ms after eth0 came up",
+        ms(t.elapsed())
+    ));
+    assert_eq!(client_mac(&lab).as_deref(), Some(MAC), "{}", diag(&lab));
     drop((lb01, lb02));
     lab.teardown().expect("teardown");
 }

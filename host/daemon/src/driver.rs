@@ -169,9 +169,7 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
                 node.handle_timeout(Instant::now());
             }
             Some(ev) = link_events.recv() => {
-                if let Some((name, up)) = io.link_event(&ev) {
-                    node.handle_link(Instant::now(), &name, up);
-                }
+                io.link_event(&ev, &mut node);
             }
             Some(req) = ctl_rx.recv() => match req {
                 Request::Status(reply) => { let _ = reply.send(status(&node, &io)); }

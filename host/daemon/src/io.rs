@@ -129,20 +129,20 @@ impl Io {
         self.sinks.hook = components.hook;
     }
 
-    /// Keeps the link table current; returns the link's name and state.
-    /// A link event for the node; none for the last events of a macvlan
-    /// Baton deleted itself (to make it again: the new one is known).
-    pub fn link_event(&mut self, ev: &LinkEvent) -> Option<(String, bool)> {
+    /// Keeps the link table current and tells the node, except the last
+    /// events of a macvlan Baton deleted itself (to make it again: the new
+    /// one is known).
+    pub fn link_event(&mut self, ev: &LinkEvent, node: &mut Node) {
         match ev {
-            LinkEvent::Changed(l) if self.vmacs.deleted_by_us(l.index, false) => None,
-            LinkEvent::Removed { index, .. } if self.vmacs.deleted_by_us(*index, true) => None,
+            LinkEvent::Changed(l) if self.vmacs.deleted_by_us(l.index, false) => {}
+            LinkEvent::Removed { index, .. } if self.vmacs.deleted_by_us(*index, true) => {}
             LinkEvent::Changed(l) => {
                 self.links.insert(l.name.clone(), l.clone());
-                Some((l.name.clone(), l.up))
+                node.handle_link(Instant::now(), &l.name, l.up);
             }
             LinkEvent::Removed { name, .. } => {
                 self.links.remove(name);
-                Some((name.clone(), false))
+                node.handle_link_removed(Instant::now(), name);
             }
         }
     }

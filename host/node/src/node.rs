@@ -3,7 +3,7 @@
 //! `poll_timeout` out; the caller executes effects in order and answers
 //! those that can fail.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -119,6 +119,9 @@ pub struct Node {
     timers: TimerIndex,
     pub(crate) sockets: BTreeMap<SocketKey, SocketState>,
     links: BTreeMap<String, bool>,
+    /// Links deleted (by others) and not seen since: a macvlan deleted
+    /// while its base was down is made again when the base comes up.
+    gone: BTreeSet<String>,
     pub(crate) checks: Schedules,
     pub(crate) firewall: Firewall,
     pub(crate) effects: VecDeque<Effect>,
@@ -249,6 +252,7 @@ impl Node {
                 })
                 .collect(),
             links: BTreeMap::new(),
+            gone: BTreeSet::new(),
             checks: Schedules::default(),
             firewall: Firewall::default(),
             effects: VecDeque::new(),
@@ -337,6 +341,9 @@ impl Node {
     /// Link state, before or after start (unknown links count as down).
     pub fn handle_link(&mut self, now: Instant, name: &str, up: bool) {
         self.now = Some(now);
+        if up {
+            self.gone.remove(name);
+        }
         let before = self.links.insert(name.to_string(), up);
         if !self.running || before == Some(up) {
             return;
@@ -349,11 +356,37 @@ impl Node {
         }
         match (up, before) {
             (false, Some(true)) => self.vmac_lost(now, name),
-            (true, _) => self.vmac_back(now, name),
+            (true, _) => {
+                self.vmac_back(now, name);
+                self.remake_gone_vmacs(now, name);
+            }
             _ => {}
         }
         self.settle_sync(now);
         self.touch_all();
+    }
+
+    /// A link was deleted: down, and remembered as gone until seen again.
+    pub fn handle_link_removed(&mut self, now: Instant, name: &str) {
+        self.gone.insert(name.to_string());
+        self.handle_link(now, name, false);
+    }
+
+    /// Base `base` is up: our macvlans on it that were deleted while it was
+    /// down (so no event of theirs says "down while the base is up") are
+    /// made again, as [`Node::vmac_lost`] does.
+    fn remake_gone_vmacs(&mut self, now: Instant, base: &str) {
+        let lost: BTreeSet<String> = self
+            .instances
+            .values()
+            .filter(|i| !i.removed)
+            .filter_map(|i| VmacSpec::of(&i.cfg))
+            .filter(|v| v.base == base && self.gone.contains(&v.name))
+            .map(|v| v.name)
+            .collect();
+        for name in lost {
+            self.vmac_lost(now, &name);
+        }
     }
 
     /// One of our macvlans went down or away (by hand: `ip link del`) while
@@ -1225,6 +1258,9 @@ impl Node {
         r: Result<(), String>,
     ) {
         self.now = Some(now);
+        if create && r.is_ok() {
+            self.gone.remove(&vmac.name);
+        }
         let (Err(error), Some(inst)) = (r, self.instances.get(&id)) else {
             return;
         };

@@ -363,6 +363,34 @@ fn a_macvlan_deleted_by_hand_is_made_again_and_its_socket_reopened() {
         fx.iter().all(|e| !matches!(e, Effect::CreateVmac { .. })),
         "{fx:#?}"
     );
+    // Deleted while the base is down: made again when the base comes up.
+    let t1 = t0 + Duration::from_millis(50);
+    node.handle_link_removed(t1, "vrrp.51");
+    node.handle_timeout(t1);
+    let fx = drain(&mut node, t1);
+    assert!(
+        fx.iter().all(|e| !matches!(e, Effect::CreateVmac { .. })),
+        "{fx:#?}"
+    );
+    let t2 = t1 + Duration::from_millis(50);
+    node.handle_link(t2, "eth0", true);
+    node.handle_timeout(t2);
+    let fx = drain(&mut node, t2);
+    let create = pos(&fx, |e| matches!(e, Effect::CreateVmac { .. }));
+    let open = pos(&fx, |e| matches!(e, Effect::OpenSocket { .. }));
+    assert!(create < open, "{fx:#?}");
+    // Only down, not deleted: the base's return brings it up, nothing to make.
+    let (mut node, t0, _) = master("use_vmac = true");
+    node.handle_link(t0, "vrrp.51", true);
+    node.handle_link(t0, "eth0", false);
+    node.handle_link(t0, "vrrp.51", false);
+    node.handle_link(t1, "eth0", true);
+    node.handle_timeout(t1);
+    let fx = drain(&mut node, t1);
+    assert!(
+        fx.iter().all(|e| !matches!(e, Effect::CreateVmac { .. })),
+        "{fx:#?}"
+    );
 }
 
 #[test]

@@ -550,7 +550,7 @@ fn rp_filter(lab: &Lab, host: &str, ifname: &str) -> String {
 /// on the macvlan while the subnet's route is the base's, would be dropped.
 /// As keepalived does, `all` goes to 0 while a macvlan needs it, each
 /// other interface keeps its filter by getting `all`'s old value, and all
-/// is put back when Baton stops.
+/// is put back when Baton stops; after a SIGKILL, by the next start.
 #[test]
 fn a_strict_rp_filter_on_all_is_lifted_for_the_macvlan_and_put_back() {
     if !require_root("a_strict_rp_filter_on_all_is_lifted_for_the_macvlan_and_put_back") {
@@ -582,6 +582,54 @@ fn a_strict_rp_filter_on_all_is_lifted_for_the_macvlan_and_put_back() {
     lb01.stop();
     assert_eq!(rp_filter(&lab, "lb01", "all"), "1", "{}", logs(&lb01, &lb02));
     assert_eq!(rp_filter(&lab, "lb01", "eth0"), before);
+
+    // SIGKILL puts nothing back (keepalived leaves it so); the next start
+    // puts back what the journal beside the control socket says, before it
+    // lifts the filter again, so the stop after it restores the real values.
+    let arp_ignore = || {
+        let out = lab
+            .exec_ok("lb01", &["cat", "/proc/sys/net/ipv4/conf/eth0/arp_ignore"])
+            .expect("cat");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let arp_before = arp_ignore();
+    lb01.restart();
+    let up = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
+        on_vmac(&lab, "192.0.2.3") == ["lb01"]
+    });
+    assert!(up, "lb01 did not take the VIP back{}", logs(&lb01, &lb02));
+    lb01.kill();
+    assert_eq!(rp_filter(&lab, "lb01", "all"), "0");
+    assert_eq!(arp_ignore(), "1");
+    let journal = lab.dir().join("lb01.sysctls");
+    assert!(journal.exists(), "no journal at {}", journal.display());
+    lb01.restart();
+    let put_back = lab::wait_until(Duration::from_secs(5), Duration::from_millis(10), || {
+        lb01.log().contains("put back: ")
+    });
+    assert!(put_back, "{}", logs(&lb01, &lb02));
+    let line = lb01
+        .log()
+        .lines()
+        .find(|l| l.contains("put back: "))
+        .unwrap_or_default()
+        .to_string();
+    for want in [
+        "net.ipv4.conf.all.rp_filter=1",
+        &format!("net.ipv4.conf.eth0.arp_ignore={arp_before}"),
+    ] {
+        assert!(line.contains(want), "{want} in {line}");
+    }
+    note(&format!("*** after SIGKILL, the next start: {}", line.trim()));
+    let up = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
+        on_vmac(&lab, "192.0.2.3") == ["lb01"]
+    });
+    assert!(up, "lb01 did not take the VIP back{}", logs(&lb01, &lb02));
+    lb01.stop();
+    assert_eq!(rp_filter(&lab, "lb01", "all"), "1", "{}", logs(&lb01, &lb02));
+    assert_eq!(rp_filter(&lab, "lb01", "eth0"), before);
+    assert_eq!(arp_ignore(), arp_before);
+    assert!(!journal.exists(), "the journal outlived a clean stop");
     drop((lb01, lb02));
     lab.teardown().expect("teardown");
 }

@@ -40,6 +40,22 @@ const POLICY_QUEUE: usize = 64;
 type Reloaded = Result<(Box<Config>, Result<Components, String>), String>;
 
 /// Runs the daemon until SIGTERM / SIGINT. `socket` overrides the config's.
+/// The macvlans' bookkeeping, its journal beside the control socket
+/// (`baton.sock` -> `baton.sysctls`), after putting back what a run that
+/// was killed left changed.
+fn recover_sysctls(socket: &std::path::Path) -> baton_net::Vmacs {
+    let vmacs = baton_net::Vmacs::with_journal(socket.with_extension("sysctls"));
+    match vmacs.recover() {
+        Ok(put) if put.is_empty() => {}
+        Ok(put) => tracing::warn!(
+            "an earlier run ended without putting back the sysctls it changed; put back: {}",
+            put.join(" ")
+        ),
+        Err(e) => tracing::error!("sysctls an earlier run left changed: {e}"),
+    }
+    vmacs
+}
+
 pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
     // Policies first: a policy that does not load is a startup error.
     let engine = PolicyEngine::new().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -88,10 +104,11 @@ pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
     let (res_tx, mut res_rx) = mpsc::unbounded_channel::<Input>();
     let (reload_tx, mut reload_rx) = mpsc::unbounded_channel::<Reloaded>();
     let runner = PolicyRunner::new(POLICY_WORKERS, POLICY_QUEUE).context("policy worker threads")?;
-    let mut io = Io::new(nl, links, runner, components, cfg.clone(), pkt_tx, res_tx);
+    let sock_path = socket.unwrap_or_else(|| cfg.socket.clone());
+    let vmacs = recover_sysctls(&sock_path);
+    let mut io = Io::new(nl, links, runner, components, cfg.clone(), pkt_tx, res_tx).with_vmacs(vmacs);
 
     let (ctl_tx, mut ctl_rx) = mpsc::channel::<Request>(16);
-    let sock_path = socket.unwrap_or_else(|| cfg.socket.clone());
     let _control = control::serve(&sock_path, ctl_tx).context("control socket")?;
 
     use tokio::signal::unix::{SignalKind, signal};

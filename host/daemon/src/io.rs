@@ -120,6 +120,12 @@ impl Io {
         }
     }
 
+    /// The macvlans' bookkeeping to use (one that keeps a journal).
+    pub fn with_vmacs(mut self, vmacs: baton_net::Vmacs) -> Io {
+        self.vmacs = vmacs;
+        self
+    }
+
     /// A reload was applied: its policies and grants from now on.
     pub fn swap(&mut self, cfg: Config, components: Components) {
         self.cfg = cfg;

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use crate::context;
 
 mod held;
+mod journal;
 mod vmac;
 
 pub use held::RouteSpec;

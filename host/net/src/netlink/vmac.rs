@@ -26,10 +26,12 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo, MacVlanMode};
 use rtnetlink::{LinkMacVlan, LinkUnspec};
 
+use super::journal::{Entry, Journal};
 use super::{Link, Netlink, nl_error};
 use crate::context;
 
@@ -78,6 +80,8 @@ pub struct Vmacs {
     /// Indices of the links this process deleted: their last events are
     /// its own doing, not news (a macvlan replaced by one of the same name).
     deleted: std::collections::HashSet<u32>,
+    /// What `bases` and `rp_filter` are to put back, also on disk.
+    journal: Journal,
 }
 
 fn sysctl_path(family: &str, ifname: &str, key: &str) -> String {
@@ -108,6 +112,45 @@ fn is_macvlan(msg: &netlink_packet_route::link::LinkMessage) -> bool {
 impl Vmacs {
     pub fn new() -> Vmacs {
         Vmacs::default()
+    }
+
+    /// Keeps what is to be put back in `path` too (see the journal's
+    /// module docs); [`Vmacs::recover`] applies what a run left there.
+    pub fn with_journal(path: PathBuf) -> Vmacs {
+        Vmacs {
+            journal: Journal::at(path),
+            ..Vmacs::default()
+        }
+    }
+
+    /// Puts back the sysctls an earlier run changed and did not (it was
+    /// killed); returns `KEY=VALUE` for each. Call before making anything.
+    pub fn recover(&self) -> io::Result<Vec<String>> {
+        self.journal.recover()
+    }
+
+    /// The journal, as `bases` and `rp_filter` now say.
+    fn sync_journal(&self) -> io::Result<()> {
+        let mut entries: Vec<Entry> = Vec::new();
+        for (base, s) in &self.bases {
+            for (key, v) in [
+                ("arp_ignore", &s.arp_ignore),
+                ("arp_filter", &s.arp_filter),
+                ("arp_announce", &s.arp_announce),
+            ] {
+                if let Some(v) = v {
+                    entries.push((sysctl_path("ipv4", base, key), v.clone()));
+                }
+            }
+        }
+        if let Some(held) = &self.rp_filter {
+            entries.push((sysctl_path("ipv4", "all", "rp_filter"), held.all.clone()));
+            for (name, old) in &held.raised {
+                entries.push((sysctl_path("ipv4", name, "rp_filter"), old.clone()));
+            }
+        }
+        entries.sort();
+        self.journal.write(&entries)
     }
 
     /// Creates the macvlan (a leftover macvlan of that name is replaced; any
@@ -202,11 +245,12 @@ impl Vmacs {
             arp_announce: get_sysctl("ipv4", base, "arp_announce"),
             users: 1,
         };
+        // Kept (and on disk) first: a change is never unknown to the journal.
+        self.bases.insert(base.to_string(), saved);
+        self.sync_journal()?;
         set_sysctl("ipv4", base, "arp_ignore", "1")?;
         set_sysctl("ipv4", base, "arp_filter", "1")?;
-        set_sysctl("ipv4", base, "arp_announce", "2")?;
-        self.bases.insert(base.to_string(), saved);
-        Ok(())
+        set_sysctl("ipv4", base, "arp_announce", "2")
     }
 
     /// As keepalived does: `all.rp_filter` to 0, every other interface
@@ -237,13 +281,19 @@ impl Vmacs {
                 continue;
             };
             if old.parse::<u8>().unwrap_or(0) < level {
-                set_sysctl("ipv4", &name, "rp_filter", &held.all)?;
                 held.raised.push((name, old));
             }
         }
-        set_sysctl("ipv4", "all", "rp_filter", "0")?;
+        let (all, raise): (String, Vec<String>) = (
+            held.all.clone(),
+            held.raised.iter().map(|(n, _)| n.clone()).collect(),
+        );
         self.rp_filter = Some(held);
-        Ok(())
+        self.sync_journal()?;
+        for name in &raise {
+            set_sysctl("ipv4", name, "rp_filter", &all)?;
+        }
+        set_sysctl("ipv4", "all", "rp_filter", "0")
     }
 
     /// `all.rp_filter` and the raised interfaces as they were (those gone
@@ -256,7 +306,7 @@ impl Vmacs {
         for (name, old) in &held.raised {
             let _ = set_sysctl("ipv4", name, "rp_filter", old);
         }
-        all
+        all.and(self.sync_journal())
     }
 
     fn release_base(&mut self, base: &str) -> io::Result<()> {
@@ -278,7 +328,7 @@ impl Vmacs {
         if let Some(v) = s.arp_announce {
             let _ = set_sysctl("ipv4", base, "arp_announce", &v);
         }
-        Ok(())
+        self.sync_journal()
     }
 
     /// A macvlan of `name` left by an earlier run is deleted; another kind

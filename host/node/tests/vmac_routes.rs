@@ -324,10 +324,7 @@ fn a_macvlan_deleted_by_hand_is_made_again_and_its_socket_reopened() {
     let (mut node, t0, _) = master("use_vmac = true");
     node.handle_link(t0, "vrrp.51", true);
     let fx = drain(&mut node, t0);
-    assert!(
-        fx.iter().all(|e| !matches!(e, Effect::CreateVmac { .. })),
-        "{fx:#?}"
-    );
+    assert_makes_none(&fx);
     // `ip link del vrrp.51`: the instance cannot speak, so it faults...
     let t1 = t0 + Duration::from_millis(50);
     node.handle_link(t1, "vrrp.51", false);
@@ -353,25 +350,16 @@ fn a_macvlan_deleted_by_hand_is_made_again_and_its_socket_reopened() {
     assert_ne!(state(&node), State::Fault);
 
     // The base going down takes its macvlans down too: nothing to make.
-    let (mut node, t0, _) = master("use_vmac = true");
-    node.handle_link(t0, "vrrp.51", true);
-    node.handle_link(t0, "eth0", false);
-    node.handle_link(t0, "vrrp.51", false);
+    let (mut node, t0) = base_down_with_its_macvlan();
     node.handle_timeout(t0);
     let fx = drain(&mut node, t0);
-    assert!(
-        fx.iter().all(|e| !matches!(e, Effect::CreateVmac { .. })),
-        "{fx:#?}"
-    );
+    assert_makes_none(&fx);
     // Deleted while the base is down: made again when the base comes up.
     let t1 = t0 + Duration::from_millis(50);
     node.handle_link_removed(t1, "vrrp.51");
     node.handle_timeout(t1);
     let fx = drain(&mut node, t1);
-    assert!(
-        fx.iter().all(|e| !matches!(e, Effect::CreateVmac { .. })),
-        "{fx:#?}"
-    );
+    assert_makes_none(&fx);
     let t2 = t1 + Duration::from_millis(50);
     node.handle_link(t2, "eth0", true);
     node.handle_timeout(t2);
@@ -380,17 +368,11 @@ fn a_macvlan_deleted_by_hand_is_made_again_and_its_socket_reopened() {
     let open = pos(&fx, |e| matches!(e, Effect::OpenSocket { .. }));
     assert!(create < open, "{fx:#?}");
     // Only down, not deleted: the base's return brings it up, nothing to make.
-    let (mut node, t0, _) = master("use_vmac = true");
-    node.handle_link(t0, "vrrp.51", true);
-    node.handle_link(t0, "eth0", false);
-    node.handle_link(t0, "vrrp.51", false);
+    let (mut node, _) = base_down_with_its_macvlan();
     node.handle_link(t1, "eth0", true);
     node.handle_timeout(t1);
     let fx = drain(&mut node, t1);
-    assert!(
-        fx.iter().all(|e| !matches!(e, Effect::CreateVmac { .. })),
-        "{fx:#?}"
-    );
+    assert_makes_none(&fx);
 }
 
 #[test]
@@ -418,4 +400,20 @@ fn with_adverts_from_the_base_a_lost_macvlan_faults_the_instance_until_it_is_bac
             .any(|e| matches!(e, Effect::AddVip { vip, .. } if vip.dev == "vrrp.51")),
         "{fx:#?}"
     );
+}
+
+fn assert_makes_none(fx: &[Effect]) {
+    assert!(
+        fx.iter().all(|e| !matches!(e, Effect::CreateVmac { .. })),
+        "{fx:#?}"
+    );
+}
+
+/// A Master on vrrp.51 whose base eth0 went down, and the macvlan with it.
+fn base_down_with_its_macvlan() -> (Node, Instant) {
+    let (mut node, t0, _) = master("use_vmac = true");
+    node.handle_link(t0, "vrrp.51", true);
+    node.handle_link(t0, "eth0", false);
+    node.handle_link(t0, "vrrp.51", false);
+    (node, t0)
 }

@@ -39,7 +39,6 @@ const POLICY_QUEUE: usize = 64;
 /// file does not validate.
 type Reloaded = Result<(Box<Config>, Result<Components, String>), String>;
 
-/// Runs the daemon until SIGTERM / SIGINT. `socket` overrides the config's.
 /// The macvlans' bookkeeping, its journal beside the control socket
 /// (`baton.sock` -> `baton.sysctls`), after putting back what a run that
 /// was killed left changed.
@@ -56,6 +55,7 @@ fn recover_sysctls(socket: &std::path::Path) -> baton_net::Vmacs {
     vmacs
 }
 
+/// Runs the daemon until SIGTERM / SIGINT. `socket` overrides the config's.
 pub async fn run(cfg: Config, socket: Option<PathBuf>) -> anyhow::Result<()> {
     // Policies first: a policy that does not load is a startup error.
     let engine = PolicyEngine::new().map_err(|e| anyhow::anyhow!("{e}"))?;

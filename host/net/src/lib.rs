@@ -6,7 +6,9 @@
 //!   remove VIPs idempotently, watch link state changes as [`LinkEvent`]s), and
 //!   [`primary_address`], the source address VRRP uses on an interface;
 //!   routes held while Master ([`RouteSpec`]) and `use_vmac` macvlans with
-//!   the sysctls keepalived sets for them ([`Vmacs`]).
+//!   the sysctls keepalived sets for them ([`Vmacs`]), the values to put
+//!   back also kept in a journal file that the next start applies after a
+//!   kill.
 //! - [`VrrpSocket`]: a raw IP protocol 112 socket for one interface and family,
 //!   driven by tokio, that hands received packets over as the metadata and payload
 //!   `baton_vrrp::wire::parse` wants.

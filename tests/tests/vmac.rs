@@ -475,17 +475,20 @@ fn a_macvlan_deleted_or_set_down_by_hand_is_made_again() {
     let logs = |a: &BatonNode<'_>, b: &BatonNode<'_>| baton_e2e::baton::logs(&[a, b]);
     let up = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), master_on_vmac);
     assert!(up, "lb01 did not take the VIP on {VMAC}{}", logs(&lb01, &lb02));
+    let ip = |args: &[&str]| {
+        let out = lab.ip("lb01", args).expect("ip");
+        assert!(
+            out.status.success(),
+            "ip {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
     for (n, how) in [vec!["link", "del", VMAC], vec!["link", "set", VMAC, "down"]]
         .iter()
         .enumerate()
     {
         let t = std::time::Instant::now();
-        let out = lab.ip("lb01", how).expect("ip");
-        assert!(
-            out.status.success(),
-            "ip {how:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ip(how);
         std::thread::sleep(Duration::from_millis(50));
         let back = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), master_on_vmac);
         assert!(
@@ -506,14 +509,6 @@ fn a_macvlan_deleted_or_set_down_by_hand_is_made_again() {
     }
     // Deleted while its base is down, so never down while the base is up:
     // made again when the base comes back, and lb01 takes the VIP back.
-    let ip = |args: &[&str]| {
-        let out = lab.ip("lb01", args).expect("ip");
-        assert!(
-            out.status.success(),
-            "ip {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
     ip(&["link", "set", "eth0", "down"]);
     let moved = lab::wait_until(Duration::from_secs(10), Duration::from_millis(10), || {
         on_vmac(&lab, "192.0.2.3") == ["lb02"]
